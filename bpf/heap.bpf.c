@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Heap tracking: uprobes on the target's allocator keep one record per live
+ * allocation and one aggregate per allocating stack. User space only reads
+ * the aggregates; it never walks the live allocations.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "leakwatch.h"
+
+#define EEXIST 17
+#define MAP_ANONYMOUS 0x20
+#define MAP_FAILED ((__u64)-1)
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 targ_tgid;
+
+/* Written by user space at every report: the current generation. */
+__u32 cur_gen;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_MAX_LIVE_ALLOCS);
+	__type(key, struct lw_alloc_key);
+	__type(value, struct lw_alloc_val);
+} allocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_MAX_SITES);
+	__type(key, struct lw_site_key);
+	__type(value, struct lw_site_val);
+} sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, LW_MAX_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, LW_MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_MAX_PENDING);
+	__type(key, __u32);
+	__type(value, struct lw_pending);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LW_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, LW_RINGBUF_BYTES);
+} map_events SEC(".maps");
+
+static __always_inline void count(enum lw_counter c)
+{
+	__u32 key = c;
+	__u64 *v = bpf_map_lookup_elem(&counters, &key);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool is_target(__u32 *tid)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	*tid = (__u32)id;
+	return (id >> 32) == targ_tgid;
+}
+
+/*
+ * Taken at the return probe, where the instruction pointer is the return
+ * address in the caller: the immediate caller is the first frame.
+ */
+static __always_inline __s32 capture_stack(void *ctx)
+{
+	long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+
+	if (id >= 0)
+		return id;
+	count(id == -EEXIST ? LW_CNT_STACK_COLLISION : LW_CNT_STACK_ERROR);
+	return -1;
+}
+
+static __always_inline struct lw_site_val *site_get(__s32 stack_id)
+{
+	struct lw_site_key key = { .tgid = targ_tgid, .stack_id = stack_id };
+	struct lw_site_val *site, zero = {};
+
+	site = bpf_map_lookup_elem(&sites, &key);
+	if (site)
+		return site;
+	if (bpf_map_update_elem(&sites, &key, &zero, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&sites, &key)) {
+		count(LW_CNT_SITE_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&sites, &key);
+}
+
+static __always_inline void site_add(__s32 stack_id, __u64 size, __u32 gen)
+{
+	struct lw_site_val *site = site_get(stack_id);
+
+	if (!site)
+		return;
+	__sync_fetch_and_add(&site->bytes, size);
+	__sync_fetch_and_add(&site->count, 1);
+	__sync_fetch_and_add(&site->allocs, 1);
+	__sync_fetch_and_add(&site->alloc_bytes, size);
+	__sync_fetch_and_add(&site->gen_count[gen % LW_NGEN], 1);
+}
+
+static __always_inline void site_sub(const struct lw_alloc_val *a)
+{
+	struct lw_site_key key = { .tgid = targ_tgid, .stack_id = a->stack_id };
+	struct lw_site_val *site = bpf_map_lookup_elem(&sites, &key);
+
+	if (!site)
+		return;
+	__sync_fetch_and_add(&site->bytes, -(__s64)a->size);
+	__sync_fetch_and_add(&site->count, -1);
+	__sync_fetch_and_add(&site->frees, 1);
+	__sync_fetch_and_add(&site->gen_count[a->gen % LW_NGEN], -1);
+}
+
+static __always_inline void track_alloc(void *ctx, __u64 addr, __u64 size)
+{
+	struct lw_alloc_key key = { .tgid = targ_tgid, .addr = addr };
+	struct lw_alloc_val val = {
+		.size = size,
+		.stack_id = capture_stack(ctx),
+		.gen = cur_gen,
+	};
+
+	if (bpf_map_update_elem(&allocs, &key, &val, BPF_ANY)) {
+		count(LW_CNT_ALLOC_MAP_FULL);
+		return;
+	}
+	site_add(val.stack_id, size, val.gen);
+}
+
+/* Returns false when addr was not a block we saw being allocated. */
+static __always_inline bool track_free(__u64 addr)
+{
+	struct lw_alloc_key key = { .tgid = targ_tgid, .addr = addr };
+	struct lw_alloc_val *a = bpf_map_lookup_elem(&allocs, &key);
+	struct lw_alloc_val copy;
+
+	if (!a)
+		return false;
+	copy = *a;
+	if (bpf_map_delete_elem(&allocs, &key))
+		return false; /* a concurrent free of the same block won */
+	site_sub(&copy);
+	return true;
+}
+
+static __always_inline void emit_map_event(void *ctx, __u32 op, __u64 addr,
+					   __u64 len, __u64 new_addr,
+					   __u64 new_len)
+{
+	struct lw_map_event *e;
+
+	e = bpf_ringbuf_reserve(&map_events, sizeof(*e), 0);
+	if (!e) {
+		count(LW_CNT_RINGBUF_LOST);
+		return;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->tgid = targ_tgid;
+	e->op = op;
+	e->addr = addr;
+	e->len = len;
+	e->new_addr = new_addr;
+	e->new_len = new_len;
+	e->gen = cur_gen;
+	e->stack_id = op == LW_MAP_MUNMAP ? -1 : capture_stack(ctx);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/*
+ * Allocators call each other (realloc(NULL, n) calls malloc, memalign may
+ * call malloc, malloc may mmap): only the outermost call, the one the
+ * program made, is accounted. Its entry state doubles as the nesting mark.
+ */
+SEC("uprobe.multi")
+int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	__u32 tid, fn = bpf_get_attach_cookie(ctx);
+	struct lw_pending *p, entry = {};
+
+	if (!is_target(&tid))
+		return 0;
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (p) {
+		p->depth++;
+		count(LW_CNT_NESTED_CALL);
+		return 0;
+	}
+	if (fn == LW_FN_MMAP && !(a3 & MAP_ANONYMOUS))
+		return 0;
+	entry.fn = fn;
+	entry.arg0 = a0;
+	entry.arg1 = a1;
+	entry.arg2 = a2;
+	if (bpf_map_update_elem(&pending, &tid, &entry, BPF_ANY))
+		count(LW_CNT_PENDING_FULL);
+	return 0;
+}
+
+static __always_inline void realloc_exit(void *ctx, __u64 old, __u64 size,
+					 __u64 ret)
+{
+	if (!ret) {
+		/* realloc(p, 0) frees p; otherwise the old block stays */
+		if (old && !size)
+			track_free(old);
+		else
+			count(LW_CNT_FAILED_ALLOC);
+		return;
+	}
+	if (old && !track_free(old))
+		count(LW_CNT_UNMATCHED_FREE);
+	track_alloc(ctx, ret, size);
+}
+
+static __always_inline void mmap_exit(void *ctx, struct lw_pending *p,
+				      __u64 ret)
+{
+	if (ret == MAP_FAILED) {
+		count(LW_CNT_FAILED_ALLOC);
+		return;
+	}
+	if (p->fn == LW_FN_MMAP)
+		emit_map_event(ctx, LW_MAP_MMAP, ret, p->arg1, 0, 0);
+	else
+		emit_map_event(ctx, LW_MAP_MREMAP, p->arg0, p->arg1, ret,
+			       p->arg2);
+}
+
+static __always_inline void dispatch_exit(void *ctx, struct lw_pending *p,
+					  __u64 ret)
+{
+	__u64 addr = 0, size;
+
+	switch (p->fn) {
+	case LW_FN_REALLOC:
+		realloc_exit(ctx, p->arg0, p->arg1, ret);
+		return;
+	case LW_FN_REALLOCARRAY:
+		realloc_exit(ctx, p->arg0, p->arg1 * p->arg2, ret);
+		return;
+	case LW_FN_MMAP:
+	case LW_FN_MREMAP:
+		mmap_exit(ctx, p, ret);
+		return;
+	case LW_FN_POSIX_MEMALIGN:
+		/* returns an error number; the block comes back through arg0 */
+		if (!ret)
+			bpf_probe_read_user(&addr, sizeof(addr),
+					    (void *)p->arg0);
+		size = p->arg2;
+		break;
+	case LW_FN_CALLOC:
+		addr = ret;
+		size = p->arg0 * p->arg1;
+		break;
+	case LW_FN_ALIGNED_ALLOC:
+		addr = ret;
+		size = p->arg1;
+		break;
+	default: /* malloc, valloc, pvalloc: the size is the first argument */
+		addr = ret;
+		size = p->arg0;
+		break;
+	}
+	if (addr)
+		track_alloc(ctx, addr, size);
+	else
+		count(LW_CNT_FAILED_ALLOC);
+}
+
+SEC("uretprobe.multi")
+int BPF_KRETPROBE(alloc_exit, __u64 ret)
+{
+	struct lw_pending *p, copy;
+	__u32 tid;
+
+	if (!is_target(&tid))
+		return 0;
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p)
+		return 0;
+	if (p->depth) {
+		p->depth--;
+		return 0;
+	}
+	copy = *p;
+	bpf_map_delete_elem(&pending, &tid);
+	dispatch_exit(ctx, &copy, ret);
+	return 0;
+}
+
+/*
+ * free and munmap need no return value: one entry probe each, placed by
+ * user space on an instruction the kernel can emulate.
+ */
+SEC("uprobe.multi")
+int BPF_KPROBE(release_enter, __u64 addr, __u64 len)
+{
+	__u32 tid, fn = bpf_get_attach_cookie(ctx);
+
+	if (!is_target(&tid))
+		return 0;
+	if (bpf_map_lookup_elem(&pending, &tid)) {
+		/* realloc(p, 0) frees p itself; its exit accounts for it */
+		count(LW_CNT_NESTED_CALL);
+		return 0;
+	}
+	if (fn == LW_FN_MUNMAP) {
+		emit_map_event(ctx, LW_MAP_MUNMAP, addr, len, 0, 0);
+		return 0;
+	}
+	if (addr && !track_free(addr))
+		count(LW_CNT_UNMATCHED_FREE);
+	return 0;
+}

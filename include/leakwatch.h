@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The contract between the BPF programs (bpf/) and the CLI (user/).
+ * Both sides include this file; keep it free of libc and kernel headers
+ * so it compiles in either world.
+ */
+#ifndef LEAKWATCH_H
+#define LEAKWATCH_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define LW_MAX_STACK_DEPTH 64
+#define LW_MAX_LIVE_ALLOCS (1 << 20)
+#define LW_MAX_SITES 65536
+#define LW_MAX_STACKS 32768
+#define LW_MAX_PENDING 8192
+#define LW_RINGBUF_BYTES (1 << 20)
+
+/*
+ * Generations let user space bound the age of the oldest live allocation
+ * of a site without walking the live-allocation map: every allocation is
+ * counted in the slot of the generation (report interval) it was made in.
+ */
+#define LW_NGEN 8
+
+/* Allocator entry points, passed to the programs as uprobe cookies. */
+enum lw_fn {
+	LW_FN_MALLOC = 1,
+	LW_FN_CALLOC,
+	LW_FN_REALLOC,
+	LW_FN_REALLOCARRAY,
+	LW_FN_POSIX_MEMALIGN,
+	LW_FN_ALIGNED_ALLOC, /* also memalign: same arguments */
+	LW_FN_VALLOC,
+	LW_FN_PVALLOC,
+	LW_FN_FREE,
+	LW_FN_MMAP,
+	LW_FN_MUNMAP,
+	LW_FN_MREMAP,
+	LW_FN_MAX,
+};
+
+/* Loss and anomaly counters: index into the "counters" per-CPU array. */
+enum lw_counter {
+	LW_CNT_ALLOC_MAP_FULL,	/* live allocation could not be recorded */
+	LW_CNT_SITE_MAP_FULL,	/* per-stack aggregate could not be created */
+	LW_CNT_PENDING_FULL,	/* entry state of an in-flight call lost */
+	LW_CNT_STACK_COLLISION, /* stack map bucket held another stack */
+	LW_CNT_STACK_ERROR,	/* stack could not be captured at all */
+	LW_CNT_RINGBUF_LOST,	/* mmap-family record dropped */
+	LW_CNT_UNMATCHED_FREE,	/* free of a block not seen allocated */
+	LW_CNT_FAILED_ALLOC,	/* allocator returned NULL / MAP_FAILED */
+	LW_CNT_NESTED_CALL,	/* allocator called inside another: ignored */
+	LW_CNT_MAX,
+};
+
+/* The live-allocation key: whole-system tracing keeps working later. */
+struct lw_alloc_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 addr;
+};
+
+struct lw_alloc_val {
+	__u64 size;
+	__s32 stack_id;
+	__u32 gen;
+};
+
+/* Per-site aggregates; a site is one user stack in one process. */
+struct lw_site_key {
+	__u32 tgid;
+	__s32 stack_id; /* < 0: the stack could not be captured */
+};
+
+struct lw_site_val {
+	__s64 bytes;  /* outstanding bytes */
+	__s64 count;  /* outstanding allocations */
+	__u64 allocs; /* allocations since attach */
+	__u64 frees;  /* frees of those since attach */
+	__u64 alloc_bytes;
+	__s64 gen_count[LW_NGEN];
+};
+
+/* Entry state of an in-flight allocator call, keyed by thread id. */
+struct lw_pending {
+	__u64 arg0;
+	__u64 arg1;
+	__u64 arg2;
+	__u32 fn;
+	__u32 depth; /* nested allocator calls seen inside this one */
+};
+
+/*
+ * mmap-family calls go to user space: munmap and mremap may split a
+ * mapping, which a hash map keyed by start address cannot express.
+ */
+enum lw_map_op {
+	LW_MAP_MMAP = 1,
+	LW_MAP_MUNMAP,
+	LW_MAP_MREMAP,
+};
+
+struct lw_map_event {
+	__u64 ts_ns;
+	__u64 addr;	/* mmap result / munmap start / mremap old address */
+	__u64 len;	/* mmap length / munmap length / mremap old length */
+	__u64 new_addr; /* mremap result */
+	__u64 new_len;	/* mremap new length */
+	__u32 tgid;
+	__u32 op;
+	__s32 stack_id;
+	__u32 gen;
+};
+
+#endif /* LEAKWATCH_H */

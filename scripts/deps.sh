@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs the Debian packages leakwatch needs, and nothing when they are
+# present. libbpf >= 1.3 (multi-uprobe links) and a matching bpftool come
+# from bookworm-backports; its mirror is derived from the machine's own
+# apt sources.
+set -euo pipefail
+
+BACKPORTS_PKGS="libbpf-dev bpftool libelf-dev libdw-dev"
+PKGS="make gcc clang llvm pkg-config zlib1g-dev libzydis-dev libjson-c-dev
+      libcmocka-dev python3 cppcheck clang-format bpftrace iproute2 procps
+      util-linux"
+
+installed() {
+	dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed'
+}
+
+libbpf_new_enough() {
+	local v
+	v=$(dpkg-query -W -f='${Version}' libbpf-dev 2>/dev/null) || return 1
+	dpkg --compare-versions "$v" ge 1:1.3
+}
+
+missing() {
+	local p out=""
+	for p in $PKGS $BACKPORTS_PKGS; do
+		installed "$p" || out="$out $p"
+	done
+	libbpf_new_enough || out="$out libbpf-dev(>=1.3)"
+	echo "$out"
+}
+
+need=$(missing)
+if [ -z "$need" ]; then
+	exit 0
+fi
+echo "deps: installing:$need"
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: run as root (apt-get needs it)" >&2
+	exit 3
+fi
+
+# The suite name and the mirror of the existing bookworm source.
+mirror_uri() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk '/^URIs:/ {u=$2} /^Suites:/ {for (i = 2; i <= NF; i++) if ($i == "bookworm") s=1}
+		     /^$/ {if (u && s) {print u; exit} u=""; s=0}
+		     END {if (u && s) print u}' "$f"
+	done | head -n 1
+	grep -hE '^deb[[:space:]]+[^[]*[[:space:]]bookworm[[:space:]]' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		awk '{print $2}' | head -n 1
+}
+
+bp=/etc/apt/sources.list.d/leakwatch-backports.sources
+if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	uri=$(mirror_uri | head -n 1)
+	if [ -z "$uri" ]; then
+		echo "deps: no bookworm apt source found to derive backports from" >&2
+		exit 1
+	fi
+	cat >"$bp" <<EOT
+Types: deb
+URIs: $uri
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOT
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq -t bookworm-backports $BACKPORTS_PKGS >/dev/null
+apt-get install -y -qq $PKGS >/dev/null
+need=$(missing)
+if [ -n "$need" ]; then
+	echo "deps: still missing:$need" >&2
+	exit 1
+fi
+echo "deps: done"

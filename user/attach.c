@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <string.h>
+#include "attach.h"
+#include "util.h"
+
+struct batch {
+	unsigned long offsets[LW_MAX_PROBES];
+	__u64 cookies[LW_MAX_PROBES];
+	size_t n;
+};
+
+/* Probes of one object that one program serves. */
+static void collect(const struct lw_plan *plan, const char *path,
+		    bool entry_only, struct batch *b)
+{
+	const struct lw_probe *p;
+	int i;
+
+	b->n = 0;
+	for (i = 0; i < plan->n; i++) {
+		p = &plan->probes[i];
+		if (p->entry_only != entry_only || strcmp(p->path, path))
+			continue;
+		b->offsets[b->n] = p->func_off + p->place.offset;
+		b->cookies[b->n] = p->fn;
+		b->n++;
+	}
+}
+
+static int attach_one(struct bpf_program *prog, pid_t pid, const char *path,
+		      const struct batch *b, bool ret, struct lw_links *links)
+{
+	LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = b->offsets,
+		    .cookies = b->cookies, .cnt = b->n, .retprobe = ret);
+	struct bpf_link *l;
+
+	if (!b->n)
+		return 0;
+	l = bpf_program__attach_uprobe_multi(prog, pid, path, NULL, &opts);
+	if (!l) {
+		lw_err("attaching %zu probes to %s: %s", b->n, path,
+		       strerror(errno));
+		return -errno;
+	}
+	links->l[links->n++] = l;
+	return 0;
+}
+
+static bool seen_path(const struct lw_plan *plan, int upto)
+{
+	int i;
+
+	for (i = 0; i < upto; i++)
+		if (!strcmp(plan->probes[i].path, plan->probes[upto].path))
+			return true;
+	return false;
+}
+
+int attach_plan(const struct lw_plan *plan, pid_t pid,
+		const struct lw_progs *progs, struct lw_links *links)
+{
+	const char *path;
+	struct batch b;
+	int i, err;
+
+	for (i = 0; i < plan->n; i++) {
+		if (seen_path(plan, i))
+			continue;
+		path = plan->probes[i].path;
+		collect(plan, path, false, &b);
+		err = attach_one(progs->enter, pid, path, &b, false, links);
+		if (!err)
+			err = attach_one(progs->exit, pid, path, &b, true,
+					 links);
+		collect(plan, path, true, &b);
+		if (!err)
+			err = attach_one(progs->release, pid, path, &b, false,
+					 links);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void detach_all(struct lw_links *links)
+{
+	int i;
+
+	for (i = 0; i < links->n; i++)
+		bpf_link__destroy(links->l[i]);
+	links->n = 0;
+}

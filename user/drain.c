@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reading the kernel maps: the per-site aggregates (not the live
+ * allocations: their number is what a leak makes large), the counters and
+ * stacks.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "drain.h"
+
+#define BATCH 1024
+
+static int grow(struct lw_drained_site **out, size_t *cap, size_t need)
+{
+	struct lw_drained_site *p;
+	size_t c = *cap ? *cap : BATCH;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	p = realloc(*out, c * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*out = p;
+	*cap = c;
+	return 0;
+}
+
+int drain_sites(int map_fd, struct lw_drained_site **out, size_t *cap,
+		size_t *n)
+{
+	struct lw_site_key keys[BATCH];
+	struct lw_site_val vals[BATCH];
+	__u32 in_batch, out_batch, count, i;
+	void *in = NULL;
+	int err;
+
+	*n = 0;
+	do {
+		count = BATCH;
+		err = bpf_map_lookup_batch(map_fd, in, &out_batch, keys, vals,
+					   &count, NULL);
+		if (err && errno != ENOENT)
+			return -errno;
+		if (grow(out, cap, *n + count))
+			return -ENOMEM;
+		for (i = 0; i < count; i++) {
+			(*out)[*n].key = keys[i];
+			(*out)[*n].val = vals[i];
+			(*n)++;
+		}
+		in_batch = out_batch;
+		in = &in_batch;
+	} while (!err);
+	return 0;
+}
+
+int drain_counters(int map_fd, uint64_t out[LW_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+	__u32 key;
+	int c;
+
+	if (ncpu <= 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (key = 0; key < LW_CNT_MAX; key++) {
+		out[key] = 0;
+		if (bpf_map_lookup_elem(map_fd, &key, vals))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			out[key] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int drain_stack(int map_fd, int32_t id, uint64_t *ips, int max)
+{
+	uint64_t buf[LW_MAX_STACK_DEPTH] = {};
+	__u32 key = id;
+	int i;
+
+	if (id < 0)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(map_fd, &key, buf))
+		return -errno;
+	for (i = 0; i < LW_MAX_STACK_DEPTH && i < max && buf[i]; i++)
+		ips[i] = buf[i];
+	return i;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LW_DRAIN_H
+#define LW_DRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "leakwatch.h"
+
+struct lw_drained_site {
+	struct lw_site_key key;
+	struct lw_site_val val;
+};
+
+/* Reads every per-site aggregate. *out is reused across calls. */
+int drain_sites(int map_fd, struct lw_drained_site **out, size_t *cap,
+		size_t *n);
+/* Sums the per-CPU loss counters. */
+int drain_counters(int map_fd, uint64_t out[LW_CNT_MAX]);
+/* A captured stack: innermost first. Returns its depth, or -errno. */
+int drain_stack(int map_fd, int32_t id, uint64_t *ips, int max);
+
+#endif

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Finding allocator entry points in ELF objects, for placing uprobes.
+ * Symbolizing stacks is symbolize.c's business; this file only answers
+ * "where does this object define malloc, and what bytes are there".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "elfsym.h"
+
+struct elf_obj {
+	int fd;
+	Elf *elf;
+	bool dynamic;
+	char *interp;
+};
+
+static char *read_interp(Elf *elf, int fd)
+{
+	size_t n, i;
+	GElf_Phdr ph;
+	char *s;
+
+	if (elf_getphdrnum(elf, &n))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_INTERP)
+			continue;
+		if (ph.p_filesz == 0 || ph.p_filesz > 4096)
+			return NULL;
+		s = calloc(1, ph.p_filesz + 1);
+		if (s && pread(fd, s, ph.p_filesz, ph.p_offset) !=
+				 (ssize_t)ph.p_filesz) {
+			free(s);
+			return NULL;
+		}
+		return s;
+	}
+	return NULL;
+}
+
+static bool has_dynamic(Elf *elf)
+{
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return false;
+	for (i = 0; i < n; i++)
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_DYNAMIC)
+			return true;
+	return false;
+}
+
+struct elf_obj *elf_obj_open(const char *path)
+{
+	struct elf_obj *o;
+
+	elf_version(EV_CURRENT);
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (o->fd < 0)
+		goto fail;
+	o->elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
+	if (!o->elf || elf_kind(o->elf) != ELF_K_ELF) {
+		errno = ENOEXEC;
+		goto fail;
+	}
+	o->dynamic = has_dynamic(o->elf);
+	o->interp = read_interp(o->elf, o->fd);
+	return o;
+fail:
+	elf_obj_close(o);
+	return NULL;
+}
+
+void elf_obj_close(struct elf_obj *o)
+{
+	int saved = errno;
+
+	if (!o)
+		return;
+	if (o->elf)
+		elf_end(o->elf);
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->interp);
+	free(o);
+	errno = saved;
+}
+
+bool elf_obj_is_dynamic(struct elf_obj *o)
+{
+	return o->dynamic;
+}
+
+const char *elf_obj_interp(struct elf_obj *o)
+{
+	return o->interp;
+}
+
+static bool vaddr_to_off(Elf *elf, uint64_t vaddr, uint64_t *off)
+{
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool sym_matches(GElf_Sym *sym, const char *sname, const char *name,
+			bool exported_only)
+{
+	int bind = GELF_ST_BIND(sym->st_info);
+
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC)
+		return false;
+	if (sym->st_shndx == SHN_UNDEF || !sym->st_value)
+		return false;
+	if (exported_only && bind != STB_GLOBAL && bind != STB_WEAK)
+		return false;
+	return strcmp(sname, name) == 0;
+}
+
+static bool find_in(struct elf_obj *o, Elf_Scn *scn, GElf_Shdr *sh,
+		    const char *name, bool exported_only, GElf_Sym *out)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t i, n;
+	GElf_Sym sym;
+	const char *sname;
+
+	if (!data || !sh->sh_entsize)
+		return false;
+	n = sh->sh_size / sh->sh_entsize;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getsym(data, i, &sym))
+			continue;
+		sname = elf_strptr(o->elf, sh->sh_link, sym.st_name);
+		if (sname && sym_matches(&sym, sname, name, exported_only)) {
+			*out = sym;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * A dynamic object's allocator is what it exports (.dynsym); a static
+ * executable has only .symtab, where the libc it linked defines it.
+ */
+static bool lookup(struct elf_obj *o, const char *name, GElf_Sym *out)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	Elf32_Word want = o->dynamic ? SHT_DYNSYM : SHT_SYMTAB;
+
+	while ((scn = elf_nextscn(o->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != want)
+			continue;
+		if (find_in(o, scn, &sh, name, o->dynamic, out))
+			return true;
+	}
+	return false;
+}
+
+bool elf_obj_find_func(struct elf_obj *o, const char *name,
+		       struct elf_func *out)
+{
+	GElf_Sym sym;
+
+	if (!lookup(o, name, &sym))
+		return false;
+	out->vaddr = sym.st_value;
+	out->size = sym.st_size;
+	return vaddr_to_off(o->elf, sym.st_value, &out->file_off);
+}
+
+size_t elf_obj_read(struct elf_obj *o, const struct elf_func *f, uint8_t *buf,
+		    size_t len)
+{
+	ssize_t n;
+
+	if (f->size && f->size < len)
+		len = f->size;
+	n = pread(o->fd, buf, len, f->file_off);
+	return n < 0 ? 0 : (size_t)n;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LW_ELFSYM_H
+#define LW_ELFSYM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A function defined by an ELF object, located for a uprobe. */
+struct elf_func {
+	uint64_t vaddr;
+	uint64_t size;
+	uint64_t file_off; /* what a uprobe takes */
+};
+
+struct elf_obj;
+
+/* NULL and errno set when the file cannot be opened or is not ELF. */
+struct elf_obj *elf_obj_open(const char *path);
+void elf_obj_close(struct elf_obj *o);
+/* Exported (or, for static executables, any) definition of name. */
+bool elf_obj_find_func(struct elf_obj *o, const char *name,
+		       struct elf_func *out);
+/* Copies up to len bytes of code at the function's start. */
+size_t elf_obj_read(struct elf_obj *o, const struct elf_func *f, uint8_t *buf,
+		    size_t len);
+bool elf_obj_is_dynamic(struct elf_obj *o);
+/* PT_INTERP of an executable, or NULL. */
+const char *elf_obj_interp(struct elf_obj *o);
+
+#endif

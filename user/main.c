@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * leakwatch: attach -> kernel maps -> drain -> trend model -> symbolize ->
+ * views. This file only sequences the stages.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "drain.h"
+#include "model.h"
+#include "options.h"
+#include "plan.h"
+#include "session.h"
+#include "symbolize.h"
+#include "target.h"
+#include "util.h"
+#include "view.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static bool has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Say which capability is missing: "permission denied" helps nobody. */
+static int check_privileges(bool attach_pid)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = {};
+	char missing[128] = "";
+	bool admin;
+
+	if (syscall(SYS_capget, &h, d))
+		return LW_EXIT_OK; /* let the BPF calls tell */
+	admin = has_cap(d, CAP_SYS_ADMIN);
+	if (!admin && !has_cap(d, CAP_BPF))
+		strcat(missing, " CAP_BPF");
+	if (!admin && !has_cap(d, CAP_PERFMON))
+		strcat(missing, " CAP_PERFMON");
+	if (attach_pid && !has_cap(d, CAP_SYS_PTRACE))
+		strcat(missing, " CAP_SYS_PTRACE");
+	if (!missing[0])
+		return LW_EXIT_OK;
+	lw_err("permission denied: run as root (missing%s)", missing);
+	return LW_EXIT_PERM;
+}
+
+static int check_kernel(void)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		lw_err("this kernel has no BTF (/sys/kernel/btf/vmlinux): "
+		       "CONFIG_DEBUG_INFO_BTF is needed");
+		return LW_EXIT_KERNEL;
+	}
+	if (access("/sys/bus/event_source/devices/uprobe", F_OK)) {
+		lw_err("this kernel has no uprobes (CONFIG_UPROBE_EVENTS)");
+		return LW_EXIT_KERNEL;
+	}
+	return LW_EXIT_OK;
+}
+
+struct run {
+	struct lw_opts opts;
+	struct lw_target target;
+	struct lw_plan plan;
+	struct lw_session session;
+	struct lw_model model;
+	struct symbolizer *sym;
+	struct lw_drained_site *drained;
+	size_t drained_cap;
+	double t_start;
+	FILE *out;
+};
+
+static int on_map_event(void *ctx, void *data, size_t size)
+{
+	struct lw_model *m = ctx;
+
+	if (size >= sizeof(struct lw_map_event))
+		regions_apply(&m->regions, data);
+	return 0;
+}
+
+static void read_stacks(struct run *r)
+{
+	struct lw_site *s;
+	size_t i;
+
+	for (i = 0; i < r->model.n; i++) {
+		s = &r->model.sites[i];
+		if (s->stack_read)
+			continue;
+		s->depth = drain_stack(r->session.stacks_fd, s->stack_id,
+				       s->ips, LW_MAX_STACK_DEPTH);
+		s->stack_read = true;
+	}
+}
+
+/* One drain: a new generation, then the aggregates it closes. */
+static void drain(struct run *r)
+{
+	double now = lw_now();
+	size_t n = 0;
+
+	if (r->opts.floor)
+		return;
+	session_set_gen(&r->session, model_next_gen(&r->model, now));
+	session_consume(&r->session);
+	if (drain_sites(r->session.sites_fd, &r->drained, &r->drained_cap,
+			&n))
+		lw_warn("reading site aggregates: %s", strerror(errno));
+	drain_counters(r->session.counters_fd, r->model.counters);
+	model_update(&r->model, r->drained, n, now);
+	read_stacks(r);
+	if (!r->target.exited)
+		symbolizer_refresh(r->sym);
+}
+
+static void show(struct run *r, bool final)
+{
+	struct lw_view v = {
+		.target = &r->target,
+		.model = &r->model,
+		.sym = r->sym,
+		.interval = r->opts.interval,
+		.elapsed = lw_now() - r->t_start,
+		.top = r->opts.top,
+		.final = final,
+	};
+
+	if (r->opts.floor)
+		return;
+	report_text(r->out, &v);
+	if (final && r->opts.json_path)
+		report_json(r->opts.json_path, &v);
+}
+
+/* Sleeps until the next deadline, a ring-buffer record or target exit. */
+static void wait_for(struct run *r, double until)
+{
+	struct pollfd p[2] = {
+		{ .fd = r->target.pidfd, .events = POLLIN },
+		{ .fd = session_poll_fd(&r->session), .events = POLLIN },
+	};
+	int ms = (int)((until - lw_now()) * 1000) + 1;
+
+	if (ms < 0)
+		ms = 0;
+	if (poll(p, p[1].fd >= 0 ? 2 : 1, ms) > 0 && p[1].revents)
+		session_consume(&r->session);
+}
+
+static void loop(struct run *r)
+{
+	double next = r->t_start + r->opts.interval;
+	double end = r->opts.duration ? r->t_start + r->opts.duration : 1e300;
+
+	while (!stop_signal) {
+		wait_for(r, next < end ? next : end);
+		if (target_poll_exit(&r->target)) {
+			fprintf(r->out, "\nleakwatch: target %d exited\n",
+				r->target.pid);
+			break;
+		}
+		if (lw_now() >= end)
+			break;
+		if (lw_now() >= next) {
+			drain(r);
+			show(r, false);
+			next += r->opts.interval;
+		}
+	}
+	drain(r);
+	show(r, true);
+}
+
+static int setup(struct run *r)
+{
+	int rc;
+
+	rc = check_privileges(r->opts.pid != 0);
+	if (!rc)
+		rc = check_kernel();
+	if (rc)
+		return rc;
+	if (r->opts.pid)
+		rc = target_open_pid(&r->target, r->opts.pid);
+	else
+		rc = target_launch(&r->target, r->opts.cmd);
+	if (!rc)
+		rc = plan_build(r->target.root, r->target.objs,
+				r->target.nobjs, &r->plan);
+	if (rc)
+		return rc;
+	plan_print(&r->plan);
+	if (model_init(&r->model, lw_now()))
+		return LW_EXIT_ERROR;
+	rc = session_open(&r->session, r->target.pid, r->opts.floor,
+			  on_map_event, &r->model);
+	if (!rc)
+		rc = session_attach(&r->session, &r->plan, r->target.pid);
+	if (!rc)
+		rc = target_release(&r->target);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct run r;
+	int rc;
+
+	switch (lw_parse_options(argc, argv, &r.opts)) {
+	case LW_PARSE_EXIT_OK:
+		return LW_EXIT_OK;
+	case LW_PARSE_EXIT_USAGE:
+		return LW_EXIT_USAGE;
+	default:
+		break;
+	}
+	r.out = r.opts.json_path && !strcmp(r.opts.json_path, "-") ? stderr :
+								    stdout;
+	install_signals();
+	rc = setup(&r);
+	if (!rc) {
+		r.sym = symbolizer_new(r.target.pid);
+		if (!r.sym)
+			lw_warn("symbolizer: %s", strerror(errno));
+		r.t_start = lw_now();
+		fprintf(r.out, "leakwatch: watching pid %d (%s), %d probes; "
+			       "Ctrl-C for the final report\n",
+			r.target.pid, r.target.comm, r.plan.n);
+		loop(&r);
+	}
+	session_close(&r.session);
+	if (r.target.launched && r.target.pid > 0 && !r.target.exited &&
+	    r.target.go_fd < 0)
+		fprintf(r.out, "leakwatch: detached; pid %d keeps running\n",
+			r.target.pid);
+	target_close(&r.target);
+	if (r.sym)
+		symbolizer_free(r.sym);
+	model_free(&r.model);
+	free(r.drained);
+	return rc;
+}

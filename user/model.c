@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The in-memory model every view reads: sites, their history and their
+ * verdicts. Only this file turns drained numbers into trends.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+
+int model_init(struct lw_model *m, double t0)
+{
+	memset(m, 0, sizeof(*m));
+	m->t0 = t0;
+	m->index_cap = 1024;
+	m->index = calloc(m->index_cap, sizeof(*m->index));
+	if (!m->index)
+		return -1;
+	model_next_gen(m, t0);
+	regions_init(&m->regions, model_map_delta, m);
+	return 0;
+}
+
+void model_free(struct lw_model *m)
+{
+	free(m->sites);
+	free(m->index);
+	free(m->gen_start);
+	regions_free(&m->regions);
+	memset(m, 0, sizeof(*m));
+}
+
+uint32_t model_next_gen(struct lw_model *m, double t)
+{
+	double *p;
+
+	if (m->ngen == m->gen_cap) {
+		m->gen_cap = m->gen_cap ? 2 * m->gen_cap : 64;
+		p = realloc(m->gen_start, m->gen_cap * sizeof(*p));
+		if (!p)
+			abort();
+		m->gen_start = p;
+	}
+	m->gen_start[m->ngen] = t;
+	return m->ngen++;
+}
+
+static size_t slot_of(const struct lw_model *m, int32_t id)
+{
+	return ((uint32_t)id * 2654435761u) & (m->index_cap - 1);
+}
+
+static void reindex(struct lw_model *m)
+{
+	size_t i, j;
+
+	free(m->index);
+	m->index_cap *= 2;
+	m->index = calloc(m->index_cap, sizeof(*m->index));
+	if (!m->index)
+		abort();
+	for (i = 0; i < m->n; i++) {
+		j = slot_of(m, m->sites[i].stack_id);
+		while (m->index[j])
+			j = (j + 1) & (m->index_cap - 1);
+		m->index[j] = i + 1;
+	}
+}
+
+/* The smallest generation >= from that maps to slot. */
+static int64_t gen_at_or_after(int64_t from, int slot)
+{
+	int64_t g = from - (from % LW_NGEN) + slot;
+
+	return g < from ? g + LW_NGEN : g;
+}
+
+static struct lw_site *add_site(struct lw_model *m, int32_t id)
+{
+	struct lw_site *s;
+	/* it was absent at the previous drain: nothing older than that */
+	int64_t from = m->ngen >= 2 ? (int64_t)m->ngen - 2 : 0;
+	int k;
+
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 256;
+		s = realloc(m->sites, m->cap * sizeof(*s));
+		if (!s)
+			abort();
+		m->sites = s;
+	}
+	if (2 * (m->n + 1) > m->index_cap)
+		reindex(m);
+	s = &m->sites[m->n++];
+	memset(s, 0, sizeof(*s));
+	s->stack_id = id;
+	s->kind = LW_KIND_HEAP;
+	s->oldest_age_s = -1;
+	trend_init(&s->trend);
+	for (k = 0; k < LW_NGEN; k++)
+		s->lo_gen[k] = gen_at_or_after(from, k);
+	return s;
+}
+
+struct lw_site *model_site(struct lw_model *m, int32_t id)
+{
+	size_t j = slot_of(m, id);
+
+	while (m->index[j]) {
+		if (m->sites[m->index[j] - 1].stack_id == id)
+			return &m->sites[m->index[j] - 1];
+		j = (j + 1) & (m->index_cap - 1);
+	}
+	add_site(m, id);
+	j = slot_of(m, id);
+	while (m->index[j])
+		j = (j + 1) & (m->index_cap - 1);
+	m->index[j] = m->n;
+	return &m->sites[m->n - 1];
+}
+
+void model_map_delta(void *ctx, int32_t stack_id, int64_t dbytes, int dcount)
+{
+	struct lw_site *s = model_site(ctx, stack_id);
+
+	s->map_bytes += dbytes;
+	s->map_count += dcount;
+	if (dcount > 0)
+		s->map_allocs++;
+	else if (dcount < 0)
+		s->map_frees++;
+}
+
+/*
+ * A slot seen empty can only hold allocations made from now on; the
+ * oldest live allocation is in the oldest non-empty slot's generation.
+ */
+static void update_age(struct lw_model *m, struct lw_site *s, double t)
+{
+	int64_t cur = m->ngen - 1, oldest = -1;
+	int k;
+
+	for (k = 0; k < LW_NGEN; k++) {
+		if (s->k.gen_count[k] <= 0)
+			s->lo_gen[k] = gen_at_or_after(cur, k);
+		else if (oldest < 0 || s->lo_gen[k] < oldest)
+			oldest = s->lo_gen[k];
+	}
+	s->oldest_age_s = -1;
+	if (oldest >= 0 && oldest <= cur)
+		s->oldest_age_s = t - m->gen_start[oldest];
+	if (s->map_count > 0) {
+		double mt = regions_oldest_ns(&m->regions, s->stack_id) / 1e9;
+
+		if (t - mt > s->oldest_age_s)
+			s->oldest_age_s = t - mt;
+	}
+}
+
+void model_update(struct lw_model *m, const struct lw_drained_site *d,
+		  size_t n, double t)
+{
+	struct lw_site *s;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		s = model_site(m, d[i].key.stack_id);
+		s->k = d[i].val;
+	}
+	for (i = 0; i < m->n; i++) {
+		s = &m->sites[i];
+		update_age(m, s, t);
+		trend_add(&s->trend, t - m->t0, (double)site_bytes(s),
+			  (double)site_count(s));
+		trend_fit(&s->trend, &s->fit);
+	}
+}
+
+static int by_growth(const void *a, const void *b)
+{
+	const struct lw_site *x = *(struct lw_site *const *)a;
+	const struct lw_site *y = *(struct lw_site *const *)b;
+
+	if (x->fit.value_per_s != y->fit.value_per_s)
+		return x->fit.value_per_s < y->fit.value_per_s ? 1 : -1;
+	if (site_bytes(x) != site_bytes(y))
+		return site_bytes(x) < site_bytes(y) ? 1 : -1;
+	return x->stack_id - y->stack_id;
+}
+
+size_t model_ranked(struct lw_model *m, struct lw_site ***out)
+{
+	struct lw_site **v = calloc(m->n ? m->n : 1, sizeof(*v));
+	size_t i, k = 0;
+
+	if (!v)
+		abort();
+	for (i = 0; i < m->n; i++)
+		if (site_bytes(&m->sites[i]) > 0 || site_count(&m->sites[i]) > 0)
+			v[k++] = &m->sites[i];
+	qsort(v, k, sizeof(*v), by_growth);
+	*out = v;
+	return k;
+}

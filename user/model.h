@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LW_MODEL_H
+#define LW_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "drain.h"
+#include "leakwatch.h"
+#include "regions.h"
+#include "trend.h"
+
+enum lw_site_kind {
+	LW_KIND_HEAP,
+};
+
+/*
+ * One call site: a captured stack. Its outstanding totals come from the
+ * kernel's aggregate (malloc family) plus the user-space mapping tracker
+ * (mmap family); its history feeds the trend model.
+ */
+struct lw_site {
+	enum lw_site_kind kind;
+	int32_t stack_id;
+	struct lw_site_val k; /* last kernel aggregate */
+	int64_t map_bytes, map_count;
+	uint64_t map_allocs, map_frees;
+	int64_t lo_gen[LW_NGEN]; /* oldest generation a slot may hold */
+	uint64_t ips[LW_MAX_STACK_DEPTH];
+	int depth; /* < 0: stack not readable */
+	bool stack_read;
+	struct trend trend;
+	struct trend_fit fit;
+	double oldest_age_s; /* < 0: nothing outstanding */
+};
+
+struct lw_model {
+	struct lw_site *sites;
+	size_t n, cap;
+	uint32_t *index; /* open addressing: 1-based site index, 0 empty */
+	size_t index_cap;
+	double t0;	     /* monotonic seconds at attach */
+	double *gen_start;   /* monotonic seconds each generation began */
+	size_t ngen, gen_cap;
+	uint64_t counters[LW_CNT_MAX];
+	struct lw_regions regions; /* the program's anonymous mappings */
+};
+
+int model_init(struct lw_model *m, double t0);
+void model_free(struct lw_model *m);
+/* Starts generation gen at time t; returns its number. */
+uint32_t model_next_gen(struct lw_model *m, double t);
+/* Folds a drain taken at time t, while generation cur was current. */
+void model_update(struct lw_model *m, const struct lw_drained_site *d,
+		  size_t n, double t);
+/* Mapping tracker callback (regions_delta_fn). */
+void model_map_delta(void *ctx, int32_t stack_id, int64_t dbytes, int dcount);
+struct lw_site *model_site(struct lw_model *m, int32_t stack_id);
+
+static inline int64_t site_bytes(const struct lw_site *s)
+{
+	return s->k.bytes + s->map_bytes;
+}
+
+static inline int64_t site_count(const struct lw_site *s)
+{
+	return s->k.count + s->map_count;
+}
+
+/* Sites with something outstanding, sorted by growth (bytes/s) then size. */
+size_t model_ranked(struct lw_model *m, struct lw_site ***out);
+
+#endif

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "options.h"
+#include "trend.h"
+#include "util.h"
+
+#ifndef LW_VERSION
+#define LW_VERSION "unknown"
+#endif
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: leakwatch [options] -p PID\n"
+		"       leakwatch [options] -- COMMAND [ARGS...]\n"
+		"\n"
+		"Attach to a running process, or launch a command traced from its\n"
+		"first instruction, and show the call sites whose outstanding heap\n"
+		"bytes keep growing, ranked by growth, with symbolized stacks.\n"
+		"\n"
+		"  -p, --pid PID            attach to this process\n"
+		"  -i, --interval SECONDS   drain and report period (default 5)\n"
+		"  -d, --duration SECONDS   stop after this long and write the final report\n"
+		"  -n, --top N              sites shown per report (default 10)\n"
+		"      --json FILE          final report as JSON (\"-\" = stdout)\n"
+		"  -v, --verbose            say what is attached where\n"
+		"  -h, --help               this text\n"
+		"      --version            print the version\n"
+		"\n"
+		"Leak suspects:\n%s\n"
+		"\n"
+		"Exit codes: 0 ok (also when the target exits), 1 runtime error,\n"
+		"2 usage, 3 permission (needs root or CAP_BPF+CAP_PERFMON+CAP_SYS_ADMIN),\n"
+		"4 unsupported kernel (no BTF or uprobes), 5 target not found,\n"
+		"6 target unusable (binary unreadable, no allocator found).\n",
+		TREND_RULE_HELP);
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 1e7)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static enum lw_parse bad_value(const char *flag, const char *val)
+{
+	fprintf(stderr, "leakwatch: invalid value for %s: '%s'\n", flag, val);
+	fprintf(stderr, "Try 'leakwatch --help'.\n");
+	return LW_PARSE_EXIT_USAGE;
+}
+
+static enum lw_parse usage_error(const char *msg)
+{
+	fprintf(stderr, "leakwatch: %s\nTry 'leakwatch --help'.\n", msg);
+	return LW_PARSE_EXIT_USAGE;
+}
+
+enum { OPT_JSON = 256, OPT_VERSION, OPT_FLOOR };
+
+static const struct option long_opts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "top", required_argument, NULL, 'n' },
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "floor", no_argument, NULL, OPT_FLOOR },
+	{},
+};
+
+static enum lw_parse parse_one(int c, struct lw_opts *o)
+{
+	long v;
+
+	switch (c) {
+	case 'p':
+		if (!parse_int(optarg, 1, INT_MAX, &v))
+			return bad_value("--pid", optarg);
+		o->pid = v;
+		return LW_PARSE_RUN;
+	case 'i':
+		if (!parse_seconds(optarg, &o->interval) || o->interval < 0.1)
+			return bad_value("--interval (>= 0.1)", optarg);
+		return LW_PARSE_RUN;
+	case 'd':
+		if (!parse_seconds(optarg, &o->duration))
+			return bad_value("--duration", optarg);
+		return LW_PARSE_RUN;
+	case 'n':
+		if (!parse_int(optarg, 1, 100000, &v))
+			return bad_value("--top", optarg);
+		o->top = v;
+		return LW_PARSE_RUN;
+	case OPT_JSON:
+		o->json_path = optarg;
+		return LW_PARSE_RUN;
+	case OPT_FLOOR:
+		o->floor = true;
+		return LW_PARSE_RUN;
+	case 'v':
+		lw_verbose = true;
+		return LW_PARSE_RUN;
+	case 'h':
+		usage(stdout);
+		return LW_PARSE_EXIT_OK;
+	case OPT_VERSION:
+		printf("leakwatch %s\n", LW_VERSION);
+		return LW_PARSE_EXIT_OK;
+	default: /* getopt printed what was wrong */
+		fprintf(stderr, "Try 'leakwatch --help'.\n");
+		return LW_PARSE_EXIT_USAGE;
+	}
+}
+
+enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
+{
+	enum lw_parse r;
+	int c;
+
+	*o = (struct lw_opts){ .interval = 5, .top = 10 };
+	/* '+': options end at the command, whose own flags are its own */
+	while ((c = getopt_long(argc, argv, "+p:i:d:n:vh", long_opts,
+				NULL)) != -1) {
+		r = parse_one(c, o);
+		if (r != LW_PARSE_RUN)
+			return r;
+	}
+	if (optind < argc)
+		o->cmd = &argv[optind];
+	if (o->pid && o->cmd)
+		return usage_error("give either -p PID or a command, not both");
+	if (!o->pid && !o->cmd)
+		return usage_error("no target: give -p PID or -- COMMAND");
+	return LW_PARSE_RUN;
+}

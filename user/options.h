@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LW_OPTIONS_H
+#define LW_OPTIONS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct lw_opts {
+	pid_t pid;
+	char **cmd; /* NULL-terminated argv of the command to launch */
+	double interval;
+	double duration; /* 0: until interrupted or the target exits */
+	int top;
+	const char *json_path;
+	bool floor; /* attach empty programs only: the bench's floor */
+};
+
+enum lw_parse {
+	LW_PARSE_RUN,
+	LW_PARSE_EXIT_OK,   /* --help or --version printed */
+	LW_PARSE_EXIT_USAGE /* message printed */
+};
+
+enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o);
+
+#endif

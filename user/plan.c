@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Where to probe: for each allocator function, the first object in
+ * symbol-lookup order that defines it (a static executable, a preloaded
+ * jemalloc, or libc), and on which instruction.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "elfsym.h"
+#include "plan.h"
+#include "util.h"
+
+static const struct {
+	enum lw_fn fn;
+	const char *name;
+	bool entry_only;
+	unsigned args; /* registers an entry-only probe reads */
+} fn_table[] = {
+	{ LW_FN_MALLOC, "malloc", false, 0 },
+	{ LW_FN_CALLOC, "calloc", false, 0 },
+	{ LW_FN_REALLOC, "realloc", false, 0 },
+	{ LW_FN_REALLOCARRAY, "reallocarray", false, 0 },
+	{ LW_FN_POSIX_MEMALIGN, "posix_memalign", false, 0 },
+	{ LW_FN_ALIGNED_ALLOC, "aligned_alloc", false, 0 },
+	{ LW_FN_ALIGNED_ALLOC, "memalign", false, 0 },
+	{ LW_FN_VALLOC, "valloc", false, 0 },
+	{ LW_FN_PVALLOC, "pvalloc", false, 0 },
+	{ LW_FN_MMAP, "mmap", false, 0 },
+	{ LW_FN_MREMAP, "mremap", false, 0 },
+	{ LW_FN_FREE, "free", true, PP_ARG(0) },
+	{ LW_FN_MUNMAP, "munmap", true, PP_ARG(0) | PP_ARG(1) },
+};
+
+#define NFN (sizeof(fn_table) / sizeof(fn_table[0]))
+
+/* Aliases (memalign is aligned_alloc in glibc) share one probe. */
+static bool already_planned(const struct lw_plan *plan, const char *path,
+			    uint64_t off)
+{
+	int i;
+
+	for (i = 0; i < plan->n; i++)
+		if (plan->probes[i].func_off == off &&
+		    !strcmp(plan->probes[i].path, path))
+			return true;
+	return false;
+}
+
+static void place(struct elf_obj *o, const struct elf_func *f,
+		  struct lw_probe *p, unsigned args)
+{
+	uint8_t code[256];
+	size_t n = elf_obj_read(o, f, code, sizeof(code));
+
+	int err;
+
+	memset(&p->place, 0, sizeof(p->place));
+	/* return probes must sit on the entry: they hijack the return address */
+	if (!p->entry_only)
+		err = !n || probe_place_first(code, n, &p->place);
+	else
+		err = !n || probe_place_entry(code, n, args, &p->place);
+	if (err)
+		lw_warn("cannot decode %s in %s: probing its first byte",
+			p->name, p->module);
+}
+
+static void add_probe(struct lw_plan *plan, int k, struct elf_obj *o,
+		      const struct elf_func *f, const char *path,
+		      const char *module)
+{
+	struct lw_probe *p = &plan->probes[plan->n++];
+
+	p->fn = fn_table[k].fn;
+	p->name = fn_table[k].name;
+	p->entry_only = fn_table[k].entry_only;
+	p->func_off = f->file_off;
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	snprintf(p->module, sizeof(p->module), "%s", module);
+	place(o, f, p, fn_table[k].args);
+}
+
+static void plan_object(struct lw_plan *plan, bool *done, struct elf_obj *o,
+			const char *path, const char *module)
+{
+	struct elf_func f;
+	unsigned k;
+
+	for (k = 0; k < NFN; k++) {
+		if (done[k] || !elf_obj_find_func(o, fn_table[k].name, &f))
+			continue;
+		done[k] = true;
+		if (!already_planned(plan, path, f.file_off))
+			add_probe(plan, k, o, &f, path, module);
+	}
+}
+
+int plan_build(const char *root, char *const *objs, int nobjs,
+	       struct lw_plan *plan)
+{
+	bool done[NFN] = {};
+	char path[PATH_MAX];
+	struct elf_obj *o;
+	int i;
+
+	memset(plan, 0, sizeof(*plan));
+	for (i = 0; i < nobjs; i++) {
+		snprintf(path, sizeof(path), "%s%s", root, objs[i]);
+		o = elf_obj_open(path);
+		if (!o) {
+			if (i == 0) {
+				lw_err("cannot read %s: %s", objs[i],
+				       strerror(errno));
+				return LW_EXIT_BAD_TARGET;
+			}
+			lw_debug("skipping %s: %s", objs[i], strerror(errno));
+			continue;
+		}
+		plan_object(plan, done, o, path, objs[i]);
+		elf_obj_close(o);
+	}
+	if (!done[0] || !done[NFN - 2]) {
+		lw_err("no malloc/free found in %s or the libraries it maps "
+		       "(a Go program without cgo, or an unknown allocator)",
+		       objs[0]);
+		return LW_EXIT_BAD_TARGET;
+	}
+	return LW_EXIT_OK;
+}
+
+void plan_print(const struct lw_plan *plan)
+{
+	const struct lw_probe *p;
+	int i;
+
+	for (i = 0; i < plan->n; i++) {
+		p = &plan->probes[i];
+		lw_debug("probe %-14s %s+0x%llx%s at +%llu (%s, %s)", p->name,
+			 p->module, (unsigned long long)p->func_off,
+			 p->entry_only ? "" : " +ret",
+			 (unsigned long long)p->place.offset, p->place.insn,
+			 p->place.emulated ? "emulated" : "single-stepped");
+	}
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <Zydis/Zydis.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include "probe_place.h"
+
+#define MAX_SKIP 6 /* leading instructions we are willing to step over */
+
+static const ZydisRegister arg_regs[] = {
+	ZYDIS_REGISTER_RDI, ZYDIS_REGISTER_RSI, ZYDIS_REGISTER_RDX,
+	ZYDIS_REGISTER_RCX, ZYDIS_REGISTER_R8,	ZYDIS_REGISTER_R9,
+};
+
+struct decoded {
+	ZydisDecodedInstruction insn;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+};
+
+static bool decode(const ZydisDecoder *d, const uint8_t *code, size_t len,
+		   struct decoded *out)
+{
+	return ZYAN_SUCCESS(ZydisDecoderDecodeFull(d, code, len, &out->insn,
+						   out->ops));
+}
+
+/* Mirrors what arch/x86/kernel/uprobes.c emulates instead of stepping. */
+static bool kernel_emulates(const struct decoded *d, const uint8_t *code)
+{
+	const ZydisDecodedInstruction *i = &d->insn;
+	uint8_t op = code[i->raw.prefix_count];
+
+	if (i->mnemonic == ZYDIS_MNEMONIC_PUSH && i->length <= 2 &&
+	    d->ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER) {
+		/* 50+r, or REX.B (0x41) 50+r for r8..r15 */
+		return (i->length == 1 && op >= 0x50 && op <= 0x57) ||
+		       (code[0] == 0x41 && code[1] >= 0x50 && code[1] <= 0x57);
+	}
+	if (i->raw.prefix_count)
+		return false;
+	if (op == 0x90 && i->length == 1)
+		return true;
+	if (op == 0xe8 || op == 0xe9 || op == 0xeb)
+		return true;
+	if (op >= 0x70 && op <= 0x7f)
+		return true;
+	return op == 0x0f && i->length == 6 && code[1] >= 0x80 &&
+	       code[1] <= 0x8f;
+}
+
+static bool is_protected(ZydisRegister reg, unsigned args)
+{
+	ZydisRegister full;
+	unsigned i;
+
+	full = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64,
+						reg);
+	if (full == ZYDIS_REGISTER_RSP || full == ZYDIS_REGISTER_RIP)
+		return true;
+	for (i = 0; i < sizeof(arg_regs) / sizeof(arg_regs[0]); i++)
+		if ((args & PP_ARG(i)) && full == arg_regs[i])
+			return true;
+	return false;
+}
+
+/*
+ * An instruction may be stepped over when it cannot change control flow,
+ * memory, the stack pointer or an argument the probe reads: then the
+ * registers the probe sees after it are the ones the caller passed.
+ */
+static bool side_effect_free(const struct decoded *d, unsigned args)
+{
+	const ZydisDecodedInstruction *i = &d->insn;
+	unsigned k;
+
+	if (i->meta.category != ZYDIS_CATEGORY_BINARY &&
+	    i->meta.category != ZYDIS_CATEGORY_LOGICAL &&
+	    i->meta.category != ZYDIS_CATEGORY_DATAXFER)
+		return false;
+	if (i->attributes & ZYDIS_ATTRIB_HAS_LOCK)
+		return false;
+	for (k = 0; k < i->operand_count; k++) {
+		const ZydisDecodedOperand *o = &d->ops[k];
+
+		if (!(o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+			continue;
+		if (o->type == ZYDIS_OPERAND_TYPE_MEMORY)
+			return false;
+		if (o->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    is_protected(o->reg.value, args))
+			return false;
+	}
+	return true;
+}
+
+/* Is any branch of the function aimed into (0, upto]? Then not every
+ * path through upto started at the entry, or some pass it twice. */
+static bool branch_into(const ZydisDecoder *dec, const uint8_t *code,
+			size_t len, uint64_t upto)
+{
+	struct decoded d;
+	size_t off = 0;
+	ZyanU64 target;
+	unsigned k;
+
+	while (off < len && decode(dec, code + off, len - off, &d)) {
+		for (k = 0; k < d.insn.operand_count_visible; k++) {
+			if (d.ops[k].type != ZYDIS_OPERAND_TYPE_IMMEDIATE ||
+			    !d.ops[k].imm.is_relative)
+				continue;
+			if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(
+				    &d.insn, &d.ops[k], off, &target)))
+				return true;
+			if (target > 0 && target <= upto)
+				return true;
+		}
+		off += d.insn.length;
+	}
+	return false;
+}
+
+static void describe(const struct decoded *d, uint64_t off, char *buf,
+		     size_t len)
+{
+	ZydisFormatter fmt;
+
+	ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_ATT);
+	if (!ZYAN_SUCCESS(ZydisFormatterFormatInstruction(
+		    &fmt, &d->insn, d->ops, d->insn.operand_count_visible, buf,
+		    len, off, NULL)))
+		snprintf(buf, len, "?");
+}
+
+int probe_place_first(const uint8_t *code, size_t len, struct probe_place *out)
+{
+	ZydisDecoder dec;
+	struct decoded d;
+
+	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
+			 ZYDIS_STACK_WIDTH_64);
+	memset(out, 0, sizeof(*out));
+	if (!decode(&dec, code, len, &d))
+		return -1;
+	describe(&d, 0, out->insn, sizeof(out->insn));
+	out->emulated = kernel_emulates(&d, code);
+	return 0;
+}
+
+int probe_place_entry(const uint8_t *code, size_t len, unsigned args,
+		      struct probe_place *out)
+{
+	ZydisDecoder dec;
+	struct decoded d;
+	uint64_t off = 0;
+	int n;
+
+	if (probe_place_first(code, len, out))
+		return -1;
+	if (out->emulated)
+		return 0;
+	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
+			 ZYDIS_STACK_WIDTH_64);
+	for (n = 0; n <= MAX_SKIP && off < len; n++) {
+		if (!decode(&dec, code + off, len - off, &d))
+			break;
+		if (kernel_emulates(&d, code + off)) {
+			if (off && branch_into(&dec, code, len, off))
+				break;
+			out->offset = off;
+			out->emulated = 1;
+			describe(&d, off, out->insn, sizeof(out->insn));
+			return 0;
+		}
+		if (!side_effect_free(&d, args))
+			break;
+		off += d.insn.length;
+	}
+	return 0; /* the entry itself: always correct, maybe stepped */
+}

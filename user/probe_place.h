@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LW_PROBE_PLACE_H
+#define LW_PROBE_PLACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Argument registers a probe reads, by System V position. */
+#define PP_ARG(n) (1u << (n))
+
+struct probe_place {
+	uint64_t offset;  /* from the function's start */
+	char insn[64];	  /* the instruction probed, for -v */
+	int emulated;	  /* 1: the kernel emulates it, no single-step */
+};
+
+/*
+ * Chooses where an entry-only probe on a function goes. A breakpoint on
+ * an instruction the kernel cannot emulate is single-stepped out of
+ * line: a second trap, ~4x the cost. So skip leading instructions that
+ * only read (test, cmp, mov into a scratch register) until one the kernel
+ * emulates (push, jmp, jcc, call, nop), when it is proven that every call
+ * passes through it with the argument registers untouched. Otherwise the
+ * function's first instruction. Returns 0, or -1 when the code cannot
+ * be decoded at all.
+ */
+int probe_place_entry(const uint8_t *code, size_t len, unsigned args,
+		      struct probe_place *out);
+
+/* Describes the first instruction: where return probes must go. */
+int probe_place_first(const uint8_t *code, size_t len, struct probe_place *out);
+
+#endif

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The JSON report, schema 1. Scripts depend on it: add fields, never
+ * rename or drop one.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "util.h"
+#include "view.h"
+
+static json_object *jstr(const char *s)
+{
+	return s ? json_object_new_string(s) : json_object_new_null();
+}
+
+static json_object *frame_json(const struct lw_frame *f)
+{
+	json_object *o = json_object_new_object();
+	char off[32];
+
+	snprintf(off, sizeof(off), "0x%llx", (unsigned long long)f->offset);
+	json_object_object_add(o, "symbol", jstr(f->symbol));
+	json_object_object_add(o, "module", jstr(f->module));
+	json_object_object_add(o, "file", jstr(f->file));
+	json_object_object_add(o, "line", json_object_new_int(f->line));
+	json_object_object_add(o, "offset", json_object_new_string(off));
+	json_object_object_add(o, "inlined",
+			       json_object_new_boolean(f->inlined));
+	return o;
+}
+
+static json_object *stack_json(struct lw_view *v, struct lw_site *s)
+{
+	struct lw_frame fr[LW_MAX_FRAMES];
+	int n = view_frames(v, s, fr, LW_MAX_FRAMES), i;
+	json_object *a = json_object_new_array();
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, frame_json(&fr[i]));
+	return a;
+}
+
+static void add_num(json_object *o, const char *k, double v)
+{
+	json_object_object_add(o, k, json_object_new_double(v));
+}
+
+static void add_int(json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static json_object *site_json(struct lw_view *v, struct lw_site *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "kind", jstr(view_kind_name(s->kind)));
+	add_int(o, "bytes", site_bytes(s));
+	add_int(o, "count", site_count(s));
+	add_num(o, "bytes_per_s", s->fit.value_per_s);
+	add_num(o, "count_per_s", s->fit.count_per_s);
+	json_object_object_add(o, "suspect",
+			       json_object_new_boolean(s->fit.suspect));
+	add_num(o, "oldest_age_s", s->oldest_age_s > 0 ? s->oldest_age_s : 0);
+	add_int(o, "allocs", s->k.allocs + s->map_allocs);
+	add_int(o, "frees", s->k.frees + s->map_frees);
+	add_int(o, "samples", s->fit.samples);
+	add_num(o, "r2", s->fit.r2);
+	add_num(o, "tau", s->fit.tau);
+	json_object_object_add(o, "stack", stack_json(v, s));
+	return o;
+}
+
+static json_object *target_json(struct lw_view *v)
+{
+	const struct lw_target *t = v->target;
+	json_object *o = json_object_new_object();
+
+	add_int(o, "pid", t->pid);
+	json_object_object_add(o, "comm", jstr(t->comm));
+	json_object_object_add(o, "exe", jstr(t->exe));
+	json_object_object_add(o, "exited", json_object_new_boolean(t->exited));
+	json_object_object_add(o, "launched",
+			       json_object_new_boolean(t->launched));
+	return o;
+}
+
+static json_object *counters_json(struct lw_view *v, bool drops)
+{
+	json_object *o = json_object_new_object();
+	int c;
+
+	for (c = 0; c < LW_CNT_MAX; c++)
+		if (view_counter_is_drop(c) == drops)
+			add_int(o, view_counter_name(c), v->model->counters[c]);
+	if (drops)
+		add_int(o, "unresolved_frames", symbolizer_unresolved(v->sym));
+	return o;
+}
+
+static json_object *report(struct lw_view *v)
+{
+	json_object *root = json_object_new_object(), *sites;
+	struct lw_site **s;
+	size_t n = model_ranked(v->model, &s), i;
+
+	add_int(root, "schema", 1);
+	json_object_object_add(root, "version", jstr(LW_VERSION));
+	json_object_object_add(root, "target", target_json(v));
+	add_num(root, "interval_s", v->interval);
+	add_num(root, "duration_s", v->elapsed);
+	json_object_object_add(root, "drops", counters_json(v, true));
+	json_object_object_add(root, "stats", counters_json(v, false));
+	sites = json_object_new_array();
+	for (i = 0; i < n; i++)
+		json_object_array_add(sites, site_json(v, s[i]));
+	json_object_object_add(root, "sites", sites);
+	free(s);
+	return root;
+}
+
+int report_json(const char *path, struct lw_view *v)
+{
+	json_object *root = report(v);
+	const char *text = json_object_to_json_string_ext(
+		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	FILE *f = strcmp(path, "-") ? fopen(path, "we") : stdout;
+	int err = 0;
+
+	if (!f) {
+		lw_err("cannot write %s: %s", path, strerror(errno));
+		json_object_put(root);
+		return -1;
+	}
+	if (fprintf(f, "%s\n", text) < 0 || fflush(f))
+		err = -1;
+	if (f != stdout && fclose(f))
+		err = -1;
+	if (err)
+		lw_err("writing %s failed", path);
+	json_object_put(root);
+	return err;
+}

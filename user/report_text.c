@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The periodic and final text reports. */
+#include <stdlib.h>
+#include "util.h"
+#include "view.h"
+
+#define INTERVAL_FRAMES 4 /* a periodic report stays short */
+
+static void header(FILE *f, struct lw_view *v, struct lw_site **s, size_t n)
+{
+	char total[32], rate[32];
+	double bytes = 0, growth = 0;
+	size_t i, suspects = 0;
+
+	for (i = 0; i < n; i++) {
+		bytes += site_bytes(s[i]);
+		growth += s[i]->fit.value_per_s;
+		suspects += s[i]->fit.suspect;
+	}
+	lw_fmt_bytes(bytes, total, sizeof(total));
+	lw_fmt_bytes(growth, rate, sizeof(rate));
+	fprintf(f, "\n%s pid %d (%s) at %.1fs%s: heap %s outstanding (%s%s/s) "
+		   "in %zu sites, %zu suspect%s\n",
+		v->final ? "== final report:" : "==", v->target->pid,
+		v->target->comm, v->elapsed,
+		v->target->exited ? ", target exited" : "", total,
+		growth >= 0 ? "+" : "", rate, n, suspects,
+		suspects == 1 ? "" : "s");
+}
+
+static void drops(FILE *f, struct lw_view *v)
+{
+	unsigned long unresolved = symbolizer_unresolved(v->sym);
+	bool any = false;
+	int c;
+
+	fprintf(f, "drops:");
+	for (c = 0; c < LW_CNT_MAX; c++) {
+		if (!view_counter_is_drop(c) || !v->model->counters[c])
+			continue;
+		fprintf(f, " %s=%llu", view_counter_name(c),
+			(unsigned long long)v->model->counters[c]);
+		any = true;
+	}
+	if (unresolved) {
+		fprintf(f, " unresolved_frames=%lu", unresolved);
+		any = true;
+	}
+	fprintf(f, "%s\n", any ? "" : " none");
+}
+
+static void site_line(FILE *f, struct lw_view *v, struct lw_site *s, int rank,
+		      int max_frames)
+{
+	struct lw_frame fr[LW_MAX_FRAMES];
+	char rate[32], out[32], age[32], name[512];
+	int n = view_frames(v, s, fr, LW_MAX_FRAMES), i;
+
+	lw_fmt_bytes(s->fit.value_per_s, rate, sizeof(rate));
+	lw_fmt_bytes(site_bytes(s), out, sizeof(out));
+	if (s->oldest_age_s >= 0)
+		snprintf(age, sizeof(age), "%.1fs", s->oldest_age_s);
+	else
+		snprintf(age, sizeof(age), "-");
+	if (n && fr[0].pc)
+		symbolizer_format(&fr[0], name, sizeof(name));
+	else
+		snprintf(name, sizeof(name), "[stack not captured]");
+	fprintf(f, "%3d %11s/s %11s %9lld %8s  %-7s %s\n", rank, rate, out,
+		(long long)site_count(s), age,
+		s->fit.suspect ? "SUSPECT" : "", name);
+	for (i = 1; i < n && i < max_frames; i++) {
+		symbolizer_format(&fr[i], name, sizeof(name));
+		fprintf(f, "%57s %s\n", fr[i].inlined ? "(inlined)" : "<-",
+			name);
+	}
+	if (n > max_frames)
+		fprintf(f, "%57s ... %d more frames\n", "", n - max_frames);
+}
+
+void report_text(FILE *f, struct lw_view *v)
+{
+	struct lw_site **s;
+	size_t n = model_ranked(v->model, &s), i;
+	int frames = v->final ? LW_MAX_FRAMES : INTERVAL_FRAMES;
+
+	header(f, v, s, n);
+	if (n)
+		fprintf(f, "  # %13s %11s %9s %8s  %-7s %s\n", "GROWTH",
+			"OUTSTANDING", "COUNT", "OLDEST", "", "SITE");
+	for (i = 0; i < n && i < (size_t)v->top; i++)
+		site_line(f, v, s[i], i + 1, frames);
+	if (n > (size_t)v->top)
+		fprintf(f, "    ... %zu more sites (-n to show more)\n",
+			n - v->top);
+	drops(f, v);
+	fflush(f);
+	free(s);
+}

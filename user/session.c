@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include "floor.skel.h"
+#include "heap.skel.h"
+#include "session.h"
+#include "util.h"
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	if (level == LIBBPF_DEBUG || (level == LIBBPF_INFO && !lw_verbose))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int load_error(const char *what, int err)
+{
+	lw_err("loading the BPF programs (%s): %s", what, strerror(-err));
+	if (err == -EPERM || err == -EACCES) {
+		lw_err("needs root, or CAP_BPF and CAP_PERFMON");
+		return LW_EXIT_PERM;
+	}
+	return LW_EXIT_KERNEL;
+}
+
+static int open_floor(struct lw_session *s)
+{
+	int err;
+
+	s->floor = floor_bpf__open_and_load();
+	if (!s->floor) {
+		err = -errno;
+		return load_error("floor", err);
+	}
+	return LW_EXIT_OK;
+}
+
+static int open_heap(struct lw_session *s, pid_t pid, session_event_fn fn,
+		     void *ctx)
+{
+	int err;
+
+	s->heap = heap_bpf__open();
+	if (!s->heap)
+		return load_error("open", -errno);
+	s->heap->rodata->targ_tgid = pid;
+	err = heap_bpf__load(s->heap);
+	if (err)
+		return load_error("load", err);
+	s->sites_fd = bpf_map__fd(s->heap->maps.sites);
+	s->stacks_fd = bpf_map__fd(s->heap->maps.stacks);
+	s->counters_fd = bpf_map__fd(s->heap->maps.counters);
+	s->rb = ring_buffer__new(bpf_map__fd(s->heap->maps.map_events), fn,
+				 ctx, NULL);
+	if (!s->rb) {
+		lw_err("ring buffer: %s", strerror(errno));
+		return LW_EXIT_ERROR;
+	}
+	return LW_EXIT_OK;
+}
+
+int session_open(struct lw_session *s, pid_t pid, bool floor,
+		 session_event_fn on_event, void *ctx)
+{
+	memset(s, 0, sizeof(*s));
+	s->sites_fd = s->stacks_fd = s->counters_fd = -1;
+	libbpf_set_print(libbpf_print);
+	if (floor)
+		return open_floor(s);
+	return open_heap(s, pid, on_event, ctx);
+}
+
+int session_attach(struct lw_session *s, const struct lw_plan *plan,
+		   pid_t pid)
+{
+	struct lw_progs progs;
+	int err;
+
+	if (s->floor)
+		progs = (struct lw_progs){ s->floor->progs.floor_enter,
+					   s->floor->progs.floor_exit,
+					   s->floor->progs.floor_release };
+	else
+		progs = (struct lw_progs){ s->heap->progs.alloc_enter,
+					   s->heap->progs.alloc_exit,
+					   s->heap->progs.release_enter };
+	err = attach_plan(plan, pid, &progs, &s->links);
+	if (!err)
+		return LW_EXIT_OK;
+	detach_all(&s->links);
+	if (err == -EPERM || err == -EACCES)
+		return LW_EXIT_PERM;
+	if (err == -EOPNOTSUPP || err == -ENOSYS || err == -EINVAL) {
+		lw_err("this kernel lacks multi-uprobe links (Linux 6.6+)");
+		return LW_EXIT_KERNEL;
+	}
+	return LW_EXIT_ERROR;
+}
+
+void session_set_gen(struct lw_session *s, uint32_t gen)
+{
+	if (s->heap)
+		__atomic_store_n(&s->heap->bss->cur_gen, gen, __ATOMIC_RELAXED);
+}
+
+int session_poll_fd(struct lw_session *s)
+{
+	return s->rb ? ring_buffer__epoll_fd(s->rb) : -1;
+}
+
+void session_consume(struct lw_session *s)
+{
+	if (s->rb)
+		ring_buffer__consume(s->rb);
+}
+
+void session_close(struct lw_session *s)
+{
+	detach_all(&s->links);
+	ring_buffer__free(s->rb);
+	heap_bpf__destroy(s->heap);
+	floor_bpf__destroy(s->floor);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LW_SESSION_H
+#define LW_SESSION_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "attach.h"
+#include "plan.h"
+
+struct heap_bpf;
+struct floor_bpf;
+struct ring_buffer;
+
+/* The BPF side of one run: loaded programs, their links and maps. */
+struct lw_session {
+	struct heap_bpf *heap;
+	struct floor_bpf *floor; /* --floor: empty programs instead */
+	struct lw_links links;
+	struct ring_buffer *rb;
+	int sites_fd, stacks_fd, counters_fd;
+};
+
+typedef int (*session_event_fn)(void *ctx, void *data, size_t size);
+
+/* Returns an lw_exit code, with the reason printed. */
+int session_open(struct lw_session *s, pid_t pid, bool floor,
+		 session_event_fn on_event, void *ctx);
+int session_attach(struct lw_session *s, const struct lw_plan *plan,
+		   pid_t pid);
+void session_set_gen(struct lw_session *s, uint32_t gen);
+int session_poll_fd(struct lw_session *s); /* -1 when nothing to poll */
+void session_consume(struct lw_session *s);
+void session_close(struct lw_session *s);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LW_UTIL_H
+#define LW_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit codes are part of the command-line contract: scripts test them. */
+enum lw_exit {
+	LW_EXIT_OK = 0,
+	LW_EXIT_ERROR = 1,	 /* runtime failure */
+	LW_EXIT_USAGE = 2,	 /* bad flag, bad value, no target */
+	LW_EXIT_PERM = 3,	 /* not root / missing capabilities */
+	LW_EXIT_KERNEL = 4,	 /* no BTF, no uprobes */
+	LW_EXIT_NO_TARGET = 5,	 /* no such PID, command not found */
+	LW_EXIT_BAD_TARGET = 6, /* binary unreadable, no allocator found */
+};
+
+void lw_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void lw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern bool lw_verbose;
+void lw_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+double lw_now(void); /* CLOCK_MONOTONIC seconds */
+uint64_t lw_now_ns(void);
+void lw_fmt_bytes(double bytes, char *buf, size_t len);
+
+#endif

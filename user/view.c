@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "view.h"
+
+static const struct {
+	const char *name;
+	bool drop;
+} counters[LW_CNT_MAX] = {
+	[LW_CNT_ALLOC_MAP_FULL] = { "alloc_map_full", true },
+	[LW_CNT_SITE_MAP_FULL] = { "site_map_full", true },
+	[LW_CNT_PENDING_FULL] = { "pending_map_full", true },
+	[LW_CNT_STACK_COLLISION] = { "stack_collisions", true },
+	[LW_CNT_STACK_ERROR] = { "stack_errors", true },
+	[LW_CNT_RINGBUF_LOST] = { "ringbuf_lost", true },
+	[LW_CNT_UNMATCHED_FREE] = { "unmatched_frees", true },
+	[LW_CNT_FAILED_ALLOC] = { "failed_allocs", false },
+	[LW_CNT_NESTED_CALL] = { "nested_calls", false },
+};
+
+const char *view_counter_name(int c)
+{
+	return counters[c].name;
+}
+
+bool view_counter_is_drop(int c)
+{
+	return counters[c].drop;
+}
+
+const char *view_kind_name(enum lw_site_kind kind)
+{
+	return kind == LW_KIND_HEAP ? "heap" : "?";
+}
+
+int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
+		int max)
+{
+	int i, n = 0;
+
+	for (i = 0; i < s->depth && n < max; i++)
+		n += symbolizer_resolve(v->sym, s->ips[i], true, out + n,
+					max - n);
+	return n;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef LW_VIEW_H
+#define LW_VIEW_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "model.h"
+#include "symbolize.h"
+#include "target.h"
+
+/* What every view reads: the model, and how to name its stacks. */
+struct lw_view {
+	const struct lw_target *target;
+	struct lw_model *model;
+	struct symbolizer *sym;
+	double interval;
+	double elapsed;
+	int top;
+	bool final;
+};
+
+#define LW_MAX_FRAMES (LW_MAX_STACK_DEPTH * 4) /* with inlined frames */
+
+/* Counter names as the JSON "drops" object and the text report show them. */
+const char *view_counter_name(int counter);
+bool view_counter_is_drop(int counter);
+/* The site's frames, innermost first, inlined frames expanded. */
+int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
+		int max);
+const char *view_kind_name(enum lw_site_kind kind);
+
+void report_text(FILE *f, struct lw_view *v);
+int report_json(const char *path, struct lw_view *v);
+
+#endif
