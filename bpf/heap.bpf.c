@@ -9,7 +9,6 @@
 #include <bpf/bpf_tracing.h>
 #include "leakwatch.h"
 
-#define EEXIST 17
 #define MAP_ANONYMOUS 0x20
 #define MAP_FAILED ((__u64)-1)
 
@@ -35,16 +34,24 @@ struct {
 } sites SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LW_MAX_STACKS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, LW_MAX_STACK_DEPTH * sizeof(__u64));
+	__type(key, __u64);
+	__type(value, struct lw_stack);
 } stacks SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LW_MAX_PENDING);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
+	__type(value, struct lw_stack);
+} scratch SEC(".maps");
+
+/* Task storage, not a hash keyed by tid: cheaper, and gone with the thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct lw_pending);
 } pending SEC(".maps");
 
@@ -69,31 +76,93 @@ static __always_inline void count(enum lw_counter c)
 		*v += 1;
 }
 
-static __always_inline bool is_target(__u32 *tid)
+static __always_inline bool is_target(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+}
 
-	*tid = (__u32)id;
-	return (id >> 32) == targ_tgid;
+static __always_inline struct lw_pending *pending_get(__u64 flags)
+{
+	return bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0,
+				    flags);
+}
+
+/*
+ * Frame-pointer walk. A frame must lie above the previous one and within
+ * LW_STACK_SPAN of the stack pointer: code without frame pointers leaves
+ * other data in rbp, and a read that faults costs microseconds.
+ */
+static __always_inline __u64 walk(struct pt_regs *regs, struct lw_stack *st)
+{
+	__u64 fp = regs->bp, lo = regs->sp, hi = regs->sp + LW_STACK_SPAN;
+	__u64 h = 0xcbf29ce484222325ull, frame[2];
+	int i;
+
+	st->ips[0] = regs->ip;
+	h = (h ^ regs->ip) * 0x100000001b3ull;
+	for (i = 1; i < LW_MAX_STACK_DEPTH; i++) {
+		st->ips[i] = 0;
+		if (fp < lo || fp >= hi || (fp & 7))
+			break;
+		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp) ||
+		    !frame[1])
+			break;
+		st->ips[i] = frame[1];
+		h = (h ^ frame[1]) * 0x100000001b3ull;
+		lo = fp + sizeof(frame);
+		fp = frame[0];
+	}
+	/* what follows the 0 terminator is never read */
+	h ^= h >> 33;
+	return h ? h : 1;
+}
+
+static __always_inline bool same_stack(const struct lw_stack *a,
+				       const struct lw_stack *b)
+{
+	int i;
+
+	for (i = 0; i < LW_MAX_STACK_DEPTH; i++) {
+		if (a->ips[i] != b->ips[i])
+			return false;
+		if (!a->ips[i])
+			break;
+	}
+	return true;
 }
 
 /*
  * Taken at the return probe, where the instruction pointer is the return
  * address in the caller: the immediate caller is the first frame.
  */
-static __always_inline __s32 capture_stack(void *ctx)
+static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 {
-	long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	struct lw_stack *st, *old;
+	__u32 zero = 0;
+	__u64 h;
 
-	if (id >= 0)
-		return id;
-	count(id == -EEXIST ? LW_CNT_STACK_COLLISION : LW_CNT_STACK_ERROR);
-	return -1;
+	st = bpf_map_lookup_elem(&scratch, &zero);
+	if (!st)
+		return LW_NO_STACK;
+	h = walk(ctx, st);
+	old = bpf_map_lookup_elem(&stacks, &h);
+	if (old) {
+		if (same_stack(old, st))
+			return h;
+		count(LW_CNT_STACK_COLLISION);
+		return LW_NO_STACK;
+	}
+	if (bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&stacks, &h)) {
+		count(LW_CNT_STACK_MAP_FULL);
+		return LW_NO_STACK;
+	}
+	return h;
 }
 
-static __always_inline struct lw_site_val *site_get(__s32 stack_id)
+static __always_inline struct lw_site_val *site_get(__u64 stack)
 {
-	struct lw_site_key key = { .tgid = targ_tgid, .stack_id = stack_id };
+	struct lw_site_key key = { .tgid = targ_tgid, .stack = stack };
 	struct lw_site_val *site, zero = {};
 
 	site = bpf_map_lookup_elem(&sites, &key);
@@ -107,22 +176,21 @@ static __always_inline struct lw_site_val *site_get(__s32 stack_id)
 	return bpf_map_lookup_elem(&sites, &key);
 }
 
-static __always_inline void site_add(__s32 stack_id, __u64 size, __u32 gen)
+static __always_inline void site_add(__u64 stack, __u64 size, __u32 gen)
 {
-	struct lw_site_val *site = site_get(stack_id);
+	struct lw_site_val *site = site_get(stack);
 
 	if (!site)
 		return;
 	__sync_fetch_and_add(&site->bytes, size);
 	__sync_fetch_and_add(&site->count, 1);
 	__sync_fetch_and_add(&site->allocs, 1);
-	__sync_fetch_and_add(&site->alloc_bytes, size);
 	__sync_fetch_and_add(&site->gen_count[gen % LW_NGEN], 1);
 }
 
 static __always_inline void site_sub(const struct lw_alloc_val *a)
 {
-	struct lw_site_key key = { .tgid = targ_tgid, .stack_id = a->stack_id };
+	struct lw_site_key key = { .tgid = targ_tgid, .stack = a->stack };
 	struct lw_site_val *site = bpf_map_lookup_elem(&sites, &key);
 
 	if (!site)
@@ -133,12 +201,12 @@ static __always_inline void site_sub(const struct lw_alloc_val *a)
 	__sync_fetch_and_add(&site->gen_count[a->gen % LW_NGEN], -1);
 }
 
-static __always_inline void track_alloc(void *ctx, __u64 addr, __u64 size)
+static __always_inline void track_alloc(struct pt_regs *ctx, __u64 addr, __u64 size)
 {
 	struct lw_alloc_key key = { .tgid = targ_tgid, .addr = addr };
 	struct lw_alloc_val val = {
 		.size = size,
-		.stack_id = capture_stack(ctx),
+		.stack = capture_stack(ctx),
 		.gen = cur_gen,
 	};
 
@@ -146,7 +214,7 @@ static __always_inline void track_alloc(void *ctx, __u64 addr, __u64 size)
 		count(LW_CNT_ALLOC_MAP_FULL);
 		return;
 	}
-	site_add(val.stack_id, size, val.gen);
+	site_add(val.stack, size, val.gen);
 }
 
 /* Returns false when addr was not a block we saw being allocated. */
@@ -165,7 +233,7 @@ static __always_inline bool track_free(__u64 addr)
 	return true;
 }
 
-static __always_inline void emit_map_event(void *ctx, __u32 op, __u64 addr,
+static __always_inline void emit_map_event(struct pt_regs *ctx, __u32 op, __u64 addr,
 					   __u64 len, __u64 new_addr,
 					   __u64 new_len)
 {
@@ -184,7 +252,7 @@ static __always_inline void emit_map_event(void *ctx, __u32 op, __u64 addr,
 	e->new_addr = new_addr;
 	e->new_len = new_len;
 	e->gen = cur_gen;
-	e->stack_id = op == LW_MAP_MUNMAP ? -1 : capture_stack(ctx);
+	e->stack = op == LW_MAP_MUNMAP ? LW_NO_STACK : capture_stack(ctx);
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -196,29 +264,32 @@ static __always_inline void emit_map_event(void *ctx, __u32 op, __u64 addr,
 SEC("uprobe.multi")
 int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
-	__u32 tid, fn = bpf_get_attach_cookie(ctx);
-	struct lw_pending *p, entry = {};
+	__u32 fn = bpf_get_attach_cookie(ctx);
+	struct lw_pending *p;
 
-	if (!is_target(&tid))
+	if (!is_target())
 		return 0;
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (p) {
+	p = pending_get(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!p) {
+		count(LW_CNT_PENDING_FULL);
+		return 0;
+	}
+	if (p->fn) {
 		p->depth++;
 		count(LW_CNT_NESTED_CALL);
 		return 0;
 	}
 	if (fn == LW_FN_MMAP && !(a3 & MAP_ANONYMOUS))
 		return 0;
-	entry.fn = fn;
-	entry.arg0 = a0;
-	entry.arg1 = a1;
-	entry.arg2 = a2;
-	if (bpf_map_update_elem(&pending, &tid, &entry, BPF_ANY))
-		count(LW_CNT_PENDING_FULL);
+	p->arg0 = a0;
+	p->arg1 = a1;
+	p->arg2 = a2;
+	p->depth = 0;
+	p->fn = fn;
 	return 0;
 }
 
-static __always_inline void realloc_exit(void *ctx, __u64 old, __u64 size,
+static __always_inline void realloc_exit(struct pt_regs *ctx, __u64 old, __u64 size,
 					 __u64 ret)
 {
 	if (!ret) {
@@ -234,7 +305,7 @@ static __always_inline void realloc_exit(void *ctx, __u64 old, __u64 size,
 	track_alloc(ctx, ret, size);
 }
 
-static __always_inline void mmap_exit(void *ctx, struct lw_pending *p,
+static __always_inline void mmap_exit(struct pt_regs *ctx, struct lw_pending *p,
 				      __u64 ret)
 {
 	if (ret == MAP_FAILED) {
@@ -248,7 +319,7 @@ static __always_inline void mmap_exit(void *ctx, struct lw_pending *p,
 			       p->arg2);
 }
 
-static __always_inline void dispatch_exit(void *ctx, struct lw_pending *p,
+static __always_inline void dispatch_exit(struct pt_regs *ctx, struct lw_pending *p,
 					  __u64 ret)
 {
 	__u64 addr = 0, size;
@@ -294,19 +365,18 @@ SEC("uretprobe.multi")
 int BPF_KRETPROBE(alloc_exit, __u64 ret)
 {
 	struct lw_pending *p, copy;
-	__u32 tid;
 
-	if (!is_target(&tid))
+	if (!is_target())
 		return 0;
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (!p)
+	p = pending_get(0);
+	if (!p || !p->fn)
 		return 0;
 	if (p->depth) {
 		p->depth--;
 		return 0;
 	}
 	copy = *p;
-	bpf_map_delete_elem(&pending, &tid);
+	p->fn = 0;
 	dispatch_exit(ctx, &copy, ret);
 	return 0;
 }
@@ -318,11 +388,13 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 SEC("uprobe.multi")
 int BPF_KPROBE(release_enter, __u64 addr, __u64 len)
 {
-	__u32 tid, fn = bpf_get_attach_cookie(ctx);
+	__u32 fn = bpf_get_attach_cookie(ctx);
+	struct lw_pending *p;
 
-	if (!is_target(&tid))
+	if (!is_target())
 		return 0;
-	if (bpf_map_lookup_elem(&pending, &tid)) {
+	p = pending_get(0);
+	if (p && p->fn) {
 		/* realloc(p, 0) frees p itself; its exit accounts for it */
 		count(LW_CNT_NESTED_CALL);
 		return 0;

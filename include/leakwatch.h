@@ -15,7 +15,6 @@
 #define LW_MAX_LIVE_ALLOCS (1 << 20)
 #define LW_MAX_SITES 65536
 #define LW_MAX_STACKS 32768
-#define LW_MAX_PENDING 8192
 #define LW_RINGBUF_BYTES (1 << 20)
 
 /*
@@ -46,9 +45,9 @@ enum lw_fn {
 enum lw_counter {
 	LW_CNT_ALLOC_MAP_FULL,	/* live allocation could not be recorded */
 	LW_CNT_SITE_MAP_FULL,	/* per-stack aggregate could not be created */
-	LW_CNT_PENDING_FULL,	/* entry state of an in-flight call lost */
-	LW_CNT_STACK_COLLISION, /* stack map bucket held another stack */
-	LW_CNT_STACK_ERROR,	/* stack could not be captured at all */
+	LW_CNT_PENDING_FULL,	/* no task storage for a call's entry state */
+	LW_CNT_STACK_COLLISION, /* two stacks with one hash: one is lost */
+	LW_CNT_STACK_MAP_FULL,	/* no room for a new stack */
 	LW_CNT_RINGBUF_LOST,	/* mmap-family record dropped */
 	LW_CNT_UNMATCHED_FREE,	/* free of a block not seen allocated */
 	LW_CNT_FAILED_ALLOC,	/* allocator returned NULL / MAP_FAILED */
@@ -65,14 +64,28 @@ struct lw_alloc_key {
 
 struct lw_alloc_val {
 	__u64 size;
-	__s32 stack_id;
+	__u64 stack;
 	__u32 gen;
+	__u32 pad;
 };
 
 /* Per-site aggregates; a site is one user stack in one process. */
 struct lw_site_key {
 	__u32 tgid;
-	__s32 stack_id; /* < 0: the stack could not be captured */
+	__u32 pad;
+	__u64 stack; /* LW_NO_STACK: the stack could not be captured */
+};
+
+/*
+ * Stacks are walked by our own program (bpf_get_stackid faults on the
+ * garbage frame pointers of code built without them, and a fault costs
+ * more than all our other work) and stored under a hash of their frames.
+ */
+#define LW_NO_STACK 0
+#define LW_STACK_SPAN (16u << 20) /* a frame is at most this far above sp */
+
+struct lw_stack {
+	__u64 ips[LW_MAX_STACK_DEPTH]; /* innermost first, 0-terminated */
 };
 
 struct lw_site_val {
@@ -80,7 +93,6 @@ struct lw_site_val {
 	__s64 count;  /* outstanding allocations */
 	__u64 allocs; /* allocations since attach */
 	__u64 frees;  /* frees of those since attach */
-	__u64 alloc_bytes;
 	__s64 gen_count[LW_NGEN];
 };
 
@@ -89,7 +101,7 @@ struct lw_pending {
 	__u64 arg0;
 	__u64 arg1;
 	__u64 arg2;
-	__u32 fn;
+	__u32 fn;    /* 0: no allocator call in flight on this thread */
 	__u32 depth; /* nested allocator calls seen inside this one */
 };
 
@@ -109,10 +121,11 @@ struct lw_map_event {
 	__u64 len;	/* mmap length / munmap length / mremap old length */
 	__u64 new_addr; /* mremap result */
 	__u64 new_len;	/* mremap new length */
+	__u64 stack;
 	__u32 tgid;
 	__u32 op;
-	__s32 stack_id;
 	__u32 gen;
+	__u32 pad;
 };
 
 #endif /* LEAKWATCH_H */

@@ -82,17 +82,16 @@ int drain_counters(int map_fd, uint64_t out[LW_CNT_MAX])
 	return 0;
 }
 
-int drain_stack(int map_fd, int32_t id, uint64_t *ips, int max)
+int drain_stack(int map_fd, uint64_t key, uint64_t *ips, int max)
 {
-	uint64_t buf[LW_MAX_STACK_DEPTH] = {};
-	__u32 key = id;
+	struct lw_stack st;
 	int i;
 
-	if (id < 0)
+	if (key == LW_NO_STACK)
 		return -ENOENT;
-	if (bpf_map_lookup_elem(map_fd, &key, buf))
+	if (bpf_map_lookup_elem(map_fd, &key, &st))
 		return -errno;
-	for (i = 0; i < LW_MAX_STACK_DEPTH && i < max && buf[i]; i++)
-		ips[i] = buf[i];
+	for (i = 0; i < LW_MAX_STACK_DEPTH && i < max && st.ips[i]; i++)
+		ips[i] = st.ips[i];
 	return i;
 }

@@ -17,6 +17,6 @@ int drain_sites(int map_fd, struct lw_drained_site **out, size_t *cap,
 /* Sums the per-CPU loss counters. */
 int drain_counters(int map_fd, uint64_t out[LW_CNT_MAX]);
 /* A captured stack: innermost first. Returns its depth, or -errno. */
-int drain_stack(int map_fd, int32_t id, uint64_t *ips, int max);
+int drain_stack(int map_fd, uint64_t key, uint64_t *ips, int max);
 
 #endif

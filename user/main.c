@@ -112,7 +112,7 @@ static void read_stacks(struct run *r)
 		s = &r->model.sites[i];
 		if (s->stack_read)
 			continue;
-		s->depth = drain_stack(r->session.stacks_fd, s->stack_id,
+		s->depth = drain_stack(r->session.stacks_fd, s->stack,
 				       s->ips, LW_MAX_STACK_DEPTH);
 		s->stack_read = true;
 	}
@@ -217,6 +217,8 @@ static int setup(struct run *r)
 	plan_print(&r->plan);
 	if (model_init(&r->model, lw_now()))
 		return LW_EXIT_ERROR;
+	if (r->opts.floor == LW_FLOOR_MEMLEAK)
+		plan_all_at_entry(&r->plan);
 	rc = session_open(&r->session, r->target.pid, r->opts.floor,
 			  on_map_event, &r->model);
 	if (!rc)

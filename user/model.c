@@ -44,9 +44,9 @@ uint32_t model_next_gen(struct lw_model *m, double t)
 	return m->ngen++;
 }
 
-static size_t slot_of(const struct lw_model *m, int32_t id)
+static size_t slot_of(const struct lw_model *m, uint64_t id)
 {
-	return ((uint32_t)id * 2654435761u) & (m->index_cap - 1);
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & (m->index_cap - 1);
 }
 
 static void reindex(struct lw_model *m)
@@ -59,7 +59,7 @@ static void reindex(struct lw_model *m)
 	if (!m->index)
 		abort();
 	for (i = 0; i < m->n; i++) {
-		j = slot_of(m, m->sites[i].stack_id);
+		j = slot_of(m, m->sites[i].stack);
 		while (m->index[j])
 			j = (j + 1) & (m->index_cap - 1);
 		m->index[j] = i + 1;
@@ -74,7 +74,7 @@ static int64_t gen_at_or_after(int64_t from, int slot)
 	return g < from ? g + LW_NGEN : g;
 }
 
-static struct lw_site *add_site(struct lw_model *m, int32_t id)
+static struct lw_site *add_site(struct lw_model *m, uint64_t id)
 {
 	struct lw_site *s;
 	/* it was absent at the previous drain: nothing older than that */
@@ -92,7 +92,7 @@ static struct lw_site *add_site(struct lw_model *m, int32_t id)
 		reindex(m);
 	s = &m->sites[m->n++];
 	memset(s, 0, sizeof(*s));
-	s->stack_id = id;
+	s->stack = id;
 	s->kind = LW_KIND_HEAP;
 	s->oldest_age_s = -1;
 	trend_init(&s->trend);
@@ -101,12 +101,12 @@ static struct lw_site *add_site(struct lw_model *m, int32_t id)
 	return s;
 }
 
-struct lw_site *model_site(struct lw_model *m, int32_t id)
+struct lw_site *model_site(struct lw_model *m, uint64_t id)
 {
 	size_t j = slot_of(m, id);
 
 	while (m->index[j]) {
-		if (m->sites[m->index[j] - 1].stack_id == id)
+		if (m->sites[m->index[j] - 1].stack == id)
 			return &m->sites[m->index[j] - 1];
 		j = (j + 1) & (m->index_cap - 1);
 	}
@@ -118,9 +118,9 @@ struct lw_site *model_site(struct lw_model *m, int32_t id)
 	return &m->sites[m->n - 1];
 }
 
-void model_map_delta(void *ctx, int32_t stack_id, int64_t dbytes, int dcount)
+void model_map_delta(void *ctx, uint64_t stack, int64_t dbytes, int dcount)
 {
-	struct lw_site *s = model_site(ctx, stack_id);
+	struct lw_site *s = model_site(ctx, stack);
 
 	s->map_bytes += dbytes;
 	s->map_count += dcount;
@@ -149,7 +149,7 @@ static void update_age(struct lw_model *m, struct lw_site *s, double t)
 	if (oldest >= 0 && oldest <= cur)
 		s->oldest_age_s = t - m->gen_start[oldest];
 	if (s->map_count > 0) {
-		double mt = regions_oldest_ns(&m->regions, s->stack_id) / 1e9;
+		double mt = regions_oldest_ns(&m->regions, s->stack) / 1e9;
 
 		if (t - mt > s->oldest_age_s)
 			s->oldest_age_s = t - mt;
@@ -163,7 +163,7 @@ void model_update(struct lw_model *m, const struct lw_drained_site *d,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		s = model_site(m, d[i].key.stack_id);
+		s = model_site(m, d[i].key.stack);
 		s->k = d[i].val;
 	}
 	for (i = 0; i < m->n; i++) {
@@ -184,7 +184,7 @@ static int by_growth(const void *a, const void *b)
 		return x->fit.value_per_s < y->fit.value_per_s ? 1 : -1;
 	if (site_bytes(x) != site_bytes(y))
 		return site_bytes(x) < site_bytes(y) ? 1 : -1;
-	return x->stack_id - y->stack_id;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
 size_t model_ranked(struct lw_model *m, struct lw_site ***out)

@@ -21,7 +21,7 @@ enum lw_site_kind {
  */
 struct lw_site {
 	enum lw_site_kind kind;
-	int32_t stack_id;
+	uint64_t stack;
 	struct lw_site_val k; /* last kernel aggregate */
 	int64_t map_bytes, map_count;
 	uint64_t map_allocs, map_frees;
@@ -54,8 +54,8 @@ uint32_t model_next_gen(struct lw_model *m, double t);
 void model_update(struct lw_model *m, const struct lw_drained_site *d,
 		  size_t n, double t);
 /* Mapping tracker callback (regions_delta_fn). */
-void model_map_delta(void *ctx, int32_t stack_id, int64_t dbytes, int dcount);
-struct lw_site *model_site(struct lw_model *m, int32_t stack_id);
+void model_map_delta(void *ctx, uint64_t stack, int64_t dbytes, int dcount);
+struct lw_site *model_site(struct lw_model *m, uint64_t stack);
 
 static inline int64_t site_bytes(const struct lw_site *s)
 {

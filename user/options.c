@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "options.h"
 #include "trend.h"
 #include "util.h"
@@ -90,7 +91,7 @@ static const struct option long_opts[] = {
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "floor", no_argument, NULL, OPT_FLOOR },
+	{ "floor", optional_argument, NULL, OPT_FLOOR },
 	{},
 };
 
@@ -121,7 +122,12 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 		o->json_path = optarg;
 		return LW_PARSE_RUN;
 	case OPT_FLOOR:
-		o->floor = true;
+		if (!optarg || !strcmp(optarg, "own"))
+			o->floor = LW_FLOOR_OWN;
+		else if (!strcmp(optarg, "memleak"))
+			o->floor = LW_FLOOR_MEMLEAK;
+		else
+			return bad_value("--floor", optarg);
 		return LW_PARSE_RUN;
 	case 'v':
 		lw_verbose = true;

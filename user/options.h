@@ -5,6 +5,13 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* The bench's bare-probe floors: empty programs where probes would go. */
+enum lw_floor {
+	LW_FLOOR_NONE,
+	LW_FLOOR_OWN,	  /* leakwatch's placements */
+	LW_FLOOR_MEMLEAK, /* memleak's: every probe on the first byte */
+};
+
 struct lw_opts {
 	pid_t pid;
 	char **cmd; /* NULL-terminated argv of the command to launch */
@@ -12,7 +19,7 @@ struct lw_opts {
 	double duration; /* 0: until interrupted or the target exits */
 	int top;
 	const char *json_path;
-	bool floor; /* attach empty programs only: the bench's floor */
+	enum lw_floor floor; /* make bench: empty programs only */
 };
 
 enum lw_parse {

@@ -143,3 +143,11 @@ void plan_print(const struct lw_plan *plan)
 			 p->place.emulated ? "emulated" : "single-stepped");
 	}
 }
+
+void plan_all_at_entry(struct lw_plan *plan)
+{
+	int i;
+
+	for (i = 0; i < plan->n; i++)
+		plan->probes[i].place.offset = 0;
+}

@@ -37,7 +37,7 @@ static int reserve(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-static int64_t new_origin(struct lw_regions *rg, int32_t stack_id,
+static int64_t new_origin(struct lw_regions *rg, uint64_t stack,
 			  uint64_t ts)
 {
 	uint32_t id;
@@ -51,7 +51,7 @@ static int64_t new_origin(struct lw_regions *rg, int32_t stack_id,
 			return -1;
 		id = rg->no++;
 	}
-	rg->o[id] = (struct lw_origin){ .stack_id = stack_id, .ts_ns = ts };
+	rg->o[id] = (struct lw_origin){ .stack = stack, .ts_ns = ts };
 	return id;
 }
 
@@ -62,7 +62,7 @@ static void origin_sub(struct lw_regions *rg, uint32_t id, uint64_t bytes)
 
 	o->bytes -= bytes;
 	dead = o->bytes == 0;
-	rg->delta(rg->ctx, o->stack_id, -(int64_t)bytes, dead ? -1 : 0);
+	rg->delta(rg->ctx, o->stack, -(int64_t)bytes, dead ? -1 : 0);
 	if (dead) {
 		o->next_free = rg->free_head;
 		rg->free_head = id + 1;
@@ -132,18 +132,18 @@ static int64_t unmap_range(struct lw_regions *rg, uint64_t lo, uint64_t hi)
 }
 
 static void map_range(struct lw_regions *rg, uint64_t lo, uint64_t hi,
-		      int32_t stack_id, uint64_t ts)
+		      uint64_t stack, uint64_t ts)
 {
 	int64_t id;
 
 	unmap_range(rg, lo, hi); /* MAP_FIXED replaces what was there */
-	id = new_origin(rg, stack_id, ts);
+	id = new_origin(rg, stack, ts);
 	if (id < 0)
 		return;
 	if (insert_at(rg, lower(rg, lo), (struct lw_region){ lo, hi, id }))
 		return;
 	rg->o[id].bytes = hi - lo;
-	rg->delta(rg->ctx, stack_id, hi - lo, 1);
+	rg->delta(rg->ctx, stack, hi - lo, 1);
 }
 
 /* A moved or resized mapping stays with the site that made it. */
@@ -158,7 +158,7 @@ static void remap(struct lw_regions *rg, const struct lw_map_event *e)
 	o = rg->o[rg->r[i].origin];
 	unmap_range(rg, old_lo, old_hi);
 	map_range(rg, e->new_addr, e->new_addr + PAGE_UP(e->new_len),
-		  o.stack_id, o.ts_ns);
+		  o.stack, o.ts_ns);
 }
 
 void regions_apply(struct lw_regions *rg, const struct lw_map_event *e)
@@ -167,7 +167,7 @@ void regions_apply(struct lw_regions *rg, const struct lw_map_event *e)
 	case LW_MAP_MMAP:
 		if (e->len)
 			map_range(rg, e->addr, e->addr + PAGE_UP(e->len),
-				  e->stack_id, e->ts_ns);
+				  e->stack, e->ts_ns);
 		break;
 	case LW_MAP_MUNMAP:
 		unmap_range(rg, e->addr, e->addr + PAGE_UP(e->len));
@@ -178,7 +178,7 @@ void regions_apply(struct lw_regions *rg, const struct lw_map_event *e)
 	}
 }
 
-uint64_t regions_oldest_ns(const struct lw_regions *rg, int32_t stack_id)
+uint64_t regions_oldest_ns(const struct lw_regions *rg, uint64_t stack)
 {
 	uint64_t oldest = 0;
 	size_t i;
@@ -186,7 +186,7 @@ uint64_t regions_oldest_ns(const struct lw_regions *rg, int32_t stack_id)
 	for (i = 0; i < rg->n; i++) {
 		const struct lw_origin *o = &rg->o[rg->r[i].origin];
 
-		if (o->stack_id == stack_id && (!oldest || o->ts_ns < oldest))
+		if (o->stack == stack && (!oldest || o->ts_ns < oldest))
 			oldest = o->ts_ns;
 	}
 	return oldest;

@@ -18,14 +18,14 @@ struct lw_region {
 };
 
 struct lw_origin {
-	int32_t stack_id;
+	uint64_t stack;
 	uint32_t next_free;
 	uint64_t bytes;
 	uint64_t ts_ns;
 };
 
 /* dcount: +1 for a new mapping, -1 when its last page goes, else 0 */
-typedef void (*regions_delta_fn)(void *ctx, int32_t stack_id, int64_t dbytes,
+typedef void (*regions_delta_fn)(void *ctx, uint64_t stack, int64_t dbytes,
 				 int dcount);
 
 struct lw_regions {
@@ -41,7 +41,7 @@ struct lw_regions {
 void regions_init(struct lw_regions *rg, regions_delta_fn delta, void *ctx);
 void regions_apply(struct lw_regions *rg, const struct lw_map_event *e);
 /* Oldest live mapping of a site, in ns of CLOCK_MONOTONIC; 0 if none. */
-uint64_t regions_oldest_ns(const struct lw_regions *rg, int32_t stack_id);
+uint64_t regions_oldest_ns(const struct lw_regions *rg, uint64_t stack);
 void regions_free(struct lw_regions *rg);
 
 #endif

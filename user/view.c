@@ -9,7 +9,7 @@ static const struct {
 	[LW_CNT_SITE_MAP_FULL] = { "site_map_full", true },
 	[LW_CNT_PENDING_FULL] = { "pending_map_full", true },
 	[LW_CNT_STACK_COLLISION] = { "stack_collisions", true },
-	[LW_CNT_STACK_ERROR] = { "stack_errors", true },
+	[LW_CNT_STACK_MAP_FULL] = { "stack_map_full", true },
 	[LW_CNT_RINGBUF_LOST] = { "ringbuf_lost", true },
 	[LW_CNT_UNMATCHED_FREE] = { "unmatched_frees", true },
 	[LW_CNT_FAILED_ALLOC] = { "failed_allocs", false },

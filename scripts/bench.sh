@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# make bench: ns per malloc+free pair, as ratios measured in one run:
+#   none          no observer
+#   memleak floor empty programs on memleak's hook set (malloc entry and
+#                 return, free entry), all on the functions' first byte
+#   own floor     empty programs on leakwatch's own probe placements
+#   leakwatch     the real thing
+# Each configuration runs ROUNDS times, interleaved; the median counts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${BENCH_PAIRS:-20000}
+ROUNDS=${BENCH_ROUNDS:-5}
+mkdir -p build
+gcc -O2 scripts/bench.c -o build/bench
+
+run() {
+	case "$1" in
+	none) build/bench "$N" ;;
+	memleak) ./leakwatch --floor=memleak -i 60 -- build/bench "$N" ;;
+	own) ./leakwatch --floor=own -i 60 -- build/bench "$N" ;;
+	leakwatch) ./leakwatch -i 60 -- build/bench "$N" ;;
+	esac
+}
+
+declare -A samples
+configs="none memleak own leakwatch"
+for r in $(seq "$ROUNDS"); do
+	for c in $configs; do
+		v=$(run "$c" | grep -E '^[0-9.]+$' | tail -n 1)
+		samples[$c]="${samples[$c]:-} $v"
+	done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+declare -A med
+for c in $configs; do
+	med[$c]=$(echo "${samples[$c]}" | median)
+done
+
+printf '%-16s %12s   %s\n' config "ns/pair" "runs"
+for c in $configs; do
+	printf '%-16s %12s  %s\n' "$c" "${med[$c]}" "${samples[$c]}"
+done
+awk -v none="${med[none]}" -v ml="${med[memleak]}" -v own="${med[own]}" \
+    -v lw="${med[leakwatch]}" 'BEGIN {
+	printf "\nleakwatch / memleak floor = %.2f   (target <= 0.50)\n", lw / ml
+	printf "leakwatch / own floor     = %.2f   (target <= 1.15)\n", lw / own
+	printf "own floor / memleak floor = %.2f\n", own / ml
+	printf "memleak floor / none      = %.1f\n", ml / none
+}'
