@@ -10,7 +10,7 @@
 #include "leakwatch.h"
 
 #define MAP_ANONYMOUS 0x20
-#define MAP_FAILED ((__u64)-1)
+#define MAP_FAILED    ((__u64)-1)
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -201,7 +201,8 @@ static __always_inline void site_sub(const struct lw_alloc_val *a)
 	__sync_fetch_and_add(&site->gen_count[a->gen % LW_NGEN], -1);
 }
 
-static __always_inline void track_alloc(struct pt_regs *ctx, __u64 addr, __u64 size)
+static __always_inline void track_alloc(struct pt_regs *ctx, __u64 addr,
+					__u64 size)
 {
 	struct lw_alloc_key key = { .tgid = targ_tgid, .addr = addr };
 	struct lw_alloc_val val = {
@@ -233,9 +234,9 @@ static __always_inline bool track_free(__u64 addr)
 	return true;
 }
 
-static __always_inline void emit_map_event(struct pt_regs *ctx, __u32 op, __u64 addr,
-					   __u64 len, __u64 new_addr,
-					   __u64 new_len)
+static __always_inline void emit_map_event(struct pt_regs *ctx, __u32 op,
+					   __u64 addr, __u64 len,
+					   __u64 new_addr, __u64 new_len)
 {
 	struct lw_map_event *e;
 
@@ -289,8 +290,8 @@ int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	return 0;
 }
 
-static __always_inline void realloc_exit(struct pt_regs *ctx, __u64 old, __u64 size,
-					 __u64 ret)
+static __always_inline void realloc_exit(struct pt_regs *ctx, __u64 old,
+					 __u64 size, __u64 ret)
 {
 	if (!ret) {
 		/* realloc(p, 0) frees p; otherwise the old block stays */
@@ -319,8 +320,8 @@ static __always_inline void mmap_exit(struct pt_regs *ctx, struct lw_pending *p,
 			       p->arg2);
 }
 
-static __always_inline void dispatch_exit(struct pt_regs *ctx, struct lw_pending *p,
-					  __u64 ret)
+static __always_inline void dispatch_exit(struct pt_regs *ctx,
+					  struct lw_pending *p, __u64 ret)
 {
 	__u64 addr = 0, size;
 

@@ -13,9 +13,9 @@
 
 #define LW_MAX_STACK_DEPTH 64
 #define LW_MAX_LIVE_ALLOCS (1 << 20)
-#define LW_MAX_SITES 65536
-#define LW_MAX_STACKS 32768
-#define LW_RINGBUF_BYTES (1 << 20)
+#define LW_MAX_SITES	   65536
+#define LW_MAX_STACKS	   32768
+#define LW_RINGBUF_BYTES   (1 << 20)
 
 /*
  * Generations let user space bound the age of the oldest live allocation
@@ -81,7 +81,7 @@ struct lw_site_key {
  * garbage frame pointers of code built without them, and a fault costs
  * more than all our other work) and stored under a hash of their frames.
  */
-#define LW_NO_STACK 0
+#define LW_NO_STACK   0
 #define LW_STACK_SPAN (16u << 20) /* a frame is at most this far above sp */
 
 struct lw_stack {

@@ -112,8 +112,8 @@ static void read_stacks(struct run *r)
 		s = &r->model.sites[i];
 		if (s->stack_read)
 			continue;
-		s->depth = drain_stack(r->session.stacks_fd, s->stack,
-				       s->ips, LW_MAX_STACK_DEPTH);
+		s->depth = drain_stack(r->session.stacks_fd, s->stack, s->ips,
+				       LW_MAX_STACK_DEPTH);
 		s->stack_read = true;
 	}
 }
@@ -128,8 +128,7 @@ static void drain(struct run *r)
 		return;
 	session_set_gen(&r->session, model_next_gen(&r->model, now));
 	session_consume(&r->session);
-	if (drain_sites(r->session.sites_fd, &r->drained, &r->drained_cap,
-			&n))
+	if (drain_sites(r->session.sites_fd, &r->drained, &r->drained_cap, &n))
 		lw_warn("reading site aggregates: %s", strerror(errno));
 	drain_counters(r->session.counters_fd, r->model.counters);
 	model_update(&r->model, r->drained, n, now);
@@ -210,8 +209,8 @@ static int setup(struct run *r)
 	else
 		rc = target_launch(&r->target, r->opts.cmd);
 	if (!rc)
-		rc = plan_build(r->target.root, r->target.objs,
-				r->target.nobjs, &r->plan);
+		rc = plan_build(r->target.root, r->target.objs, r->target.nobjs,
+				&r->plan);
 	if (rc)
 		return rc;
 	plan_print(&r->plan);
@@ -241,8 +240,8 @@ int main(int argc, char **argv)
 	default:
 		break;
 	}
-	r.out = r.opts.json_path && !strcmp(r.opts.json_path, "-") ? stderr :
-								    stdout;
+	r.out = r.opts.json_path && !strcmp(r.opts.json_path, "-") ? stderr
+								   : stdout;
 	install_signals();
 	rc = setup(&r);
 	if (!rc) {
@@ -250,8 +249,9 @@ int main(int argc, char **argv)
 		if (!r.sym)
 			lw_warn("symbolizer: %s", strerror(errno));
 		r.t_start = lw_now();
-		fprintf(r.out, "leakwatch: watching pid %d (%s), %d probes; "
-			       "Ctrl-C for the final report\n",
+		fprintf(r.out,
+			"leakwatch: watching pid %d (%s), %d probes; "
+			"Ctrl-C for the final report\n",
 			r.target.pid, r.target.comm, r.plan.n);
 		loop(&r);
 	}

@@ -46,7 +46,8 @@ uint32_t model_next_gen(struct lw_model *m, double t)
 
 static size_t slot_of(const struct lw_model *m, uint64_t id)
 {
-	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 32) & (m->index_cap - 1);
+	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 32) &
+	       (m->index_cap - 1);
 }
 
 static void reindex(struct lw_model *m)
@@ -156,8 +157,8 @@ static void update_age(struct lw_model *m, struct lw_site *s, double t)
 	}
 }
 
-void model_update(struct lw_model *m, const struct lw_drained_site *d,
-		  size_t n, double t)
+void model_update(struct lw_model *m, const struct lw_drained_site *d, size_t n,
+		  double t)
 {
 	struct lw_site *s;
 	size_t i;
@@ -195,7 +196,8 @@ size_t model_ranked(struct lw_model *m, struct lw_site ***out)
 	if (!v)
 		abort();
 	for (i = 0; i < m->n; i++)
-		if (site_bytes(&m->sites[i]) > 0 || site_count(&m->sites[i]) > 0)
+		if (site_bytes(&m->sites[i]) > 0 ||
+		    site_count(&m->sites[i]) > 0)
 			v[k++] = &m->sites[i];
 	qsort(v, k, sizeof(*v), by_growth);
 	*out = v;

@@ -39,8 +39,8 @@ struct lw_model {
 	size_t n, cap;
 	uint32_t *index; /* open addressing: 1-based site index, 0 empty */
 	size_t index_cap;
-	double t0;	     /* monotonic seconds at attach */
-	double *gen_start;   /* monotonic seconds each generation began */
+	double t0;	   /* monotonic seconds at attach */
+	double *gen_start; /* monotonic seconds each generation began */
 	size_t ngen, gen_cap;
 	uint64_t counters[LW_CNT_MAX];
 	struct lw_regions regions; /* the program's anonymous mappings */
@@ -51,8 +51,8 @@ void model_free(struct lw_model *m);
 /* Starts generation gen at time t; returns its number. */
 uint32_t model_next_gen(struct lw_model *m, double t);
 /* Folds a drain taken at time t, while generation cur was current. */
-void model_update(struct lw_model *m, const struct lw_drained_site *d,
-		  size_t n, double t);
+void model_update(struct lw_model *m, const struct lw_drained_site *d, size_t n,
+		  double t);
 /* Mapping tracker callback (regions_delta_fn). */
 void model_map_delta(void *ctx, uint64_t stack, int64_t dbytes, int dcount);
 struct lw_site *model_site(struct lw_model *m, uint64_t stack);

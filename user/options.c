@@ -80,7 +80,11 @@ static enum lw_parse usage_error(const char *msg)
 	return LW_PARSE_EXIT_USAGE;
 }
 
-enum { OPT_JSON = 256, OPT_VERSION, OPT_FLOOR };
+enum {
+	OPT_JSON = 256,
+	OPT_VERSION,
+	OPT_FLOOR
+};
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -151,8 +155,8 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 
 	*o = (struct lw_opts){ .interval = 5, .top = 10 };
 	/* '+': options end at the command, whose own flags are its own */
-	while ((c = getopt_long(argc, argv, "+p:i:d:n:vh", long_opts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:i:d:n:vh", long_opts, NULL)) !=
+	       -1) {
 		r = parse_one(c, o);
 		if (r != LW_PARSE_RUN)
 			return r;

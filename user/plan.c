@@ -56,7 +56,8 @@ static void place(struct elf_obj *o, const struct elf_func *f,
 	int err;
 
 	memset(&p->place, 0, sizeof(p->place));
-	/* return probes must sit on the entry: they hijack the return address */
+	/* return probes must sit on the entry: they hijack the return address
+	 */
 	if (!p->entry_only)
 		err = !n || probe_place_first(code, n, &p->place);
 	else

@@ -20,8 +20,8 @@ struct decoded {
 static bool decode(const ZydisDecoder *d, const uint8_t *code, size_t len,
 		   struct decoded *out)
 {
-	return ZYAN_SUCCESS(ZydisDecoderDecodeFull(d, code, len, &out->insn,
-						   out->ops));
+	return ZYAN_SUCCESS(
+		ZydisDecoderDecodeFull(d, code, len, &out->insn, out->ops));
 }
 
 /* Mirrors what arch/x86/kernel/uprobes.c emulates instead of stepping. */

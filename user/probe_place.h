@@ -9,9 +9,9 @@
 #define PP_ARG(n) (1u << (n))
 
 struct probe_place {
-	uint64_t offset;  /* from the function's start */
-	char insn[64];	  /* the instruction probed, for -v */
-	int emulated;	  /* 1: the kernel emulates it, no single-step */
+	uint64_t offset; /* from the function's start */
+	char insn[64];	 /* the instruction probed, for -v */
+	int emulated;	 /* 1: the kernel emulates it, no single-step */
 };
 
 /*

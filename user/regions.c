@@ -3,7 +3,7 @@
 #include <string.h>
 #include "regions.h"
 
-#define PAGE 4096ull
+#define PAGE	   4096ull
 #define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
 
 void regions_init(struct lw_regions *rg, regions_delta_fn delta, void *ctx)
@@ -37,8 +37,7 @@ static int reserve(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-static int64_t new_origin(struct lw_regions *rg, uint64_t stack,
-			  uint64_t ts)
+static int64_t new_origin(struct lw_regions *rg, uint64_t stack, uint64_t ts)
 {
 	uint32_t id;
 
@@ -157,8 +156,8 @@ static void remap(struct lw_regions *rg, const struct lw_map_event *e)
 		return; /* not a mapping of ours */
 	o = rg->o[rg->r[i].origin];
 	unmap_range(rg, old_lo, old_hi);
-	map_range(rg, e->new_addr, e->new_addr + PAGE_UP(e->new_len),
-		  o.stack, o.ts_ns);
+	map_range(rg, e->new_addr, e->new_addr + PAGE_UP(e->new_len), o.stack,
+		  o.ts_ns);
 }
 
 void regions_apply(struct lw_regions *rg, const struct lw_map_event *e)

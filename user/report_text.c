@@ -19,8 +19,9 @@ static void header(FILE *f, struct lw_view *v, struct lw_site **s, size_t n)
 	}
 	lw_fmt_bytes(bytes, total, sizeof(total));
 	lw_fmt_bytes(growth, rate, sizeof(rate));
-	fprintf(f, "\n%s pid %d (%s) at %.1fs%s: heap %s outstanding (%s%s/s) "
-		   "in %zu sites, %zu suspect%s\n",
+	fprintf(f,
+		"\n%s pid %d (%s) at %.1fs%s: heap %s outstanding (%s%s/s) "
+		"in %zu sites, %zu suspect%s\n",
 		v->final ? "== final report:" : "==", v->target->pid,
 		v->target->comm, v->elapsed,
 		v->target->exited ? ", target exited" : "", total,
@@ -67,8 +68,8 @@ static void site_line(FILE *f, struct lw_view *v, struct lw_site *s, int rank,
 	else
 		snprintf(name, sizeof(name), "[stack not captured]");
 	fprintf(f, "%3d %11s/s %11s %9lld %8s  %-7s %s\n", rank, rate, out,
-		(long long)site_count(s), age,
-		s->fit.suspect ? "SUSPECT" : "", name);
+		(long long)site_count(s), age, s->fit.suspect ? "SUSPECT" : "",
+		name);
 	for (i = 1; i < n && i < max_frames; i++) {
 		symbolizer_format(&fr[i], name, sizeof(name));
 		fprintf(f, "%57s %s\n", fr[i].inlined ? "(inlined)" : "<-",

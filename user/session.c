@@ -53,8 +53,8 @@ static int open_heap(struct lw_session *s, pid_t pid, session_event_fn fn,
 	s->sites_fd = bpf_map__fd(s->heap->maps.sites);
 	s->stacks_fd = bpf_map__fd(s->heap->maps.stacks);
 	s->counters_fd = bpf_map__fd(s->heap->maps.counters);
-	s->rb = ring_buffer__new(bpf_map__fd(s->heap->maps.map_events), fn,
-				 ctx, NULL);
+	s->rb = ring_buffer__new(bpf_map__fd(s->heap->maps.map_events), fn, ctx,
+				 NULL);
 	if (!s->rb) {
 		lw_err("ring buffer: %s", strerror(errno));
 		return LW_EXIT_ERROR;
@@ -73,8 +73,7 @@ int session_open(struct lw_session *s, pid_t pid, bool floor,
 	return open_heap(s, pid, on_event, ctx);
 }
 
-int session_attach(struct lw_session *s, const struct lw_plan *plan,
-		   pid_t pid)
+int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid)
 {
 	struct lw_progs progs;
 	int err;

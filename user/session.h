@@ -25,8 +25,7 @@ typedef int (*session_event_fn)(void *ctx, void *data, size_t size);
 /* Returns an lw_exit code, with the reason printed. */
 int session_open(struct lw_session *s, pid_t pid, bool floor,
 		 session_event_fn on_event, void *ctx);
-int session_attach(struct lw_session *s, const struct lw_plan *plan,
-		   pid_t pid);
+int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid);
 void session_set_gen(struct lw_session *s, uint32_t gen);
 int session_poll_fd(struct lw_session *s); /* -1 when nothing to poll */
 void session_consume(struct lw_session *s);

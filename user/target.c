@@ -86,7 +86,8 @@ static void objs_from_maps(struct lw_target *t)
 	while (fgets(line, sizeof(line), f)) {
 		file[0] = 0;
 		if (sscanf(line, "%*s %7s %*s %*s %*s %4095[^\n]", perms,
-			   file) < 2 || file[0] != '/' || !strchr(perms, 'x'))
+			   file) < 2 ||
+		    file[0] != '/' || !strchr(perms, 'x'))
 			continue;
 		if (is_loader(file))
 			continue;
@@ -217,8 +218,8 @@ static int resolve_objects(struct lw_target *t)
 		o = elf_obj_open(elf_path);
 	if (!o) {
 		lw_err("cannot use %s: %s", t->exe,
-		       errno == ENOEXEC ? "not an ELF executable or script" :
-					  strerror(errno));
+		       errno == ENOEXEC ? "not an ELF executable or script"
+					: strerror(errno));
 		return LW_EXIT_BAD_TARGET;
 	}
 	add_obj(t, elf_path);
@@ -228,8 +229,7 @@ static int resolve_objects(struct lw_target *t)
 	return LW_EXIT_OK;
 }
 
-static void child(const int *go, const int *err, const char *path,
-		  char **cmd)
+static void child(const int *go, const int *err, const char *path, char **cmd)
 {
 	char c = 0;
 	int e;

@@ -9,15 +9,15 @@
 struct lw_target {
 	pid_t pid;
 	char comm[64];
-	char exe[PATH_MAX];	/* as the target names it */
-	char root[64];		/* prefix to open the target's files */
+	char exe[PATH_MAX]; /* as the target names it */
+	char root[64];	    /* prefix to open the target's files */
 	bool launched;
-	int pidfd;		/* readable once the target exits */
-	int go_fd;		/* launch: releases the child into exec */
-	int exec_err_fd;	/* launch: carries exec's errno, if it fails */
+	int pidfd;	 /* readable once the target exits */
+	int go_fd;	 /* launch: releases the child into exec */
+	int exec_err_fd; /* launch: carries exec's errno, if it fails */
 	bool exited;
-	int status;		/* launch: wait status */
-	char **objs;		/* mapped objects, lookup priority order */
+	int status;  /* launch: wait status */
+	char **objs; /* mapped objects, lookup priority order */
 	int nobjs;
 };
 

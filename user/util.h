@@ -9,11 +9,11 @@
 /* Exit codes are part of the command-line contract: scripts test them. */
 enum lw_exit {
 	LW_EXIT_OK = 0,
-	LW_EXIT_ERROR = 1,	 /* runtime failure */
-	LW_EXIT_USAGE = 2,	 /* bad flag, bad value, no target */
-	LW_EXIT_PERM = 3,	 /* not root / missing capabilities */
-	LW_EXIT_KERNEL = 4,	 /* no BTF, no uprobes */
-	LW_EXIT_NO_TARGET = 5,	 /* no such PID, command not found */
+	LW_EXIT_ERROR = 1,	/* runtime failure */
+	LW_EXIT_USAGE = 2,	/* bad flag, bad value, no target */
+	LW_EXIT_PERM = 3,	/* not root / missing capabilities */
+	LW_EXIT_KERNEL = 4,	/* no BTF, no uprobes */
+	LW_EXIT_NO_TARGET = 5,	/* no such PID, command not found */
 	LW_EXIT_BAD_TARGET = 6, /* binary unreadable, no allocator found */
 };
 
