@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Probe placement on hand-assembled function prologues. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "probe_place.h"
+
+/* glibc 2.36 free: test %rdi,%rdi; je +0xbf; push %rbp; ... */
+static const uint8_t glibc_free[] = { 0x48, 0x85, 0xff, 0x0f, 0x84, 0xbf,
+				      0x00, 0x00, 0x00, 0x55, 0x48, 0x8d,
+				      0x77, 0xf0, 0x53, 0xc3 };
+
+static void test_skips_test_to_emulated_jcc(void **state)
+{
+	struct probe_place p;
+
+	assert_int_equal(probe_place_entry(glibc_free, sizeof(glibc_free),
+					   PP_ARG(0), &p),
+			 0);
+	assert_int_equal(p.offset, 3);
+	assert_true(p.emulated);
+}
+
+static void test_push_first_stays_at_entry(void **state)
+{
+	/* push %r12; push %rbp; ret */
+	static const uint8_t code[] = { 0x41, 0x54, 0x55, 0xc3 };
+	struct probe_place p;
+
+	assert_int_equal(probe_place_entry(code, sizeof(code), PP_ARG(0), &p),
+			 0);
+	assert_int_equal(p.offset, 0);
+	assert_true(p.emulated);
+}
+
+static void test_argument_clobbered_stays_at_entry(void **state)
+{
+	/* mov %rsi,%rdi (writes arg0); push %rbp; ret */
+	static const uint8_t code[] = { 0x48, 0x89, 0xf7, 0x55, 0xc3 };
+	struct probe_place p;
+
+	assert_int_equal(probe_place_entry(code, sizeof(code), PP_ARG(0), &p),
+			 0);
+	assert_int_equal(p.offset, 0);
+	assert_false(p.emulated);
+	/* the same code is fine when only arg1 (rsi) is read */
+	assert_int_equal(probe_place_entry(code, sizeof(code), PP_ARG(1), &p),
+			 0);
+	assert_int_equal(p.offset, 3);
+}
+
+static void test_memory_write_stays_at_entry(void **state)
+{
+	/* mov %rdi,(%rax); push %rbp; ret */
+	static const uint8_t code[] = { 0x48, 0x89, 0x38, 0x55, 0xc3 };
+	struct probe_place p;
+
+	assert_int_equal(probe_place_entry(code, sizeof(code), PP_ARG(0), &p),
+			 0);
+	assert_int_equal(p.offset, 0);
+}
+
+static void test_branch_into_prologue_stays_at_entry(void **state)
+{
+	/* 0: test %rdi,%rdi; 3: push %rbp; 4: jmp 3 (back into the prologue) */
+	static const uint8_t code[] = { 0x48, 0x85, 0xff, 0x55, 0xeb, 0xfd };
+	struct probe_place p;
+
+	assert_int_equal(probe_place_entry(code, sizeof(code), PP_ARG(0), &p),
+			 0);
+	assert_int_equal(p.offset, 0);
+}
+
+static void test_stack_pointer_write_stays_at_entry(void **state)
+{
+	/* sub $0x18,%rsp; push %rbp */
+	static const uint8_t code[] = { 0x48, 0x83, 0xec, 0x18, 0x55, 0xc3 };
+	struct probe_place p;
+
+	assert_int_equal(probe_place_entry(code, sizeof(code), PP_ARG(0), &p),
+			 0);
+	assert_int_equal(p.offset, 0);
+}
+
+static void test_first_instruction_described(void **state)
+{
+	struct probe_place p;
+
+	assert_int_equal(probe_place_first(glibc_free, sizeof(glibc_free), &p),
+			 0);
+	assert_int_equal(p.offset, 0);
+	assert_false(p.emulated);
+	assert_non_null(p.insn[0] ? p.insn : NULL);
+}
+
+static void test_undecodable(void **state)
+{
+	static const uint8_t code[] = { 0x0f }; /* truncated */
+	struct probe_place p;
+
+	assert_int_equal(probe_place_entry(code, sizeof(code), PP_ARG(0), &p),
+			 -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_skips_test_to_emulated_jcc),
+		cmocka_unit_test(test_push_first_stays_at_entry),
+		cmocka_unit_test(test_argument_clobbered_stays_at_entry),
+		cmocka_unit_test(test_memory_write_stays_at_entry),
+		cmocka_unit_test(test_branch_into_prologue_stays_at_entry),
+		cmocka_unit_test(test_stack_pointer_write_stays_at_entry),
+		cmocka_unit_test(test_first_instruction_described),
+		cmocka_unit_test(test_undecodable),
+	};
+
+	return cmocka_run_group_tests_name("probe_place", tests, NULL, NULL);
+}
