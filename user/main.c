@@ -209,8 +209,7 @@ static int setup(struct run *r)
 	else
 		rc = target_launch(&r->target, r->opts.cmd);
 	if (!rc)
-		rc = plan_build(r->target.root, r->target.objs, r->target.nobjs,
-				&r->plan);
+		rc = plan_build(r->target.objs, r->target.nobjs, &r->plan);
 	if (rc)
 		return rc;
 	plan_print(&r->plan);

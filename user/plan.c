@@ -97,34 +97,32 @@ static void plan_object(struct lw_plan *plan, bool *done, struct elf_obj *o,
 	}
 }
 
-int plan_build(const char *root, char *const *objs, int nobjs,
-	       struct lw_plan *plan)
+int plan_build(const struct lw_obj *objs, int nobjs, struct lw_plan *plan)
 {
 	bool done[NFN] = {};
-	char path[PATH_MAX];
 	struct elf_obj *o;
 	int i;
 
 	memset(plan, 0, sizeof(*plan));
 	for (i = 0; i < nobjs; i++) {
-		snprintf(path, sizeof(path), "%s%s", root, objs[i]);
-		o = elf_obj_open(path);
+		o = elf_obj_open(objs[i].open);
 		if (!o) {
 			if (i == 0) {
-				lw_err("cannot read %s: %s", objs[i],
+				lw_err("cannot read %s: %s", objs[i].name,
 				       strerror(errno));
 				return LW_EXIT_BAD_TARGET;
 			}
-			lw_debug("skipping %s: %s", objs[i], strerror(errno));
+			lw_debug("skipping %s: %s", objs[i].name,
+				 strerror(errno));
 			continue;
 		}
-		plan_object(plan, done, o, path, objs[i]);
+		plan_object(plan, done, o, objs[i].open, objs[i].name);
 		elf_obj_close(o);
 	}
 	if (!done[0] || !done[NFN - 2]) {
 		lw_err("no malloc/free found in %s or the libraries it maps "
 		       "(a Go program without cgo, or an unknown allocator)",
-		       objs[0]);
+		       objs[0].name);
 		return LW_EXIT_BAD_TARGET;
 	}
 	return LW_EXIT_OK;

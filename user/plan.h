@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "leakwatch.h"
 #include "probe_place.h"
+#include "target.h"
 
 #define LW_MAX_PROBES 16
 
@@ -28,11 +29,10 @@ struct lw_plan {
 
 /*
  * objs: the objects the target maps, in lookup priority order (the
- * executable first), as the target names them; root: prefix to open them.
+ * executable first).
  * Returns an lw_exit code: 0, or LW_EXIT_BAD_TARGET with a message given.
  */
-int plan_build(const char *root, char *const *objs, int nobjs,
-	       struct lw_plan *plan);
+int plan_build(const struct lw_obj *objs, int nobjs, struct lw_plan *plan);
 void plan_print(const struct lw_plan *plan);
 /* memleak's placement, for the bench's comparison floor. */
 void plan_all_at_entry(struct lw_plan *plan);

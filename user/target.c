@@ -42,15 +42,27 @@ static void read_comm(struct lw_target *t)
 	fclose(f);
 }
 
-static void add_obj(struct lw_target *t, const char *path)
+static void add_obj(struct lw_target *t, const char *name, const char *open)
 {
+	struct lw_obj *o;
+	char buf[PATH_MAX];
 	int i;
 
 	for (i = 0; i < t->nobjs; i++)
-		if (!strcmp(t->objs[i], path))
+		if (!strcmp(t->objs[i].name, name))
 			return;
-	t->objs = realloc(t->objs, (t->nobjs + 1) * sizeof(*t->objs));
-	t->objs[t->nobjs++] = strdup(path);
+	o = realloc(t->objs, (t->nobjs + 1) * sizeof(*t->objs));
+	if (!o)
+		return;
+	t->objs = o;
+	if (!open) {
+		/* a container's files are under its root, not ours */
+		snprintf(buf, sizeof(buf), "%s%s", t->root, name);
+		open = buf;
+	}
+	t->objs[t->nobjs].name = strdup(name);
+	t->objs[t->nobjs].open = strdup(open);
+	t->nobjs++;
 }
 
 static bool is_libc(const char *path)
@@ -78,7 +90,9 @@ static void objs_from_maps(struct lw_target *t)
 	char libc[PATH_MAX] = "";
 	FILE *f;
 
-	add_obj(t, t->exe);
+	/* the link opens the executable even when its file was replaced */
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	add_obj(t, t->exe, path);
 	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -89,18 +103,18 @@ static void objs_from_maps(struct lw_target *t)
 			   file) < 2 ||
 		    file[0] != '/' || !strchr(perms, 'x'))
 			continue;
-		if (is_loader(file))
+		if (is_loader(file) || strstr(file, " (deleted)"))
 			continue;
 		if (is_libc(file)) {
 			saw_libc = true;
 			snprintf(libc, sizeof(libc), "%s", file);
 			continue;
 		}
-		add_obj(t, file);
+		add_obj(t, file, NULL);
 	}
 	fclose(f);
 	if (saw_libc)
-		add_obj(t, libc);
+		add_obj(t, libc, NULL);
 }
 
 int target_open_pid(struct lw_target *t, pid_t pid)
@@ -195,7 +209,7 @@ static void objs_from_loader(struct lw_target *t, const char *interp,
 	while (f && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, " %*s => %4095s", file) == 1 &&
 		    file[0] == '/' && !is_loader(file))
-			add_obj(t, file);
+			add_obj(t, file, NULL);
 	}
 	if (f)
 		fclose(f);
@@ -222,7 +236,7 @@ static int resolve_objects(struct lw_target *t)
 					: strerror(errno));
 		return LW_EXIT_BAD_TARGET;
 	}
-	add_obj(t, elf_path);
+	add_obj(t, elf_path, NULL);
 	if (elf_obj_interp(o))
 		objs_from_loader(t, elf_obj_interp(o), elf_path);
 	elf_obj_close(o);
@@ -341,8 +355,10 @@ void target_close(struct lw_target *t)
 		close(t->exec_err_fd);
 	if (t->pidfd >= 0)
 		close(t->pidfd);
-	for (i = 0; i < t->nobjs; i++)
-		free(t->objs[i]);
+	for (i = 0; i < t->nobjs; i++) {
+		free(t->objs[i].name);
+		free(t->objs[i].open);
+	}
 	free(t->objs);
 	t->objs = NULL;
 	t->nobjs = 0;

@@ -6,6 +6,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* An object the target maps: its name, and a path that opens it. */
+struct lw_obj {
+	char *name;
+	char *open;
+};
+
 struct lw_target {
 	pid_t pid;
 	char comm[64];
@@ -16,8 +22,8 @@ struct lw_target {
 	int go_fd;	 /* launch: releases the child into exec */
 	int exec_err_fd; /* launch: carries exec's errno, if it fails */
 	bool exited;
-	int status;  /* launch: wait status */
-	char **objs; /* mapped objects, lookup priority order */
+	int status;	     /* launch: wait status */
+	struct lw_obj *objs; /* mapped objects, lookup priority order */
 	int nobjs;
 };
 
