@@ -32,8 +32,13 @@ static void collect(const struct lw_plan *plan, const char *path,
 static int attach_one(struct bpf_program *prog, pid_t pid, const char *path,
 		      const struct batch *b, bool ret, struct lw_links *links)
 {
-	LIBBPF_OPTS(bpf_uprobe_multi_opts, opts, .offsets = b->offsets,
-		    .cookies = b->cookies, .cnt = b->n, .retprobe = ret);
+	struct bpf_uprobe_multi_opts opts = {
+		.sz = sizeof(opts),
+		.offsets = b->offsets,
+		.cookies = b->cookies,
+		.cnt = b->n,
+		.retprobe = ret,
+	};
 	struct bpf_link *l;
 
 	if (!b->n)
