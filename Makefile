@@ -30,7 +30,7 @@ USER_OBJS := $(patsubst user/%.c,$(BUILD)/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/main.o,$(USER_OBJS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
-UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
 .PHONY: all deps demo test bench lint format clean unit
 all: leakwatch
@@ -38,7 +38,7 @@ all: leakwatch
 deps:
 	@bash scripts/deps.sh
 
-$(BUILD) $(BUILD)/tests:
+$(BUILD) $(BUILD)/unit:
 	@mkdir -p $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c include/leakwatch.h vmlinux/vmlinux.h | $(BUILD)
@@ -54,7 +54,7 @@ $(USER_OBJS): $(BUILD)/%.o: user/%.c $(wildcard user/*.h) include/leakwatch.h $(
 leakwatch: $(USER_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(UNIT_BINS): $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
+$(UNIT_BINS): $(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/unit
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) \
 		$(shell pkg-config --libs cmocka) -o $@
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "drain.h"
@@ -27,6 +28,23 @@ static volatile sig_atomic_t stop_signal;
 static void on_signal(int sig)
 {
 	stop_signal = sig;
+}
+
+/*
+ * The symbolizer keeps every mapped binary (and its debug file) open; a
+ * large process maps hundreds. Debug info comes from local files only
+ * unless the user asks for debuginfod explicitly.
+ */
+static void prepare_process(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!getenv("LEAKWATCH_DEBUGINFOD"))
+		unsetenv("DEBUGINFOD_URLS");
 }
 
 static void install_signals(void)
@@ -242,6 +260,7 @@ int main(int argc, char **argv)
 	r.out = r.opts.json_path && !strcmp(r.opts.json_path, "-") ? stderr
 								   : stdout;
 	install_signals();
+	prepare_process();
 	rc = setup(&r);
 	if (!rc) {
 		r.sym = symbolizer_new(r.target.pid);
