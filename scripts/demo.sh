@@ -9,6 +9,6 @@ if [ "$(id -u)" != 0 ]; then
 	echo "demo: leakwatch needs root (BPF and uprobes): run 'sudo make demo'" >&2
 	exit 3
 fi
-echo "demo: ./leakwatch -i 2 -n 3 -- build/demo-server 12"
+echo "demo: ./leakwatch -i 1 -n 3 -- build/demo-server 16"
 echo "demo: cache_insert() keeps every 4th request's session; the rest is freed."
-./leakwatch -i 2 -n 3 -- build/demo-server 12
+./leakwatch -i 1 -n 3 -- build/demo-server 16

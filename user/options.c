@@ -32,13 +32,14 @@ static void usage(FILE *f)
 		"  -h, --help               this text\n"
 		"      --version            print the version\n"
 		"\n"
-		"Leak suspects:\n%s\n"
+		"%s%s"
 		"\n"
 		"Exit codes: 0 ok (also when the target exits), 1 runtime error,\n"
-		"2 usage, 3 permission (needs root or CAP_BPF+CAP_PERFMON+CAP_SYS_ADMIN),\n"
+		"2 usage, 3 permission (needs root, or CAP_BPF and CAP_PERFMON, and\n"
+		"CAP_SYS_PTRACE for -p),\n"
 		"4 unsupported kernel (no BTF or uprobes), 5 target not found,\n"
 		"6 target unusable (binary unreadable, no allocator found).\n",
-		TREND_RULE_HELP);
+		TREND_RULE_HELP, TREND_LIMITS_HELP);
 }
 
 static bool parse_seconds(const char *s, double *out)
