@@ -46,7 +46,7 @@ struct lw_sym {
 	uint64_t start;
 	uint64_t end;
 	const char *name;
-	int rank;		/* lower is the better name among aliases */
+	int rank; /* lower is the better name among aliases */
 	bool sized;
 };
 
@@ -54,11 +54,11 @@ struct lw_bin {
 	struct lw_bin *next;
 	dev_t dev;
 	ino_t ino;
-	Dwfl *dwfl;		/* NULL: not a usable ELF file, don't retry */
+	Dwfl *dwfl; /* NULL: not a usable ELF file, don't retry */
 	Dwfl_Module *mod;
 	struct lw_seg *segs;
 	size_t nsegs;
-	struct lw_sym *syms;	/* sorted by start, then rank */
+	struct lw_sym *syms; /* sorted by start, then rank */
 	size_t nsyms;
 };
 
@@ -66,9 +66,9 @@ struct lw_map {
 	uint64_t start;
 	uint64_t end;
 	uint64_t pgoff;
-	const char *module;	/* interned path or "[vdso]"-style name */
-	struct lw_bin *bin;	/* NULL unless an executable ELF mapping */
-	bool special;		/* [vdso], [stack]...: pgoff means nothing */
+	const char *module; /* interned path or "[vdso]"-style name */
+	struct lw_bin *bin; /* NULL unless an executable ELF mapping */
+	bool special;	    /* [vdso], [stack]...: pgoff means nothing */
 };
 
 /* One resolved pc, valid while the mapping it was resolved in is. */
@@ -90,15 +90,15 @@ struct lw_strset {
 
 struct symbolizer {
 	pid_t pid;
-	int proc_fd;		/* pins the process: no confusion on pid reuse */
+	int proc_fd; /* pins the process: no confusion on pid reuse */
 	char *debuginfo_path;
 	Dwfl_Callbacks cb;
 	struct lw_bin *bins;
-	struct lw_map *maps;	/* sorted by start, as /proc lists them */
+	struct lw_map *maps; /* sorted by start, as /proc lists them */
 	size_t nmaps;
-	struct lw_map *retired;	/* oldest first */
+	struct lw_map *retired; /* oldest first */
 	size_t nretired;
-	unsigned int gen;	/* bumped when the mapping view changes */
+	unsigned int gen; /* bumped when the mapping view changes */
 	struct lw_ent **tab;
 	size_t tab_cap;
 	size_t tab_used;
@@ -203,8 +203,8 @@ static int open_map_file(struct symbolizer *s, const struct lw_map_line *ml)
 {
 	char buf[64];
 
-	snprintf(buf, sizeof(buf), "map_files/%" PRIx64 "-%" PRIx64,
-		 ml->start, ml->end);
+	snprintf(buf, sizeof(buf), "map_files/%" PRIx64 "-%" PRIx64, ml->start,
+		 ml->end);
 	return openat(s->proc_fd, buf, O_RDONLY | O_CLOEXEC);
 }
 
@@ -277,7 +277,8 @@ static int load_segments(struct lw_bin *b)
 			.vaddr = ph->p_vaddr,
 			.off = ph->p_offset,
 			.filesz = ph->p_filesz,
-			.align = ph->p_align & (ph->p_align - 1) ? 1 : ph->p_align,
+			.align = ph->p_align & (ph->p_align - 1) ? 1
+								 : ph->p_align,
 			.exec = ph->p_flags & PF_X,
 		};
 	}
@@ -515,9 +516,12 @@ static bool parse_map_line(char *line, struct lw_map_line *ml)
 	size_t len;
 	int n = 0;
 
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %"
-		   SCNu64 " %n", &ml->start, &ml->end, ml->perms, &ml->pgoff,
-		   &ml->maj, &ml->min, &ml->ino, &n) < 7 || !n)
+	if (sscanf(line,
+		   "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64
+		   " %n",
+		   &ml->start, &ml->end, ml->perms, &ml->pgoff, &ml->maj,
+		   &ml->min, &ml->ino, &n) < 7 ||
+	    !n)
 		return false;
 	ml->path = line + n;
 	len = strcspn(ml->path, "\n");
@@ -731,11 +735,11 @@ static const char *die_name(Dwarf_Die *die)
 	Dwarf_Attribute attr;
 	const char *name;
 
-	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name,
-						     &attr));
+	name = dwarf_formstring(
+		dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
 	if (!name)
-		name = dwarf_formstring(dwarf_attr_integrate(die,
-					DW_AT_MIPS_linkage_name, &attr));
+		name = dwarf_formstring(dwarf_attr_integrate(
+			die, DW_AT_MIPS_linkage_name, &attr));
 	return name ? name : dwarf_diename(die);
 }
 
@@ -744,8 +748,8 @@ static void call_site(Dwarf_Die *inl, Dwarf_Files *files, struct lw_frame *f)
 	Dwarf_Attribute attr;
 	Dwarf_Word val;
 
-	if (files && !dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr),
-				      &val))
+	if (files &&
+	    !dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr), &val))
 		f->file = dwarf_filesrc(files, val, NULL, NULL);
 	if (!dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &val))
 		f->line = (int)val;

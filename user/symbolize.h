@@ -15,13 +15,17 @@
 #include <sys/types.h>
 
 struct lw_frame {
-	const char *symbol;  /* function name; NULL when unresolved */
-	const char *module;  /* path as the target maps it (no /proc/PID/root prefix); NULL if pc is in no mapping */
-	const char *file;    /* source file (as DWARF names it, may be a path); NULL when unknown */
-	int line;            /* 0 when unknown */
-	uint64_t offset;     /* pc relative to the module's ELF address space (pc - load bias): what `addr2line -e module` takes */
+	const char *symbol; /* function name; NULL when unresolved */
+	const char *module; /* path as the target maps it (no /proc/PID/root
+			       prefix); NULL if pc is in no mapping */
+	const char *file;   /* source file (as DWARF names it, may be a path);
+			       NULL when unknown */
+	int line;	    /* 0 when unknown */
+	uint64_t offset; /* pc relative to the module's ELF address space (pc -
+			    load bias): what `addr2line -e module` takes */
 	uint64_t pc;
-	bool inlined;        /* this frame was inlined into the frame that follows it */
+	bool inlined; /* this frame was inlined into the frame that follows it
+		       */
 };
 
 struct symbolizer;

@@ -246,8 +246,8 @@ void trend_fit(const struct trend *tr, struct trend_fit *fit)
 		fit->value_per_s = slope(se.t, se.v, se.n, &fit->r2);
 		fit->count_per_s = slope(se.t, se.c, se.n, NULL);
 		mann_kendall(se.v, se.n, &fit->tau, &fit->z);
-		fit->growth = fmin(fit->value_per_s * fit->span,
-				   range(se.v, se.n));
+		fit->growth =
+			fmin(fit->value_per_s * fit->span, range(se.v, se.n));
 		fit->drawdown = drawdown(se.v, se.n);
 	}
 	fit->verdict = judge(&se, fit);

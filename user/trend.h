@@ -27,40 +27,38 @@
 /* Each third of the window must rise at least this share of the fit. */
 #define TREND_MIN_PACE 0.5
 /* A fall larger than this share of the net growth means churn. */
-#define TREND_MAX_GIVEBACK 0.5
+#define TREND_MAX_GIVEBACK     0.5
 #define TREND_MIN_COUNT_GROWTH 2
 
 #define TREND_STR_(x) #x
-#define TREND_STR(x) TREND_STR_(x)
+#define TREND_STR(x)  TREND_STR_(x)
 
 /* The rule as --help and the README state it; the numbers are the code's. */
-#define TREND_RULE_HELP                                                     \
-	"Leak suspect: over its last " TREND_STR(TREND_WINDOW)                \
-	" samples (at least " TREND_STR(TREND_MIN_SAMPLES)                    \
-	") a site's value rises\nsignificantly (Mann-Kendall z >= "           \
-	TREND_STR(TREND_MIN_Z) "), keeps half its fitted pace in each third"   \
-	"\nof the window, holds " TREND_STR(TREND_MIN_COUNT_GROWTH)           \
-	"+ more allocations and never gives back half its growth,\n"          \
-	"so memory freed again within the window (churn) is never flagged.\n"
+#define TREND_RULE_HELP                                                                                                                                                                  \
+	"Leak suspect: over its last " TREND_STR(TREND_WINDOW) " samples (at least " TREND_STR(TREND_MIN_SAMPLES) ") a site's value rises\nsignificantly (Mann-Kendall z >= " TREND_STR( \
+		TREND_MIN_Z) "), keeps half its fitted pace in each third"                                                                                                               \
+			     "\nof the window, holds " TREND_STR(                                                                                                                        \
+				     TREND_MIN_COUNT_GROWTH) "+ more allocations and never gives back half its growth,\n"                                                                \
+							     "so memory freed again within the window (churn) is never flagged.\n"
 
 /* What follows from the rule, for the README. */
-#define TREND_LIMITS_HELP                                                    \
+#define TREND_LIMITS_HELP                                                      \
 	"A leak shows once its growth over the window is twice the swing of "  \
 	"the churn\naround it. Churn cycles longer than the window look like " \
 	"growth until freed.\n"
 
 struct trend_sample {
-	double t; /* seconds, any epoch, strictly increasing */
+	double t;     /* seconds, any epoch, strictly increasing */
 	double value; /* bytes, or live threads/goroutines */
 	double count; /* outstanding allocations */
 };
 
 struct trend {
 	struct trend_sample s[TREND_WINDOW];
-	unsigned int head; /* slot the next sample goes to */
-	unsigned int n; /* samples held, at most TREND_WINDOW */
+	unsigned int head;   /* slot the next sample goes to */
+	unsigned int n;	     /* samples held, at most TREND_WINDOW */
 	unsigned long total; /* samples ever accepted */
-	double first_t; /* time of the first sample ever accepted */
+	double first_t;	     /* time of the first sample ever accepted */
 };
 
 /* Why a site is or is not a suspect, first failing check wins. */
@@ -70,18 +68,18 @@ enum trend_verdict {
 	TREND_NOT_RISING, /* slope <= 0 */
 	TREND_CHURN, /* fell back by more than TREND_MAX_GIVEBACK of growth */
 	TREND_NOT_SIGNIFICANT, /* z below TREND_MIN_Z */
-	TREND_STALLED, /* a later third did not keep the pace */
+	TREND_STALLED,	       /* a later third did not keep the pace */
 	TREND_TOO_SMALL, /* fewer than TREND_MIN_COUNT_GROWTH allocations */
 };
 
 struct trend_fit {
 	double value_per_s; /* least-squares slope, 0 below 2 samples */
 	double count_per_s;
-	double r2; /* of the value fit, for display; 0 for a constant */
-	double tau; /* Kendall tau-a of value against time, in [-1, 1] */
-	double z; /* Mann-Kendall trend statistic, ~N(0,1) for noise */
-	double span; /* seconds from the oldest to the newest sample */
-	double growth; /* value_per_s * span, capped at max - min */
+	double r2;	 /* of the value fit, for display; 0 for a constant */
+	double tau;	 /* Kendall tau-a of value against time, in [-1, 1] */
+	double z;	 /* Mann-Kendall trend statistic, ~N(0,1) for noise */
+	double span;	 /* seconds from the oldest to the newest sample */
+	double growth;	 /* value_per_s * span, capped at max - min */
 	double drawdown; /* largest fall from an earlier high */
 	unsigned int samples;
 	enum trend_verdict verdict;

@@ -600,7 +600,7 @@ static bool map_files_usable(const void *p, size_t len)
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
-		 (unsigned long)p, (unsigned long)p + len);
+		 (unsigned long)p, (unsigned long)((char *)p + len));
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return false;
