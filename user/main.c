@@ -109,7 +109,8 @@ struct run {
 	struct lw_drained_site *drained;
 	size_t drained_cap;
 	double t_start;
-	FILE *out;
+	FILE *out;  /* text reports */
+	FILE *json; /* final JSON report, opened before anything is traced */
 };
 
 static int on_map_event(void *ctx, void *data, size_t size)
@@ -151,11 +152,14 @@ static void drain(struct run *r)
 	drain_counters(r->session.counters_fd, r->model.counters);
 	model_update(&r->model, r->drained, n, now);
 	read_stacks(r);
-	if (!r->target.exited)
+	if (!r->target.exited) {
+		target_refresh(&r->target);
 		symbolizer_refresh(r->sym);
+	}
 }
 
-static void show(struct run *r, bool final)
+/* Returns an lw_exit code: the JSON report may fail to be written. */
+static int show(struct run *r, bool final)
 {
 	struct lw_view v = {
 		.target = &r->target,
@@ -168,10 +172,36 @@ static void show(struct run *r, bool final)
 	};
 
 	if (r->opts.floor)
-		return;
+		return LW_EXIT_OK;
 	report_text(r->out, &v);
-	if (final && r->opts.json_path)
-		report_json(r->opts.json_path, &v);
+	if (final && r->json && report_json(r->json, r->opts.json_path, &v))
+		return LW_EXIT_ERROR;
+	return LW_EXIT_OK;
+}
+
+/*
+ * An unwritable --json path is found now, not after an hour of tracing.
+ * With "-" the JSON owns stdout and the text reports go to stderr.
+ */
+static int open_outputs(struct run *r)
+{
+	const char *path = r->opts.json_path;
+
+	r->out = stdout;
+	if (!path)
+		return LW_EXIT_OK;
+	if (!strcmp(path, "-")) {
+		r->json = stdout;
+		r->out = stderr;
+		return LW_EXIT_OK;
+	}
+	r->json = fopen(path, "we");
+	if (!r->json) {
+		lw_err("cannot write the JSON report to %s: %s", path,
+		       strerror(errno));
+		return LW_EXIT_USAGE;
+	}
+	return LW_EXIT_OK;
 }
 
 /* Sleeps until the next deadline, a ring-buffer record or target exit. */
@@ -189,7 +219,7 @@ static void wait_for(struct run *r, double until)
 		session_consume(&r->session);
 }
 
-static void loop(struct run *r)
+static int loop(struct run *r)
 {
 	double next = r->t_start + r->opts.interval;
 	double end = r->opts.duration ? r->t_start + r->opts.duration : 1e300;
@@ -210,7 +240,7 @@ static void loop(struct run *r)
 		}
 	}
 	drain(r);
-	show(r, true);
+	return show(r, true);
 }
 
 static int setup(struct run *r)
@@ -231,7 +261,8 @@ static int setup(struct run *r)
 	if (rc)
 		return rc;
 	plan_print(&r->plan);
-	if (model_init(&r->model, lw_now()))
+	r->t_start = lw_now();
+	if (model_init(&r->model, r->t_start))
 		return LW_EXIT_ERROR;
 	if (r->opts.floor == LW_FLOOR_MEMLEAK)
 		plan_all_at_entry(&r->plan);
@@ -257,8 +288,9 @@ int main(int argc, char **argv)
 	default:
 		break;
 	}
-	r.out = r.opts.json_path && !strcmp(r.opts.json_path, "-") ? stderr
-								   : stdout;
+	rc = open_outputs(&r);
+	if (rc)
+		return rc;
 	install_signals();
 	prepare_process();
 	rc = setup(&r);
@@ -266,12 +298,11 @@ int main(int argc, char **argv)
 		r.sym = symbolizer_new(r.target.pid);
 		if (!r.sym)
 			lw_warn("symbolizer: %s", strerror(errno));
-		r.t_start = lw_now();
 		fprintf(r.out,
 			"leakwatch: watching pid %d (%s), %d probes; "
 			"Ctrl-C for the final report\n",
 			r.target.pid, r.target.comm, r.plan.n);
-		loop(&r);
+		rc = loop(&r);
 	}
 	session_close(&r.session);
 	if (r.target.launched && r.target.pid > 0 && !r.target.exited &&
@@ -283,5 +314,9 @@ int main(int argc, char **argv)
 		symbolizer_free(r.sym);
 	model_free(&r.model);
 	free(r.drained);
+	if (r.json && r.json != stdout && fclose(r.json) && !rc) {
+		lw_err("writing %s: %s", r.opts.json_path, strerror(errno));
+		rc = LW_EXIT_ERROR;
+	}
 	return rc;
 }

@@ -53,11 +53,20 @@ static void add_int(json_object *o, const char *k, int64_t v)
 	json_object_object_add(o, k, json_object_new_int64(v));
 }
 
+/* Which allocator family made the site's memory. */
+static const char *site_source(const struct lw_site *s)
+{
+	if (s->map_allocs && s->k.allocs)
+		return "malloc+mmap";
+	return s->map_allocs ? "mmap" : "malloc";
+}
+
 static json_object *site_json(struct lw_view *v, struct lw_site *s)
 {
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "kind", jstr(view_kind_name(s->kind)));
+	json_object_object_add(o, "source", jstr(site_source(s)));
 	add_int(o, "bytes", site_bytes(s));
 	add_int(o, "count", site_count(s));
 	add_num(o, "bytes_per_s", s->fit.value_per_s);
@@ -122,25 +131,17 @@ static json_object *report(struct lw_view *v)
 	return root;
 }
 
-int report_json(const char *path, struct lw_view *v)
+int report_json(FILE *f, const char *name, struct lw_view *v)
 {
 	json_object *root = report(v);
 	const char *text = json_object_to_json_string_ext(
 		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	FILE *f = strcmp(path, "-") ? fopen(path, "we") : stdout;
 	int err = 0;
 
-	if (!f) {
-		lw_err("cannot write %s: %s", path, strerror(errno));
-		json_object_put(root);
-		return -1;
+	if (fprintf(f, "%s\n", text) < 0 || fflush(f)) {
+		lw_err("writing %s: %s", name, strerror(errno));
+		err = -1;
 	}
-	if (fprintf(f, "%s\n", text) < 0 || fflush(f))
-		err = -1;
-	if (f != stdout && fclose(f))
-		err = -1;
-	if (err)
-		lw_err("writing %s failed", path);
 	json_object_put(root);
 	return err;
 }

@@ -328,6 +328,20 @@ int target_release(struct lw_target *t)
 	return LW_EXIT_OK;
 }
 
+void target_refresh(struct lw_target *t)
+{
+	char path[64], exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	snprintf(t->exe, sizeof(t->exe), "%s", exe);
+	read_comm(t);
+}
+
 bool target_poll_exit(struct lw_target *t)
 {
 	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };

@@ -32,6 +32,8 @@ int target_open_pid(struct lw_target *t, pid_t pid);
 int target_launch(struct lw_target *t, char **cmd);
 int target_release(struct lw_target *t); /* lets a launched child exec */
 bool target_poll_exit(struct lw_target *t);
+/* A launched shell may exec the real program: follow its name. */
+void target_refresh(struct lw_target *t);
 void target_close(struct lw_target *t);
 
 #endif

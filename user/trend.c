@@ -20,9 +20,7 @@
  *
  * What it cannot see: growth smaller than about twice the churn's swing
  * over the window, growth that arrives in bursts rarer than a third of
- * the window, churn cycles longer than the window until their free, and
- * a single block grown by realloc (its rate shows, it holds no more
- * allocations).
+ * the window, and churn cycles longer than the window until their free.
  */
 #include <math.h>
 #include <string.h>
@@ -229,7 +227,7 @@ static enum trend_verdict judge(const struct series *se,
 		return TREND_NOT_SIGNIFICANT;
 	if (!keeps_pace(se, fit->value_per_s))
 		return TREND_STALLED;
-	if (fit->count_per_s * fit->span < TREND_MIN_COUNT_GROWTH)
+	if (fit->growth < TREND_MIN_GROWTH)
 		return TREND_TOO_SMALL;
 	return TREND_SUSPECT;
 }

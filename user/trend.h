@@ -27,19 +27,29 @@
 /* Each third of the window must rise at least this share of the fit. */
 #define TREND_MIN_PACE 0.5
 /* A fall larger than this share of the net growth means churn. */
-#define TREND_MAX_GIVEBACK     0.5
-#define TREND_MIN_COUNT_GROWTH 2
+#define TREND_MAX_GIVEBACK 0.5
+/*
+ * Net growth over the window, in the value's unit: trivially met by bytes,
+ * it keeps a single thread or goroutine from being a leak. A block grown
+ * by realloc is one allocation, yet unbounded growth all the same.
+ */
+#define TREND_MIN_GROWTH 2
 
 #define TREND_STR_(x) #x
 #define TREND_STR(x)  TREND_STR_(x)
 
 /* The rule as --help and the README state it; the numbers are the code's. */
-#define TREND_RULE_HELP                                                                                                                                                                  \
-	"Leak suspect: over its last " TREND_STR(TREND_WINDOW) " samples (at least " TREND_STR(TREND_MIN_SAMPLES) ") a site's value rises\nsignificantly (Mann-Kendall z >= " TREND_STR( \
-		TREND_MIN_Z) "), keeps half its fitted pace in each third"                                                                                                               \
-			     "\nof the window, holds " TREND_STR(                                                                                                                        \
-				     TREND_MIN_COUNT_GROWTH) "+ more allocations and never gives back half its growth,\n"                                                                \
-							     "so memory freed again within the window (churn) is never flagged.\n"
+/* clang-format off */
+#define TREND_RULE_HELP \
+	"Leak suspect: over its last " TREND_STR(TREND_WINDOW) " samples (at " \
+	"least " TREND_STR(TREND_MIN_SAMPLES) ") a site's value rises\n" \
+	"significantly (Mann-Kendall z >= " TREND_STR(TREND_MIN_Z) "), keeps " \
+	"half its fitted pace in each third\n" \
+	"of the window, grows by " TREND_STR(TREND_MIN_GROWTH) "+ (bytes, " \
+	"threads, goroutines) and never gives back\n" \
+	"half its growth. Memory freed again in the window (churn) is never " \
+	"flagged.\n"
+/* clang-format on */
 
 /* What follows from the rule, for the README. */
 #define TREND_LIMITS_HELP                                                      \
@@ -69,7 +79,7 @@ enum trend_verdict {
 	TREND_CHURN, /* fell back by more than TREND_MAX_GIVEBACK of growth */
 	TREND_NOT_SIGNIFICANT, /* z below TREND_MIN_Z */
 	TREND_STALLED,	       /* a later third did not keep the pace */
-	TREND_TOO_SMALL, /* fewer than TREND_MIN_COUNT_GROWTH allocations */
+	TREND_TOO_SMALL,       /* grew by less than TREND_MIN_GROWTH */
 };
 
 struct trend_fit {

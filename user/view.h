@@ -30,6 +30,6 @@ int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
 const char *view_kind_name(enum lw_site_kind kind);
 
 void report_text(FILE *f, struct lw_view *v);
-int report_json(const char *path, struct lw_view *v);
+int report_json(FILE *f, const char *name, struct lw_view *v);
 
 #endif

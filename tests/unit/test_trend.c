@@ -481,6 +481,24 @@ static void test_single_block_growth(void **state)
 		assert_true(trend_add(&tr, T0 + i, 4096.0 * (i + 1), 1));
 	f = fit_of(&tr);
 	assert_near(f.value_per_s, 4096, 1e-9);
+	/* one allocation, but growing without bound: a leak */
+	assert_true(f.suspect);
+}
+
+/* One more thread over the window is no thread leak. */
+static void test_growth_below_minimum(void **state)
+{
+	struct trend tr;
+	struct trend_fit f;
+	unsigned int i;
+
+	(void)state;
+	trend_init(&tr);
+	for (i = 0; i < TREND_WINDOW; i++)
+		assert_true(trend_add(&tr, T0 + i, 10 + i / (double)TREND_WINDOW,
+				      1));
+	f = fit_of(&tr);
+	assert_true(f.value_per_s > 0);
 	assert_false(f.suspect);
 	assert_int_equal(f.verdict, TREND_TOO_SMALL);
 }
@@ -607,6 +625,7 @@ int main(void)
 		cmocka_unit_test(test_irregular_times),
 		cmocka_unit_test(test_thread_staircase),
 		cmocka_unit_test(test_single_block_growth),
+		cmocka_unit_test(test_growth_below_minimum),
 		cmocka_unit_test(test_mann_kendall_ties),
 		cmocka_unit_test(test_ring_order),
 		cmocka_unit_test(test_rejects_bad_samples),

@@ -1,0 +1,610 @@
+"""Helpers for the leakwatch integration tests (python3 stdlib only).
+
+A test is a function named test_* in a tests/integration/test_*.py module.
+It passes by returning, fails by raising AssertionError (use check()), and
+is skipped by raising Skip. Everything a test starts goes through spawn()
+(or, when leakwatch launched it, launched_pid()), so that tests/run.py can
+kill it afterwards, whatever happened.
+"""
+
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGETS_SRC = os.path.join(ROOT, "tests", "targets")
+BUILD = os.path.join(ROOT, "build", "tests")
+
+# tests/run.py --leakwatch overrides this.
+LEAKWATCH = os.environ.get("LEAKWATCH", os.path.join(ROOT, "leakwatch"))
+
+CFLAGS_O1 = ["-O1", "-g", "-fno-omit-frame-pointer"]
+CFLAGS_O2 = ["-O2", "-g", "-fno-omit-frame-pointer"]
+
+# Target binaries: name -> (sources, cflags, extra link flags).
+TARGETS = {
+    "leaky": (["leaky.c", "churn.c"], CFLAGS_O1, ["-pthread"]),
+    "leaky-O2": (["leaky.c", "churn.c"], CFLAGS_O2, ["-pthread"]),
+    "exact": (["exact.c"], CFLAGS_O1, ["-pthread"]),
+    "exact-O2": (["exact.c"], CFLAGS_O2, ["-pthread"]),
+    "steady": (["steady.c", "churn.c"], CFLAGS_O1, ["-pthread"]),
+}
+
+# Public allocator entry points: never the first frame of a site (the
+# stack starts at the allocator's caller, nested calls are not counted).
+ALLOCATOR_SYMBOLS = {
+    "malloc", "calloc", "realloc", "reallocarray", "free", "posix_memalign",
+    "aligned_alloc", "memalign", "valloc", "pvalloc", "mmap", "mmap64",
+    "munmap", "mremap", "__libc_malloc", "__libc_calloc", "__libc_realloc",
+    "__libc_memalign", "__libc_valloc", "__libc_pvalloc", "__libc_free",
+    "__posix_memalign", "__mmap", "__munmap", "__mremap",
+}
+
+
+class Skip(Exception):
+    """The test cannot run here; the message says why."""
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+# ---------------------------------------------------------------------------
+# Preconditions
+
+
+def require_root():
+    if os.geteuid() != 0:
+        raise Skip("needs root")
+
+
+def require_btf():
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        raise Skip("kernel has no BTF (/sys/kernel/btf/vmlinux)")
+
+
+def require_leakwatch():
+    """Skip unless leakwatch can run at all: binary, root, BTF."""
+    if not os.path.isfile(LEAKWATCH):
+        raise Skip("%s missing (run make)" % LEAKWATCH)
+    if not os.access(LEAKWATCH, os.X_OK):
+        raise Skip("%s is not executable" % LEAKWATCH)
+    require_root()
+    require_btf()
+
+
+def require_tool(name):
+    path = shutil.which(name)
+    if not path:
+        raise Skip("%s not installed" % name)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# Targets
+
+_built = {}
+
+
+def build_dir():
+    """build/tests/, or a private directory if that is not writable."""
+    global BUILD
+    try:
+        os.makedirs(BUILD, exist_ok=True)
+        if not os.access(BUILD, os.W_OK):
+            raise PermissionError(BUILD)
+    except OSError:
+        BUILD = tempfile.mkdtemp(prefix="lwtest-build-")
+        atexit.register(shutil.rmtree, BUILD, True)
+    return BUILD
+
+
+def target(name):
+    """Path of a target binary, built on first use into build/tests/."""
+    if name in _built:
+        return _built[name]
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise Skip("no C compiler (cc)")
+    srcs, cflags, ldflags = TARGETS[name]
+    out = os.path.join(build_dir(), name)
+    cmd = [cc] + cflags + ["-Wall", "-Wextra", "-o", out]
+    cmd += [os.path.join(TARGETS_SRC, s) for s in srcs] + ldflags
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    # A target that does not build is a bug in the suite: fail, not skip.
+    check(res.returncode == 0, "building %s failed: %s\n%s" %
+          (name, " ".join(cmd), res.stderr))
+    check("warning" not in res.stderr,
+          "building %s warns:\n%s" % (name, res.stderr))
+    _built[name] = out
+    return out
+
+
+def source(name):
+    return os.path.join(TARGETS_SRC, name)
+
+
+class Marker:
+    """A LEAK:<name> or NOLEAK:<name> comment in a target source file."""
+
+    def __init__(self, kind, name, file, line, func):
+        self.kind, self.name, self.file = kind, name, file
+        self.line, self.func = line, func
+
+    def __repr__(self):
+        return "%s:%s (%s:%d in %s)" % (self.kind, self.name,
+                                        os.path.basename(self.file),
+                                        self.line, self.func)
+
+
+_FUNC_RE = re.compile(r"^[A-Za-z_].*?\b([A-Za-z_]\w*)\s*\(")
+_MARK_RE = re.compile(r"/\*\s*(LEAK|NOLEAK):([\w]+)\s*\*/")
+
+
+def markers(filename):
+    """All markers of a target source, keyed by (kind, name).
+
+    The enclosing function of a marker is the last line above it that
+    starts in column 0 with a declaration containing '(' (kernel style).
+    """
+    path = source(filename)
+    found, func = {}, None
+    with open(path) as f:
+        for lineno, text in enumerate(f, 1):
+            m = _FUNC_RE.match(text)
+            if m and not text.startswith(("#", "/*", " *")):
+                func = m.group(1)
+            for m in _MARK_RE.finditer(text):
+                key = (m.group(1), m.group(2))
+                check(key not in found, "marker %s:%s appears twice in %s" %
+                      (key[0], key[1], filename))
+                found[key] = Marker(m.group(1), m.group(2), path, lineno, func)
+    return found
+
+
+# ---------------------------------------------------------------------------
+# Processes
+
+_procs = []
+_tmpdirs = []
+
+
+def tmpdir():
+    d = tempfile.mkdtemp(prefix="lwtest-")
+    _tmpdirs.append(d)
+    return d
+
+
+class Proc:
+    """A process started by a test, its output going to files."""
+
+    def __init__(self, argv, env=None, cwd=None, name=None):
+        self.argv = argv
+        self.dir = tmpdir()
+        self.name = name or os.path.basename(argv[0])
+        self.out_path = os.path.join(self.dir, "stdout")
+        self.err_path = os.path.join(self.dir, "stderr")
+        full_env = dict(os.environ)
+        full_env["LC_ALL"] = "C"
+        full_env.update(env or {})
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            # Own session: signals to the harness do not reach it, and a
+            # cleanup can kill its whole group.
+            self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                          stdout=out, stderr=err, env=full_env,
+                                          cwd=cwd, start_new_session=True)
+        self.pid = self.popen.pid
+        self.start = time.monotonic()
+        _procs.append(self)
+
+    def poll(self):
+        return self.popen.poll()
+
+    def wait(self, timeout):
+        """Exit status, or None if still running after timeout seconds."""
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def signal(self, sig):
+        if self.popen.poll() is None:
+            os.kill(self.pid, sig)
+
+    def kill(self):
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.popen.wait()
+
+    @property
+    def stdout(self):
+        return read_text(self.out_path)
+
+    @property
+    def stderr(self):
+        return read_text(self.err_path)
+
+    def describe(self):
+        return "%s\n--- stdout (tail) ---\n%s\n--- stderr (tail) ---\n%s" % (
+            " ".join(self.argv), tail(self.stdout), tail(self.stderr))
+
+
+def read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def tail(text, lines=15):
+    return "\n".join(text.rstrip("\n").split("\n")[-lines:])
+
+
+def spawn(argv, **kw):
+    return Proc(argv, **kw)
+
+
+class PidProc:
+    """A process we did not fork ourselves (launched by leakwatch)."""
+
+    def __init__(self, pid, exe):
+        self.pid, self.exe = pid, os.path.realpath(exe)
+        _procs.append(self)
+
+    def alive(self):
+        return pid_alive(self.pid, self.exe)
+
+    def kill(self):
+        if self.alive():
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def pid_alive(pid, exe=None):
+    """True if pid runs (not a zombie) and, if given, runs exe."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        if state in ("Z", "X"):
+            return False
+        if exe and os.path.realpath("/proc/%d/exe" % pid) != os.path.realpath(exe):
+            return False
+        return True
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+
+
+def cleanup_procs():
+    """Kill every process started so far."""
+    while _procs:
+        p = _procs.pop()
+        try:
+            p.kill()
+        except Exception:
+            pass
+
+
+def cleanup():
+    """Kill everything the last test started, remove its files."""
+    cleanup_procs()
+    while _tmpdirs:
+        shutil.rmtree(_tmpdirs.pop(), ignore_errors=True)
+
+
+def wait_for(pred, timeout, step=0.05):
+    """Poll pred() until it returns something true; that, or None."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= end:
+            return None
+        time.sleep(step)
+
+
+def start_target(name, args=(), env=None):
+    """Start a target directly (for -p); wait until it wrote its pid file."""
+    exe = target(name)
+    d = tmpdir()
+    pidfile = os.path.join(d, "pid")
+    e = {"LW_TEST_PIDFILE": pidfile}
+    e.update(env or {})
+    p = spawn([exe] + list(args), env=e)
+    check(wait_for(lambda: read_text(pidfile).strip(), 5),
+          "target %s did not start:\n%s" % (name, p.describe()))
+    return p
+
+
+def pidfile_env():
+    """Env for a target launched by leakwatch, and the pid file it writes."""
+    path = os.path.join(tmpdir(), "pid")
+    return {"LW_TEST_PIDFILE": path}, path
+
+
+def launched_pid(pidfile, exe, timeout=10):
+    """Pid of a target launched by leakwatch, registered for cleanup."""
+    text = wait_for(lambda: read_text(pidfile).strip(), timeout)
+    if not text:
+        return None
+    pid = int(text)
+    PidProc(pid, exe)
+    return pid
+
+
+# ---------------------------------------------------------------------------
+# Running leakwatch
+
+
+def leakwatch(args, env=None):
+    """Start leakwatch with args; a Proc."""
+    return spawn([LEAKWATCH] + list(args), env=env, name="leakwatch")
+
+
+def run_leakwatch(args, timeout, env=None):
+    """Run leakwatch to completion; fail (after killing it) on timeout."""
+    p = leakwatch(args, env=env)
+    rc = p.wait(timeout)
+    if rc is None:
+        p.kill()
+        raise AssertionError("leakwatch still running after %.0f s:\n%s" %
+                             (timeout, p.describe()))
+    return p
+
+
+def load_report(path, proc=None):
+    where = ("\n" + proc.describe()) if proc else ""
+    check(os.path.exists(path), "JSON report %s was not written%s" % (path, where))
+    text = read_text(path)
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise AssertionError("JSON report %s does not parse: %s\n%s%s" %
+                             (path, e, tail(text), where))
+
+
+def check_schema(rep, interval=None, duration=None):
+    """The schema-1 structure of a report, and its sort order."""
+    check(isinstance(rep, dict), "report is not an object")
+    check(rep.get("schema") == 1, "schema is %r, not 1" % rep.get("schema"))
+    t = rep.get("target")
+    check(isinstance(t, dict), "report.target missing")
+    for key, typ in (("pid", int), ("comm", str), ("exe", str), ("exited", bool)):
+        check(isinstance(t.get(key), typ),
+              "report.target.%s is %r, expected %s" % (key, t.get(key), typ.__name__))
+    for key in ("interval_s", "duration_s"):
+        check(isinstance(rep.get(key), (int, float)),
+              "report.%s is %r" % (key, rep.get(key)))
+    if interval is not None:
+        check(abs(rep["interval_s"] - interval) < 1e-6,
+              "interval_s is %r, asked for %r" % (rep["interval_s"], interval))
+    if duration is not None:
+        check(abs(rep["duration_s"] - duration) <= max(1.5, 0.1 * duration),
+              "duration_s is %r, ran with -d %r" % (rep["duration_s"], duration))
+    drops = rep.get("drops")
+    check(isinstance(drops, dict) and
+          all(isinstance(v, int) for v in drops.values()),
+          "report.drops is %r" % drops)
+    sites = rep.get("sites")
+    check(isinstance(sites, list), "report.sites is %r" % sites)
+    fields = (("kind", str), ("bytes", int), ("count", int),
+              ("bytes_per_s", (int, float)), ("count_per_s", (int, float)),
+              ("suspect", bool), ("oldest_age_s", (int, float)),
+              ("allocs", int), ("frees", int), ("stack", list))
+    for i, s in enumerate(sites):
+        for key, typ in fields:
+            check(isinstance(s.get(key), typ) and not
+                  (typ is int and isinstance(s.get(key), bool)),
+                  "sites[%d].%s is %r" % (i, key, s.get(key)))
+        check(s["stack"], "sites[%d] has an empty stack" % i)
+        for j, fr in enumerate(s["stack"]):
+            check(isinstance(fr, dict) and "symbol" in fr and "module" in fr,
+                  "sites[%d].stack[%d] is %r" % (i, j, fr))
+        # Frees of blocks allocated before the attach must not go negative.
+        check(s["bytes"] >= 0 and s["count"] >= 0,
+              "sites[%d] has negative outstanding: %s" % (i, fmt_site(s)))
+        if s["count"] > 0:
+            check(0 <= s["oldest_age_s"] <= rep["duration_s"] + 1,
+                  "sites[%d].oldest_age_s is %r in a %.1f s run" %
+                  (i, s["oldest_age_s"], rep["duration_s"]))
+    rates = [s["bytes_per_s"] for s in sites]
+    check(rates == sorted(rates, reverse=True),
+          "sites are not sorted by bytes_per_s descending: %s" %
+          [round(r, 1) for r in rates])
+
+
+def frame0(site):
+    return site["stack"][0]
+
+
+def frame_file(fr):
+    return os.path.basename(fr.get("file") or "")
+
+
+def sites_in(rep, func, filename):
+    """Sites whose first frame is function func of source filename."""
+    return [s for s in rep["sites"]
+            if frame0(s).get("symbol") == func and frame_file(frame0(s)) == filename]
+
+
+def fmt_frame(fr):
+    return "%s (%s:%s in %s)" % (fr.get("symbol"), frame_file(fr) or "?",
+                                 fr.get("line"), os.path.basename(fr.get("module") or "?"))
+
+
+def fmt_site(s):
+    return "%s bytes=%s count=%s rate=%.1f B/s suspect=%s at %s" % (
+        s["kind"], s["bytes"], s["count"], s["bytes_per_s"], s["suspect"],
+        " <- ".join(fmt_frame(f) for f in s["stack"][:3]))
+
+
+def fmt_sites(sites, limit=12):
+    lines = [fmt_site(s) for s in sites[:limit]]
+    if len(sites) > limit:
+        lines.append("... %d more" % (len(sites) - limit))
+    return "\n  ".join([""] + lines)
+
+
+# ---------------------------------------------------------------------------
+# Probes left behind
+
+
+def bpftool_json(*args):
+    res = subprocess.run(["bpftool", "-j"] + list(args), capture_output=True,
+                         text=True)
+    if res.returncode != 0:
+        return []
+    try:
+        return json.loads(res.stdout or "[]") or []
+    except ValueError:
+        return []
+
+
+def fd_bpf_ids(pid):
+    """Link and program ids held open by pid, from /proc/PID/fdinfo."""
+    links, progs = set(), set()
+    d = "/proc/%d/fd" % pid
+    try:
+        fds = os.listdir(d)
+    except OSError:
+        return links, progs
+    for fd in fds:
+        try:
+            kind = os.readlink(os.path.join(d, fd))
+            if not kind.startswith("anon_inode:bpf"):
+                continue
+            info = read_text("/proc/%d/fdinfo/%s" % (pid, fd))
+        except OSError:
+            continue
+        for key, val in re.findall(r"^(link_id|prog_id):\s*(\d+)", info, re.M):
+            if key == "link_id":
+                links.add(int(val))
+            else:
+                progs.add(int(val))
+    return links, progs
+
+
+class Attachments:
+    """The probes a leakwatch process holds, seen while it runs.
+
+    Links and programs come from the fds of leakwatch itself (fdinfo),
+    perf-event attachments from bpftool: exact, whatever else runs.
+    """
+
+    def __init__(self):
+        self.links, self.progs = set(), set()
+
+    def collect(self, lw_pid):
+        links, progs = fd_bpf_ids(lw_pid)
+        for p in bpftool_json("perf", "list"):
+            if p.get("pid") == lw_pid:
+                progs.add(p.get("prog_id"))
+        for l in bpftool_json("link", "list"):
+            if l.get("id") in links:
+                progs.add(l.get("prog_id"))
+        self.links |= links
+        self.progs |= progs
+        return self
+
+    def uprobes_attached(self, lw_pid):
+        """True once leakwatch holds uprobe attachments (links or perf)."""
+        self.collect(lw_pid)
+        for l in bpftool_json("link", "list"):
+            if l.get("id") in self.links and l.get("type") in ("perf_event", "uprobe_multi"):
+                return True
+        return any(p.get("pid") == lw_pid and p.get("fd_type") in ("uprobe", "uretprobe")
+                   for p in bpftool_json("perf", "list"))
+
+    def leftovers(self, target_pid):
+        """What remains of those probes, or of any probe on the target."""
+        found = []
+        for l in bpftool_json("link", "list"):
+            if (l.get("id") in self.links or l.get("prog_id") in self.progs or
+                    (l.get("type") == "uprobe_multi" and l.get("pid") == target_pid)):
+                found.append("link %s" % json.dumps(l)[:300])
+        for p in bpftool_json("perf", "list"):
+            if p.get("prog_id") in self.progs or p.get("pid") == target_pid:
+                found.append("perf %s" % json.dumps(p)[:300])
+        found += ["target fd %s" % f for f in bpf_fds(target_pid)]
+        return found
+
+
+def bpf_fds(pid):
+    """fds of pid that hold BPF objects or perf events."""
+    out = []
+    d = "/proc/%d/fd" % pid
+    try:
+        for fd in os.listdir(d):
+            try:
+                link = os.readlink(os.path.join(d, fd))
+            except OSError:
+                continue
+            if link.startswith("anon_inode:") and ("bpf" in link or "perf_event" in link):
+                out.append("%s -> %s" % (fd, link))
+    except OSError:
+        pass
+    return out
+
+
+def text_patches(pid):
+    """Executable file mappings of pid whose bytes differ from the file.
+
+    Installed uprobes put int3 (0xcc) into the process's copy of the text;
+    after a clean detach every byte is the file's again. A list of
+    "path+offset: mem xx file yy" strings (first difference per mapping).
+    """
+    diffs = []
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            maps = f.read().splitlines()
+    except OSError:
+        return diffs
+    with open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
+        for line in maps:
+            parts = line.split(None, 5)
+            if len(parts) < 6 or "x" not in parts[1] or not parts[5].startswith("/"):
+                continue
+            start, end = (int(x, 16) for x in parts[0].split("-"))
+            off, path = int(parts[2], 16), parts[5]
+            try:
+                with open(path, "rb") as f:
+                    f.seek(off)
+                    want = f.read(end - start)
+                mem.seek(start)
+                have = mem.read(len(want))
+            except OSError:
+                continue
+            if have != want:
+                i = next(i for i in range(len(want)) if have[i] != want[i])
+                diffs.append("%s+0x%x: mem %02x file %02x" %
+                             (path, off + i, have[i], want[i]))
+    return diffs
+
+
+class Heartbeat:
+    """The counter that the steady target rewrites every 100 ms."""
+
+    def __init__(self):
+        self.path = os.path.join(tmpdir(), "heartbeat")
+
+    def value(self):
+        text = read_text(self.path).strip()
+        return int(text) if text else -1
+
+    def advancing(self, within=2.0):
+        """True if the counter moves forward within `within` seconds."""
+        v0 = self.value()
+        return bool(wait_for(lambda: self.value() > v0, within))
