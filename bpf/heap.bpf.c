@@ -19,6 +19,9 @@ const volatile __u32 targ_tgid;
 /* Written by user space at every report: the current generation. */
 __u32 cur_gen;
 
+/* Execs of the target so far: part of every key. */
+__u32 exec_epoch;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LW_MAX_LIVE_ALLOCS);
@@ -162,7 +165,9 @@ static __always_inline __u64 capture_stack(struct pt_regs *ctx)
 
 static __always_inline struct lw_site_val *site_get(__u64 stack)
 {
-	struct lw_site_key key = { .tgid = targ_tgid, .stack = stack };
+	struct lw_site_key key = { .tgid = targ_tgid,
+				   .epoch = exec_epoch,
+				   .stack = stack };
 	struct lw_site_val *site, zero = {};
 
 	site = bpf_map_lookup_elem(&sites, &key);
@@ -190,7 +195,9 @@ static __always_inline void site_add(__u64 stack, __u64 size, __u32 gen)
 
 static __always_inline void site_sub(const struct lw_alloc_val *a)
 {
-	struct lw_site_key key = { .tgid = targ_tgid, .stack = a->stack };
+	struct lw_site_key key = { .tgid = targ_tgid,
+				   .epoch = exec_epoch,
+				   .stack = a->stack };
 	struct lw_site_val *site = bpf_map_lookup_elem(&sites, &key);
 
 	if (!site)
@@ -204,7 +211,9 @@ static __always_inline void site_sub(const struct lw_alloc_val *a)
 static __always_inline void track_alloc(struct pt_regs *ctx, __u64 addr,
 					__u64 size)
 {
-	struct lw_alloc_key key = { .tgid = targ_tgid, .addr = addr };
+	struct lw_alloc_key key = { .tgid = targ_tgid,
+				    .epoch = exec_epoch,
+				    .addr = addr };
 	struct lw_alloc_val val = {
 		.size = size,
 		.stack = capture_stack(ctx),
@@ -221,7 +230,9 @@ static __always_inline void track_alloc(struct pt_regs *ctx, __u64 addr,
 /* Returns false when addr was not a block we saw being allocated. */
 static __always_inline bool track_free(__u64 addr)
 {
-	struct lw_alloc_key key = { .tgid = targ_tgid, .addr = addr };
+	struct lw_alloc_key key = { .tgid = targ_tgid,
+				    .epoch = exec_epoch,
+				    .addr = addr };
 	struct lw_alloc_val *a = bpf_map_lookup_elem(&allocs, &key);
 	struct lw_alloc_val copy;
 
@@ -253,6 +264,7 @@ static __always_inline void emit_map_event(struct pt_regs *ctx, __u32 op,
 	e->new_addr = new_addr;
 	e->new_len = new_len;
 	e->gen = cur_gen;
+	e->epoch = exec_epoch;
 	e->stack = op == LW_MAP_MUNMAP ? LW_NO_STACK : capture_stack(ctx);
 	bpf_ringbuf_submit(e, 0);
 }
@@ -406,5 +418,14 @@ int BPF_KPROBE(release_enter, __u64 addr, __u64 len)
 	}
 	if (addr && !track_free(addr))
 		count(LW_CNT_UNMATCHED_FREE);
+	return 0;
+}
+
+/* A new program image: what the old one allocated is gone with it. */
+SEC("tp/sched/sched_process_exec")
+int on_exec(void *ctx)
+{
+	if (is_target())
+		__sync_fetch_and_add(&exec_epoch, 1);
 	return 0;
 }

@@ -55,10 +55,13 @@ enum lw_counter {
 	LW_CNT_MAX,
 };
 
-/* The live-allocation key: whole-system tracing keeps working later. */
+/*
+ * Keys start with (tgid, epoch): the epoch counts the target's execs, so
+ * what the old program image left behind can never match the new one.
+ */
 struct lw_alloc_key {
 	__u32 tgid;
-	__u32 pad;
+	__u32 epoch;
 	__u64 addr;
 };
 
@@ -72,7 +75,7 @@ struct lw_alloc_val {
 /* Per-site aggregates; a site is one user stack in one process. */
 struct lw_site_key {
 	__u32 tgid;
-	__u32 pad;
+	__u32 epoch;
 	__u64 stack; /* LW_NO_STACK: the stack could not be captured */
 };
 
@@ -125,7 +128,7 @@ struct lw_map_event {
 	__u32 tgid;
 	__u32 op;
 	__u32 gen;
-	__u32 pad;
+	__u32 epoch;
 };
 
 #endif /* LEAKWATCH_H */

@@ -14,7 +14,7 @@ struct lw_progs {
 	struct bpf_program *release; /* free, munmap: entry only */
 };
 
-#define LW_MAX_LINKS (3 * LW_MAX_PROBES)
+#define LW_MAX_LINKS (3 * LW_MAX_PROBES + 1) /* + the exec tracepoint */
 
 struct lw_links {
 	struct bpf_link *l[LW_MAX_LINKS];

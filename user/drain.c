@@ -95,3 +95,31 @@ int drain_stack(int map_fd, uint64_t key, uint64_t *ips, int max)
 		ips[i] = st.ips[i];
 	return i;
 }
+
+void drain_prune_epoch(int map_fd, size_t key_size, uint32_t epoch)
+{
+	__u32 key[8]; /* tgid, epoch, then the rest */
+	char *stale = NULL, *p;
+	size_t n = 0, cap = 0, i;
+	void *prev = NULL;
+
+	if (key_size > sizeof(key))
+		return;
+	/* collect first: deleting under get_next_key restarts the walk */
+	while (!bpf_map_get_next_key(map_fd, prev, key)) {
+		if (key[1] != epoch) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 256;
+				p = realloc(stale, cap * key_size);
+				if (!p)
+					break;
+				stale = p;
+			}
+			memcpy(stale + n++ * key_size, key, key_size);
+		}
+		prev = key;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(map_fd, stale + i * key_size);
+	free(stale);
+}

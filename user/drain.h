@@ -16,6 +16,11 @@ int drain_sites(int map_fd, struct lw_drained_site **out, size_t *cap,
 		size_t *n);
 /* Sums the per-CPU loss counters. */
 int drain_counters(int map_fd, uint64_t out[LW_CNT_MAX]);
+/*
+ * Deletes the entries of a map keyed by (tgid, epoch, ...) whose epoch is
+ * not the current one: what the target's previous program image left.
+ */
+void drain_prune_epoch(int map_fd, size_t key_size, uint32_t epoch);
 /* A captured stack: innermost first. Returns its depth, or -errno. */
 int drain_stack(int map_fd, uint64_t key, uint64_t *ips, int max);
 

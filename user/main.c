@@ -111,15 +111,41 @@ struct run {
 	double t_start;
 	FILE *out;  /* text reports */
 	FILE *json; /* final JSON report, opened before anything is traced */
+	uint32_t
+		epoch; /* the target's execs that the views have caught up on */
 };
 
 static int on_map_event(void *ctx, void *data, size_t size)
 {
+	const struct lw_map_event *e = data;
 	struct lw_model *m = ctx;
 
-	if (size >= sizeof(struct lw_map_event))
-		regions_apply(&m->regions, data);
+	if (size < sizeof(*e))
+		return 0;
+	if (e->epoch > m->epoch)
+		model_set_epoch(m, e->epoch);
+	if (e->epoch == m->epoch)
+		regions_apply(&m->regions, e);
 	return 0;
+}
+
+/*
+ * The target exec'd: its old image's allocations died with it. Drop them
+ * from the kernel maps, and name stacks with the new image's symbols.
+ */
+static void follow_exec(struct run *r)
+{
+	drain_prune_epoch(r->session.sites_fd, sizeof(struct lw_site_key),
+			  r->model.epoch);
+	drain_prune_epoch(r->session.allocs_fd, sizeof(struct lw_alloc_key),
+			  r->model.epoch);
+	target_refresh(&r->target);
+	if (r->sym)
+		symbolizer_free(r->sym);
+	r->sym = symbolizer_new(r->target.pid);
+	r->epoch = r->model.epoch;
+	fprintf(r->out, "\nleakwatch: pid %d exec'd %s: tracking starts anew\n",
+		r->target.pid, r->target.exe);
 }
 
 static void read_stacks(struct run *r)
@@ -147,6 +173,10 @@ static void drain(struct run *r)
 		return;
 	session_set_gen(&r->session, model_next_gen(&r->model, now));
 	session_consume(&r->session);
+	if (session_epoch(&r->session) > r->model.epoch)
+		model_set_epoch(&r->model, session_epoch(&r->session));
+	if (r->epoch != r->model.epoch)
+		follow_exec(r);
 	if (drain_sites(r->session.sites_fd, &r->drained, &r->drained_cap, &n))
 		lw_warn("reading site aggregates: %s", strerror(errno));
 	drain_counters(r->session.counters_fd, r->model.counters);
@@ -272,6 +302,11 @@ static int setup(struct run *r)
 		rc = session_attach(&r->session, &r->plan, r->target.pid);
 	if (!rc)
 		rc = target_release(&r->target);
+	if (!rc && r->target.launched) {
+		/* the exec that starts the command is not news */
+		model_set_epoch(&r->model, 1);
+		r->epoch = 1;
+	}
 	return rc;
 }
 

@@ -29,6 +29,17 @@ void model_free(struct lw_model *m)
 	memset(m, 0, sizeof(*m));
 }
 
+void model_set_epoch(struct lw_model *m, uint32_t epoch)
+{
+	if (epoch == m->epoch)
+		return;
+	m->epoch = epoch;
+	m->n = 0;
+	memset(m->index, 0, m->index_cap * sizeof(*m->index));
+	regions_free(&m->regions);
+	regions_init(&m->regions, model_map_delta, m);
+}
+
 uint32_t model_next_gen(struct lw_model *m, double t)
 {
 	double *p;
@@ -164,6 +175,8 @@ void model_update(struct lw_model *m, const struct lw_drained_site *d, size_t n,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		if (d[i].key.epoch != m->epoch)
+			continue;
 		s = model_site(m, d[i].key.stack);
 		s->k = d[i].val;
 	}

@@ -42,11 +42,14 @@ struct lw_model {
 	double t0;	   /* monotonic seconds at attach */
 	double *gen_start; /* monotonic seconds each generation began */
 	size_t ngen, gen_cap;
+	uint32_t epoch; /* the target's execs: sites of older images are gone */
 	uint64_t counters[LW_CNT_MAX];
 	struct lw_regions regions; /* the program's anonymous mappings */
 };
 
 int model_init(struct lw_model *m, double t0);
+/* The target exec'd: forget the sites of its previous program image. */
+void model_set_epoch(struct lw_model *m, uint32_t epoch);
 void model_free(struct lw_model *m);
 /* Starts generation gen at time t; returns its number. */
 uint32_t model_next_gen(struct lw_model *m, double t);

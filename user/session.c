@@ -53,6 +53,7 @@ static int open_heap(struct lw_session *s, pid_t pid, session_event_fn fn,
 	s->sites_fd = bpf_map__fd(s->heap->maps.sites);
 	s->stacks_fd = bpf_map__fd(s->heap->maps.stacks);
 	s->counters_fd = bpf_map__fd(s->heap->maps.counters);
+	s->allocs_fd = bpf_map__fd(s->heap->maps.allocs);
 	s->rb = ring_buffer__new(bpf_map__fd(s->heap->maps.map_events), fn, ctx,
 				 NULL);
 	if (!s->rb) {
@@ -66,11 +67,23 @@ int session_open(struct lw_session *s, pid_t pid, bool floor,
 		 session_event_fn on_event, void *ctx)
 {
 	memset(s, 0, sizeof(*s));
-	s->sites_fd = s->stacks_fd = s->counters_fd = -1;
+	s->sites_fd = s->stacks_fd = s->counters_fd = s->allocs_fd = -1;
 	libbpf_set_print(libbpf_print);
 	if (floor)
 		return open_floor(s);
 	return open_heap(s, pid, on_event, ctx);
+}
+
+static int attach_exec(struct lw_session *s)
+{
+	struct bpf_link *l = bpf_program__attach(s->heap->progs.on_exec);
+
+	if (!l) {
+		lw_err("attaching the exec tracepoint: %s", strerror(errno));
+		return -errno;
+	}
+	s->links.l[s->links.n++] = l;
+	return 0;
 }
 
 int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid)
@@ -87,6 +100,8 @@ int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid)
 					   s->heap->progs.alloc_exit,
 					   s->heap->progs.release_enter };
 	err = attach_plan(plan, pid, &progs, &s->links);
+	if (!err && s->heap)
+		err = attach_exec(s);
 	if (!err)
 		return LW_EXIT_OK;
 	detach_all(&s->links);
@@ -103,6 +118,13 @@ void session_set_gen(struct lw_session *s, uint32_t gen)
 {
 	if (s->heap)
 		__atomic_store_n(&s->heap->bss->cur_gen, gen, __ATOMIC_RELAXED);
+}
+
+uint32_t session_epoch(struct lw_session *s)
+{
+	return s->heap ? __atomic_load_n(&s->heap->bss->exec_epoch,
+					 __ATOMIC_RELAXED)
+		       : 0;
 }
 
 int session_poll_fd(struct lw_session *s)

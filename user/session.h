@@ -3,6 +3,7 @@
 #define LW_SESSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "attach.h"
 #include "plan.h"
@@ -17,7 +18,7 @@ struct lw_session {
 	struct floor_bpf *floor; /* --floor: empty programs instead */
 	struct lw_links links;
 	struct ring_buffer *rb;
-	int sites_fd, stacks_fd, counters_fd;
+	int sites_fd, stacks_fd, counters_fd, allocs_fd;
 };
 
 typedef int (*session_event_fn)(void *ctx, void *data, size_t size);
@@ -28,6 +29,8 @@ int session_open(struct lw_session *s, pid_t pid, bool floor,
 int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid);
 void session_set_gen(struct lw_session *s, uint32_t gen);
 int session_poll_fd(struct lw_session *s); /* -1 when nothing to poll */
+/* How many times the target has exec'd since attach. */
+uint32_t session_epoch(struct lw_session *s);
 void session_consume(struct lw_session *s);
 void session_close(struct lw_session *s);
 

@@ -186,14 +186,19 @@ def test_growing_block_is_suspect():
           "growing block not suspect:" + lwlib.fmt_sites(found))
 
 
-def test_mmap_site_kind():
-    """Anonymous mmap sites are told apart from heap sites by kind."""
+def test_mmap_site_source():
+    """Anonymous mmap sites are heap sites whose source says mmap."""
     run = leak_run("launch")
     found = lwlib.sites_in(run["report"], "leak_mmap", "leaky.c")
     check(found, "no leak_mmap site:" + lwlib.fmt_sites(run["report"]["sites"]))
-    kinds = {s["kind"] for s in found}
-    check("heap" not in kinds, "leak_mmap site has kind %s, the same as malloc's" %
-          "/".join(sorted(kinds)))
+    for s in found:
+        check(s["kind"] == "heap", "leak_mmap site has kind %r" % s["kind"])
+        check(s.get("source") == "mmap",
+              "leak_mmap site has source %r, not 'mmap'" % s.get("source"))
+    mallocs = lwlib.sites_in(run["report"], "leak_malloc", "leaky.c")
+    check(mallocs and all(s.get("source") == "malloc" for s in mallocs),
+          "leak_malloc sites' source is not 'malloc': %r" %
+          [s.get("source") for s in mallocs])
 
 
 def test_top_n_limits_text_report():

@@ -82,3 +82,27 @@ def test_json_to_stdout():
                              (e, lwlib.tail(out[start.start():])))
     lwlib.check_schema(rep, 0.5)
     check(rep["target"]["exited"] is True, "target.exited is %r" % rep["target"]["exited"])
+
+
+def test_exec_follows_new_image():
+    """sh -c 'exec leaky': the shell's allocations die with its image; the
+    report names leaky, its sites and only its sites."""
+    lwlib.require_leakwatch()
+    exe = lwlib.target("leaky")
+    out = os.path.join(tmpdir(), "report.json")
+    lw = lwlib.run_leakwatch(["-i", "0.5", "-d", "20", "--json", out, "--",
+                              "sh", "-c", "exec %s -q -t 3" % exe], timeout=40)
+    check(lw.popen.returncode == 0, "exit %d:\n%s" % (lw.popen.returncode, lw.describe()))
+    rep = lwlib.load_report(out, lw)
+    lwlib.check_schema(rep, 0.5)
+    t = rep["target"]
+    check(os.path.realpath(t["exe"]) == os.path.realpath(exe),
+          "target.exe is %r after the exec, expected %s" % (t["exe"], exe))
+    check(t["comm"] == "leaky", "target.comm is %r, expected leaky" % t["comm"])
+    check(lwlib.sites_in(rep, "leak_malloc", "leaky.c"),
+          "no leak_malloc site after the exec:" + lwlib.fmt_sites(rep["sites"]))
+    # the shell's pcs mean nothing in leaky's address space: unresolved
+    strays = [s for s in rep["sites"] if not s["stack"] or
+              not s["stack"][0].get("module") or
+              s["stack"][0]["module"].endswith("/dash")]
+    check(not strays, "sites of the shell's image remain:" + lwlib.fmt_sites(strays))
