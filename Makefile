@@ -42,7 +42,7 @@ $(BUILD) $(BUILD)/unit:
 	@mkdir -p $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c include/leakwatch.h vmlinux/vmlinux.h | $(BUILD)
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Ivmlinux -Iinclude \
+	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Ivmlinux -Iinclude \
 		-c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o

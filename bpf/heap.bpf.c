@@ -22,6 +22,9 @@ __u32 cur_gen;
 /* Execs of the target so far: part of every key. */
 __u32 exec_epoch;
 
+/* The next free site index; 0 is LW_NO_SITE. */
+__u32 next_site = 1;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LW_MAX_LIVE_ALLOCS);
@@ -29,19 +32,27 @@ struct {
 	__type(value, struct lw_alloc_val);
 } allocs SEC(".maps");
 
+/* Site index of each stack seen, by a hash of its frames and epoch. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LW_MAX_SITES);
-	__type(key, struct lw_site_key);
-	__type(value, struct lw_site_val);
-} sites SEC(".maps");
+	__type(key, __u64);
+	__type(value, __u32);
+} stack_sites SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LW_MAX_STACKS);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LW_MAX_SITES);
+	__type(key, __u32);
 	__type(value, struct lw_stack);
-} stacks SEC(".maps");
+} site_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LW_MAX_SITES);
+	__type(key, __u32);
+	__type(value, struct lw_site_val);
+} sites SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -116,8 +127,9 @@ static __always_inline __u64 walk(struct pt_regs *regs, struct lw_stack *st)
 		fp = frame[0];
 	}
 	/* what follows the 0 terminator is never read */
-	h ^= h >> 33;
-	return h ? h : 1;
+	st->epoch = exec_epoch;
+	h = (h ^ exec_epoch) * 0x100000001b3ull;
+	return h ^ (h >> 33);
 }
 
 static __always_inline bool same_stack(const struct lw_stack *a,
@@ -125,6 +137,8 @@ static __always_inline bool same_stack(const struct lw_stack *a,
 {
 	int i;
 
+	if (a->epoch != b->epoch)
+		return false;
 	for (i = 0; i < LW_MAX_STACK_DEPTH; i++) {
 		if (a->ips[i] != b->ips[i])
 			return false;
@@ -134,76 +148,71 @@ static __always_inline bool same_stack(const struct lw_stack *a,
 	return true;
 }
 
+/* A stack never seen: give it the next site index, then publish it. */
+static __always_inline __u32 new_site(__u64 h, const struct lw_stack *st)
+{
+	__u32 idx = __sync_fetch_and_add(&next_site, 1), *won;
+	struct lw_stack *slot;
+
+	slot = bpf_map_lookup_elem(&site_stacks, &idx);
+	if (!slot) {
+		count(LW_CNT_SITE_MAP_FULL);
+		return LW_NO_SITE;
+	}
+	bpf_probe_read_kernel(slot, sizeof(*slot), st);
+	if (!bpf_map_update_elem(&stack_sites, &h, &idx, BPF_NOEXIST))
+		return idx;
+	/* another CPU published the same stack first: its index wins */
+	won = bpf_map_lookup_elem(&stack_sites, &h);
+	if (won)
+		return *won;
+	count(LW_CNT_STACK_MAP_FULL);
+	return LW_NO_SITE;
+}
+
 /*
  * Taken at the return probe, where the instruction pointer is the return
  * address in the caller: the immediate caller is the first frame.
  */
-static __always_inline __u64 capture_stack(struct pt_regs *ctx)
+static __always_inline __u32 capture_site(struct pt_regs *ctx)
 {
 	struct lw_stack *st, *old;
-	__u32 zero = 0;
+	__u32 zero = 0, *idx;
 	__u64 h;
 
 	st = bpf_map_lookup_elem(&scratch, &zero);
 	if (!st)
-		return LW_NO_STACK;
+		return LW_NO_SITE;
 	h = walk(ctx, st);
-	old = bpf_map_lookup_elem(&stacks, &h);
-	if (old) {
-		if (same_stack(old, st))
-			return h;
-		count(LW_CNT_STACK_COLLISION);
-		return LW_NO_STACK;
-	}
-	if (bpf_map_update_elem(&stacks, &h, st, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&stacks, &h)) {
-		count(LW_CNT_STACK_MAP_FULL);
-		return LW_NO_STACK;
-	}
-	return h;
+	idx = bpf_map_lookup_elem(&stack_sites, &h);
+	if (!idx)
+		return new_site(h, st);
+	old = bpf_map_lookup_elem(&site_stacks, idx);
+	if (old && same_stack(old, st))
+		return *idx;
+	count(LW_CNT_STACK_COLLISION);
+	return LW_NO_SITE;
 }
 
-static __always_inline struct lw_site_val *site_get(__u64 stack)
+static __always_inline void site_add(__u32 idx, __u64 size, __u32 gen)
 {
-	struct lw_site_key key = { .tgid = targ_tgid,
-				   .epoch = exec_epoch,
-				   .stack = stack };
-	struct lw_site_val *site, zero = {};
-
-	site = bpf_map_lookup_elem(&sites, &key);
-	if (site)
-		return site;
-	if (bpf_map_update_elem(&sites, &key, &zero, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&sites, &key)) {
-		count(LW_CNT_SITE_MAP_FULL);
-		return NULL;
-	}
-	return bpf_map_lookup_elem(&sites, &key);
-}
-
-static __always_inline void site_add(__u64 stack, __u64 size, __u32 gen)
-{
-	struct lw_site_val *site = site_get(stack);
+	struct lw_site_val *site = bpf_map_lookup_elem(&sites, &idx);
 
 	if (!site)
 		return;
 	__sync_fetch_and_add(&site->bytes, size);
-	__sync_fetch_and_add(&site->count, 1);
 	__sync_fetch_and_add(&site->allocs, 1);
 	__sync_fetch_and_add(&site->gen_count[gen % LW_NGEN], 1);
 }
 
 static __always_inline void site_sub(const struct lw_alloc_val *a)
 {
-	struct lw_site_key key = { .tgid = targ_tgid,
-				   .epoch = exec_epoch,
-				   .stack = a->stack };
-	struct lw_site_val *site = bpf_map_lookup_elem(&sites, &key);
+	__u32 idx = a->site;
+	struct lw_site_val *site = bpf_map_lookup_elem(&sites, &idx);
 
 	if (!site)
 		return;
 	__sync_fetch_and_add(&site->bytes, -(__s64)a->size);
-	__sync_fetch_and_add(&site->count, -1);
 	__sync_fetch_and_add(&site->frees, 1);
 	__sync_fetch_and_add(&site->gen_count[a->gen % LW_NGEN], -1);
 }
@@ -216,7 +225,7 @@ static __always_inline void track_alloc(struct pt_regs *ctx, __u64 addr,
 				    .addr = addr };
 	struct lw_alloc_val val = {
 		.size = size,
-		.stack = capture_stack(ctx),
+		.site = capture_site(ctx),
 		.gen = cur_gen,
 	};
 
@@ -224,7 +233,7 @@ static __always_inline void track_alloc(struct pt_regs *ctx, __u64 addr,
 		count(LW_CNT_ALLOC_MAP_FULL);
 		return;
 	}
-	site_add(val.stack, size, val.gen);
+	site_add(val.site, size, val.gen);
 }
 
 /* Returns false when addr was not a block we saw being allocated. */
@@ -265,7 +274,7 @@ static __always_inline void emit_map_event(struct pt_regs *ctx, __u32 op,
 	e->new_len = new_len;
 	e->gen = cur_gen;
 	e->epoch = exec_epoch;
-	e->stack = op == LW_MAP_MUNMAP ? LW_NO_STACK : capture_stack(ctx);
+	e->site = op == LW_MAP_MUNMAP ? LW_NO_SITE : capture_site(ctx);
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -306,7 +315,7 @@ static __always_inline void realloc_exit(struct pt_regs *ctx, __u64 old,
 					 __u64 size, __u64 ret)
 {
 	if (!ret) {
-		/* realloc(p, 0) frees p; otherwise the old block stays */
+		/* realloc(p, 0) frees p (glibc through free, seen already) */
 		if (old && !size)
 			track_free(old);
 		else
@@ -396,22 +405,18 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 
 /*
  * free and munmap need no return value: one entry probe each, placed by
- * user space on an instruction the kernel can emulate.
+ * user space on an instruction the kernel can emulate. They are counted
+ * even inside another allocator call: realloc(p, 0) frees p through
+ * free, and its exit then finds p gone; munmaps inside malloc or free
+ * touch no mapping the program made, so user space ignores them.
  */
 SEC("uprobe.multi")
 int BPF_KPROBE(release_enter, __u64 addr, __u64 len)
 {
 	__u32 fn = bpf_get_attach_cookie(ctx);
-	struct lw_pending *p;
 
 	if (!is_target())
 		return 0;
-	p = pending_get(0);
-	if (p && p->fn) {
-		/* realloc(p, 0) frees p itself; its exit accounts for it */
-		count(LW_CNT_NESTED_CALL);
-		return 0;
-	}
 	if (fn == LW_FN_MUNMAP) {
 		emit_map_event(ctx, LW_MAP_MUNMAP, addr, len, 0, 0);
 		return 0;

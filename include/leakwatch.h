@@ -13,8 +13,7 @@
 
 #define LW_MAX_STACK_DEPTH 64
 #define LW_MAX_LIVE_ALLOCS (1 << 20)
-#define LW_MAX_SITES	   65536
-#define LW_MAX_STACKS	   32768
+#define LW_MAX_SITES	   16384
 #define LW_RINGBUF_BYTES   (1 << 20)
 
 /*
@@ -44,10 +43,10 @@ enum lw_fn {
 /* Loss and anomaly counters: index into the "counters" per-CPU array. */
 enum lw_counter {
 	LW_CNT_ALLOC_MAP_FULL,	/* live allocation could not be recorded */
-	LW_CNT_SITE_MAP_FULL,	/* per-stack aggregate could not be created */
+	LW_CNT_SITE_MAP_FULL,	/* no site index left for a new stack */
 	LW_CNT_PENDING_FULL,	/* no task storage for a call's entry state */
 	LW_CNT_STACK_COLLISION, /* two stacks with one hash: one is lost */
-	LW_CNT_STACK_MAP_FULL,	/* no room for a new stack */
+	LW_CNT_STACK_MAP_FULL,	/* no room for a new stack's hash */
 	LW_CNT_RINGBUF_LOST,	/* mmap-family record dropped */
 	LW_CNT_UNMATCHED_FREE,	/* free of a block not seen allocated */
 	LW_CNT_FAILED_ALLOC,	/* allocator returned NULL / MAP_FAILED */
@@ -67,35 +66,33 @@ struct lw_alloc_key {
 
 struct lw_alloc_val {
 	__u64 size;
-	__u64 stack;
+	__u32 site;
 	__u32 gen;
-	__u32 pad;
-};
-
-/* Per-site aggregates; a site is one user stack in one process. */
-struct lw_site_key {
-	__u32 tgid;
-	__u32 epoch;
-	__u64 stack; /* LW_NO_STACK: the stack could not be captured */
 };
 
 /*
+ * A site is one allocating stack of one program image. Sites are indices
+ * into arrays (aggregates, stacks), so that a free finds its site without
+ * a hash lookup; a hash of the frames (and the exec epoch) finds the index
+ * of a stack seen before.
+ *
  * Stacks are walked by our own program (bpf_get_stackid faults on the
  * garbage frame pointers of code built without them, and a fault costs
- * more than all our other work) and stored under a hash of their frames.
+ * more than all our other work).
  */
-#define LW_NO_STACK   0
+#define LW_NO_SITE    0		  /* the allocations whose stack was lost */
 #define LW_STACK_SPAN (16u << 20) /* a frame is at most this far above sp */
 
 struct lw_stack {
+	__u32 epoch; /* the exec epoch of the image the frames belong to */
+	__u32 pad;
 	__u64 ips[LW_MAX_STACK_DEPTH]; /* innermost first, 0-terminated */
 };
 
 struct lw_site_val {
 	__s64 bytes;  /* outstanding bytes */
-	__s64 count;  /* outstanding allocations */
 	__u64 allocs; /* allocations since attach */
-	__u64 frees;  /* frees of those since attach */
+	__u64 frees;  /* frees of those: outstanding = allocs - frees */
 	__s64 gen_count[LW_NGEN];
 };
 
@@ -124,11 +121,12 @@ struct lw_map_event {
 	__u64 len;	/* mmap length / munmap length / mremap old length */
 	__u64 new_addr; /* mremap result */
 	__u64 new_len;	/* mremap new length */
-	__u64 stack;
+	__u32 site;
 	__u32 tgid;
 	__u32 op;
 	__u32 gen;
 	__u32 epoch;
+	__u32 pad;
 };
 
 #endif /* LEAKWATCH_H */

@@ -30,29 +30,33 @@ static int grow(struct lw_drained_site **out, size_t *cap, size_t need)
 	return 0;
 }
 
-int drain_sites(int map_fd, struct lw_drained_site **out, size_t *cap,
-		size_t *n)
+int drain_sites(int map_fd, uint32_t nsites, struct lw_drained_site **out,
+		size_t *cap, size_t *n)
 {
-	struct lw_site_key keys[BATCH];
+	__u32 keys[BATCH], in_batch, out_batch, count, i;
 	struct lw_site_val vals[BATCH];
-	__u32 in_batch, out_batch, count, i;
 	void *in = NULL;
 	int err;
 
 	*n = 0;
+	if (grow(out, cap, nsites))
+		return -ENOMEM;
 	do {
 		count = BATCH;
 		err = bpf_map_lookup_batch(map_fd, in, &out_batch, keys, vals,
 					   &count, NULL);
 		if (err && errno != ENOENT)
 			return -errno;
-		if (grow(out, cap, *n + count))
-			return -ENOMEM;
-		for (i = 0; i < count; i++) {
-			(*out)[*n].key = keys[i];
+		for (i = 0; i < count && keys[i] < nsites; i++) {
+			if (!vals[i].allocs)
+				continue; /* a hole, or a site still being born
+					   */
+			(*out)[*n].site = keys[i];
 			(*out)[*n].val = vals[i];
 			(*n)++;
 		}
+		if (i < count)
+			break; /* the rest of the array is unused */
 		in_batch = out_batch;
 		in = &in_batch;
 	} while (!err);
@@ -82,17 +86,16 @@ int drain_counters(int map_fd, uint64_t out[LW_CNT_MAX])
 	return 0;
 }
 
-int drain_stack(int map_fd, uint64_t key, uint64_t *ips, int max)
+int drain_stack(int map_fd, uint32_t site, struct lw_stack *st)
 {
-	struct lw_stack st;
 	int i;
 
-	if (key == LW_NO_STACK)
+	if (site == LW_NO_SITE)
 		return -ENOENT;
-	if (bpf_map_lookup_elem(map_fd, &key, &st))
+	if (bpf_map_lookup_elem(map_fd, &site, st))
 		return -errno;
-	for (i = 0; i < LW_MAX_STACK_DEPTH && i < max && st.ips[i]; i++)
-		ips[i] = st.ips[i];
+	for (i = 0; i < LW_MAX_STACK_DEPTH && st->ips[i]; i++)
+		;
 	return i;
 }
 

@@ -7,13 +7,14 @@
 #include "leakwatch.h"
 
 struct lw_drained_site {
-	struct lw_site_key key;
+	uint32_t site;
 	struct lw_site_val val;
 };
 
-/* Reads every per-site aggregate. *out is reused across calls. */
-int drain_sites(int map_fd, struct lw_drained_site **out, size_t *cap,
-		size_t *n);
+/* Reads the aggregates of sites [0, nsites) that ever allocated. *out is
+ * reused across calls. */
+int drain_sites(int map_fd, uint32_t nsites, struct lw_drained_site **out,
+		size_t *cap, size_t *n);
 /* Sums the per-CPU loss counters. */
 int drain_counters(int map_fd, uint64_t out[LW_CNT_MAX]);
 /*
@@ -21,7 +22,7 @@ int drain_counters(int map_fd, uint64_t out[LW_CNT_MAX]);
  * not the current one: what the target's previous program image left.
  */
 void drain_prune_epoch(int map_fd, size_t key_size, uint32_t epoch);
-/* A captured stack: innermost first. Returns its depth, or -errno. */
-int drain_stack(int map_fd, uint64_t key, uint64_t *ips, int max);
+/* A site's stack: innermost first. Returns its depth, or -errno. */
+int drain_stack(int map_fd, uint32_t site, struct lw_stack *st);
 
 #endif

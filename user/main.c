@@ -135,8 +135,6 @@ static int on_map_event(void *ctx, void *data, size_t size)
  */
 static void follow_exec(struct run *r)
 {
-	drain_prune_epoch(r->session.sites_fd, sizeof(struct lw_site_key),
-			  r->model.epoch);
 	drain_prune_epoch(r->session.allocs_fd, sizeof(struct lw_alloc_key),
 			  r->model.epoch);
 	target_refresh(&r->target);
@@ -148,17 +146,28 @@ static void follow_exec(struct run *r)
 		r->target.pid, r->target.exe);
 }
 
-static void read_stacks(struct run *r)
+/*
+ * A site's stack never changes: read it once, when the site appears in the
+ * aggregates or in a mapping record.
+ */
+static void read_stacks(struct run *r, const struct lw_drained_site *d,
+			size_t n)
 {
+	struct lw_stack st;
 	struct lw_site *s;
 	size_t i;
+	int k;
 
+	for (i = 0; i < n; i++)
+		model_site(&r->model, d[i].site);
 	for (i = 0; i < r->model.n; i++) {
 		s = &r->model.sites[i];
 		if (s->stack_read)
 			continue;
-		s->depth = drain_stack(r->session.stacks_fd, s->stack, s->ips,
-				       LW_MAX_STACK_DEPTH);
+		s->depth = drain_stack(r->session.stacks_fd, s->stack, &st);
+		for (k = 0; k < s->depth; k++)
+			s->ips[k] = st.ips[k];
+		s->epoch = s->depth >= 0 ? st.epoch : r->model.epoch;
 		s->stack_read = true;
 	}
 }
@@ -177,11 +186,12 @@ static void drain(struct run *r)
 		model_set_epoch(&r->model, session_epoch(&r->session));
 	if (r->epoch != r->model.epoch)
 		follow_exec(r);
-	if (drain_sites(r->session.sites_fd, &r->drained, &r->drained_cap, &n))
+	if (drain_sites(r->session.sites_fd, session_nsites(&r->session),
+			&r->drained, &r->drained_cap, &n))
 		lw_warn("reading site aggregates: %s", strerror(errno));
 	drain_counters(r->session.counters_fd, r->model.counters);
+	read_stacks(r, r->drained, n);
 	model_update(&r->model, r->drained, n, now);
-	read_stacks(r);
 	if (!r->target.exited) {
 		target_refresh(&r->target);
 		symbolizer_refresh(r->sym);

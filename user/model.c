@@ -175,9 +175,10 @@ void model_update(struct lw_model *m, const struct lw_drained_site *d, size_t n,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (d[i].key.epoch != m->epoch)
+		s = model_site(m, d[i].site);
+		/* a site of an image the target has exec'd away from */
+		if (s->stack != LW_NO_SITE && s->epoch != m->epoch)
 			continue;
-		s = model_site(m, d[i].key.stack);
 		s->k = d[i].val;
 	}
 	for (i = 0; i < m->n; i++) {

@@ -21,7 +21,8 @@ enum lw_site_kind {
  */
 struct lw_site {
 	enum lw_site_kind kind;
-	uint64_t stack;
+	uint64_t stack; /* the site index */
+	uint32_t epoch; /* the exec epoch of the program image it belongs to */
 	struct lw_site_val k; /* last kernel aggregate */
 	int64_t map_bytes, map_count;
 	uint64_t map_allocs, map_frees;
@@ -67,7 +68,7 @@ static inline int64_t site_bytes(const struct lw_site *s)
 
 static inline int64_t site_count(const struct lw_site *s)
 {
-	return s->k.count + s->map_count;
+	return (int64_t)(s->k.allocs - s->k.frees) + s->map_count;
 }
 
 /* Sites with something outstanding, sorted by growth (bytes/s) then size. */

@@ -166,7 +166,7 @@ void regions_apply(struct lw_regions *rg, const struct lw_map_event *e)
 	case LW_MAP_MMAP:
 		if (e->len)
 			map_range(rg, e->addr, e->addr + PAGE_UP(e->len),
-				  e->stack, e->ts_ns);
+				  e->site, e->ts_ns);
 		break;
 	case LW_MAP_MUNMAP:
 		unmap_range(rg, e->addr, e->addr + PAGE_UP(e->len));

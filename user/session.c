@@ -51,7 +51,7 @@ static int open_heap(struct lw_session *s, pid_t pid, session_event_fn fn,
 	if (err)
 		return load_error("load", err);
 	s->sites_fd = bpf_map__fd(s->heap->maps.sites);
-	s->stacks_fd = bpf_map__fd(s->heap->maps.stacks);
+	s->stacks_fd = bpf_map__fd(s->heap->maps.site_stacks);
 	s->counters_fd = bpf_map__fd(s->heap->maps.counters);
 	s->allocs_fd = bpf_map__fd(s->heap->maps.allocs);
 	s->rb = ring_buffer__new(bpf_map__fd(s->heap->maps.map_events), fn, ctx,
@@ -118,6 +118,16 @@ void session_set_gen(struct lw_session *s, uint32_t gen)
 {
 	if (s->heap)
 		__atomic_store_n(&s->heap->bss->cur_gen, gen, __ATOMIC_RELAXED);
+}
+
+uint32_t session_nsites(struct lw_session *s)
+{
+	uint32_t n;
+
+	if (!s->heap)
+		return 0;
+	n = __atomic_load_n(&s->heap->data->next_site, __ATOMIC_RELAXED);
+	return n < LW_MAX_SITES ? n : LW_MAX_SITES;
 }
 
 uint32_t session_epoch(struct lw_session *s)

@@ -29,6 +29,8 @@ int session_open(struct lw_session *s, pid_t pid, bool floor,
 int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid);
 void session_set_gen(struct lw_session *s, uint32_t gen);
 int session_poll_fd(struct lw_session *s); /* -1 when nothing to poll */
+/* Site indices handed out so far. */
+uint32_t session_nsites(struct lw_session *s);
 /* How many times the target has exec'd since attach. */
 uint32_t session_epoch(struct lw_session *s);
 void session_consume(struct lw_session *s);

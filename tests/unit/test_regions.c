@@ -27,7 +27,7 @@ static void ev(struct lw_regions *rg, uint32_t op, uint64_t addr, uint64_t len,
 {
 	struct lw_map_event e = { .op = op, .addr = addr, .len = len,
 				  .new_addr = new_addr, .new_len = new_len,
-				  .stack = stack, .ts_ns = addr };
+				  .site = stack, .ts_ns = addr };
 
 	regions_apply(rg, &e);
 }
