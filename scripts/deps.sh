@@ -48,14 +48,14 @@ mirror_uri() {
 		     /^$/ {if (u && s) {print u; exit} u=""; s=0}
 		     END {if (u && s) print u}' "$f"
 	done | head -n 1
-	grep -hE '^deb[[:space:]]+[^[]*[[:space:]]bookworm[[:space:]]' \
-		/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-		awk '{print $2}' | head -n 1
+	grep -hsE '^deb[[:space:]]+[^[]*[[:space:]]bookworm[[:space:]]' \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list |
+		awk '{print $2}' | head -n 1 || true
 }
 
 bp=/etc/apt/sources.list.d/leakwatch-backports.sources
 if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-	uri=$(mirror_uri | head -n 1)
+	uri=$(mirror_uri | head -n 1 || true)
 	if [ -z "$uri" ]; then
 		echo "deps: no bookworm apt source found to derive backports from" >&2
 		exit 1
