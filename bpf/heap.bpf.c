@@ -15,6 +15,9 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 targ_tgid;
+/* runtime.g's goid offset, from the target's DWARF or version table */
+const volatile __u32 go_goid_off;
+const volatile __u32 go_startpc_off;
 
 /* Written by user space at every report: the current generation. */
 __u32 cur_gen;
@@ -61,6 +64,15 @@ struct {
 	__type(value, struct lw_stack);
 } scratch SEC(".maps");
 
+/* Goroutines are born far less often than blocks: not preallocated. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_MAX_GOROUTINES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct lw_go_val);
+} goroutines SEC(".maps");
+
 /* Task storage, not a hash keyed by tid: cheaper, and gone with the thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -102,33 +114,43 @@ static __always_inline struct lw_pending *pending_get(__u64 flags)
 }
 
 /*
- * Frame-pointer walk. A frame must lie above the previous one and within
- * LW_STACK_SPAN of the stack pointer: code without frame pointers leaves
- * other data in rbp, and a read that faults costs microseconds.
+ * Frame-pointer walk from (ip, fp). In C code a frame must lie above the
+ * previous one and within LW_STACK_SPAN of the stack pointer: code without
+ * frame pointers leaves other data in rbp, and a read that faults costs
+ * microseconds. Go always keeps frame pointers, but its chain crosses from
+ * the system stack into the goroutine's, anywhere in the heap: there only
+ * the depth bounds the walk.
  */
-static __always_inline __u64 walk(struct pt_regs *regs, struct lw_stack *st)
+static __always_inline __u64 walk(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
+				  struct lw_stack *st)
 {
-	__u64 fp = regs->bp, lo = regs->sp, hi = regs->sp + LW_STACK_SPAN;
-	__u64 h = 0xcbf29ce484222325ull, frame[2];
+	__u64 lo = sp, hi = sp + LW_STACK_SPAN, frame[2];
+	__u64 h = 0xcbf29ce484222325ull;
 	int i;
 
-	st->ips[0] = regs->ip;
-	h = (h ^ regs->ip) * 0x100000001b3ull;
+	if (kind == LW_KIND_GOROUTINE) {
+		lo = 0;
+		hi = ~0ull;
+	}
+	st->ips[0] = ip;
+	h = (h ^ ip) * 0x100000001b3ull;
 	for (i = 1; i < LW_MAX_STACK_DEPTH; i++) {
 		st->ips[i] = 0;
-		if (fp < lo || fp >= hi || (fp & 7))
+		if (!fp || fp < lo || fp >= hi || (fp & 7))
 			break;
 		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp) ||
 		    !frame[1])
 			break;
 		st->ips[i] = frame[1];
 		h = (h ^ frame[1]) * 0x100000001b3ull;
-		lo = fp + sizeof(frame);
+		if (kind == LW_KIND_HEAP)
+			lo = fp + sizeof(frame);
 		fp = frame[0];
 	}
 	/* what follows the 0 terminator is never read */
 	st->epoch = exec_epoch;
-	h = (h ^ exec_epoch) * 0x100000001b3ull;
+	st->kind = kind;
+	h = (h ^ ((__u64)kind << 32 | exec_epoch)) * 0x100000001b3ull;
 	return h ^ (h >> 33);
 }
 
@@ -137,7 +159,7 @@ static __always_inline bool same_stack(const struct lw_stack *a,
 {
 	int i;
 
-	if (a->epoch != b->epoch)
+	if (a->epoch != b->epoch || a->kind != b->kind)
 		return false;
 	for (i = 0; i < LW_MAX_STACK_DEPTH; i++) {
 		if (a->ips[i] != b->ips[i])
@@ -170,11 +192,8 @@ static __always_inline __u32 new_site(__u64 h, const struct lw_stack *st)
 	return LW_NO_SITE;
 }
 
-/*
- * Taken at the return probe, where the instruction pointer is the return
- * address in the caller: the immediate caller is the first frame.
- */
-static __always_inline __u32 capture_site(struct pt_regs *ctx)
+static __always_inline __u32 site_of(__u64 ip, __u64 fp, __u64 sp,
+				     __u32 kind, __u64 start)
 {
 	struct lw_stack *st, *old;
 	__u32 zero = 0, *idx;
@@ -183,7 +202,8 @@ static __always_inline __u32 capture_site(struct pt_regs *ctx)
 	st = bpf_map_lookup_elem(&scratch, &zero);
 	if (!st)
 		return LW_NO_SITE;
-	h = walk(ctx, st);
+	h = walk(ip, fp, sp, kind, st);
+	st->start = start;
 	idx = bpf_map_lookup_elem(&stack_sites, &h);
 	if (!idx)
 		return new_site(h, st);
@@ -192,6 +212,15 @@ static __always_inline __u32 capture_site(struct pt_regs *ctx)
 		return *idx;
 	count(LW_CNT_STACK_COLLISION);
 	return LW_NO_SITE;
+}
+
+/*
+ * Taken at the return probe, where the instruction pointer is the return
+ * address in the caller: the immediate caller is the first frame.
+ */
+static __always_inline __u32 capture_site(struct pt_regs *ctx)
+{
+	return site_of(ctx->ip, ctx->bp, ctx->sp, LW_KIND_HEAP, 0);
 }
 
 static __always_inline void site_add(__u32 idx, __u64 size, __u32 gen)
@@ -205,16 +234,15 @@ static __always_inline void site_add(__u32 idx, __u64 size, __u32 gen)
 	__sync_fetch_and_add(&site->gen_count[gen % LW_NGEN], 1);
 }
 
-static __always_inline void site_sub(const struct lw_alloc_val *a)
+static __always_inline void site_sub(__u32 idx, __u64 size, __u32 gen)
 {
-	__u32 idx = a->site;
 	struct lw_site_val *site = bpf_map_lookup_elem(&sites, &idx);
 
 	if (!site)
 		return;
-	__sync_fetch_and_add(&site->bytes, -(__s64)a->size);
+	__sync_fetch_and_add(&site->bytes, -(__s64)size);
 	__sync_fetch_and_add(&site->frees, 1);
-	__sync_fetch_and_add(&site->gen_count[a->gen % LW_NGEN], -1);
+	__sync_fetch_and_add(&site->gen_count[gen % LW_NGEN], -1);
 }
 
 static __always_inline void track_alloc(struct pt_regs *ctx, __u64 addr,
@@ -250,7 +278,7 @@ static __always_inline bool track_free(__u64 addr)
 	copy = *a;
 	if (bpf_map_delete_elem(&allocs, &key))
 		return false; /* a concurrent free of the same block won */
-	site_sub(&copy);
+	site_sub(copy.site, copy.size, copy.gen);
 	return true;
 }
 
@@ -432,5 +460,65 @@ int on_exec(void *ctx)
 {
 	if (is_target())
 		__sync_fetch_and_add(&exec_epoch, 1);
+	return 0;
+}
+
+/*
+ * At a RET of runtime.newproc1 (entry probes found by decoding it: never a
+ * uretprobe on Go code). It runs on the system stack; the return address
+ * at [rsp] leads through systemstack into the goroutine that ran `go`.
+ */
+static __always_inline void go_created(struct pt_regs *ctx)
+{
+	struct lw_go_val val = { .gen = cur_gen };
+	__u64 goid, ret, start = 0;
+
+	if (bpf_probe_read_user(&goid, sizeof(goid),
+				(void *)(ctx->ax + go_goid_off)) ||
+	    bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp)) {
+		count(LW_CNT_GO_READ_ERROR);
+		return;
+	}
+	bpf_probe_read_user(&start, sizeof(start),
+			    (void *)(ctx->ax + go_startpc_off));
+	val.site = site_of(ret, ctx->bp, ctx->sp, LW_KIND_GOROUTINE, start);
+	if (bpf_map_update_elem(&goroutines, &goid, &val, BPF_ANY)) {
+		count(LW_CNT_GO_MAP_FULL);
+		return;
+	}
+	site_add(val.site, 0, val.gen);
+}
+
+/* runtime.goexit1, past its stack check (a morestack retry would run the
+ * prologue twice): the dying g is in R14. */
+static __always_inline void go_exited(struct pt_regs *ctx)
+{
+	struct lw_go_val *v, copy;
+	__u64 goid;
+
+	if (bpf_probe_read_user(&goid, sizeof(goid),
+				(void *)(ctx->r14 + go_goid_off))) {
+		count(LW_CNT_GO_READ_ERROR);
+		return;
+	}
+	v = bpf_map_lookup_elem(&goroutines, &goid);
+	if (!v) {
+		count(LW_CNT_GO_UNSEEN_EXIT);
+		return;
+	}
+	copy = *v;
+	if (!bpf_map_delete_elem(&goroutines, &goid))
+		site_sub(copy.site, 0, copy.gen);
+}
+
+SEC("uprobe.multi")
+int BPF_KPROBE(go_probe)
+{
+	if (!is_target())
+		return 0;
+	if (bpf_get_attach_cookie(ctx) == LW_FN_GO_NEWPROC)
+		go_created(ctx);
+	else
+		go_exited(ctx);
 	return 0;
 }

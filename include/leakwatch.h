@@ -37,6 +37,8 @@ enum lw_fn {
 	LW_FN_MMAP,
 	LW_FN_MUNMAP,
 	LW_FN_MREMAP,
+	LW_FN_GO_NEWPROC, /* a RET of runtime.newproc1: the new g in RAX */
+	LW_FN_GO_EXIT,	  /* runtime.goexit1 past its stack check: g in R14 */
 	LW_FN_MAX,
 };
 
@@ -51,6 +53,9 @@ enum lw_counter {
 	LW_CNT_UNMATCHED_FREE,	/* free of a block not seen allocated */
 	LW_CNT_FAILED_ALLOC,	/* allocator returned NULL / MAP_FAILED */
 	LW_CNT_NESTED_CALL,	/* allocator called inside another: ignored */
+	LW_CNT_GO_MAP_FULL,	/* a new goroutine could not be recorded */
+	LW_CNT_GO_UNSEEN_EXIT,	/* a goroutine born before attach exited */
+	LW_CNT_GO_READ_ERROR,	/* the g struct could not be read */
 	LW_CNT_MAX,
 };
 
@@ -83,9 +88,15 @@ struct lw_alloc_val {
 #define LW_NO_SITE    0		  /* the allocations whose stack was lost */
 #define LW_STACK_SPAN (16u << 20) /* a frame is at most this far above sp */
 
+enum lw_site_kind {
+	LW_KIND_HEAP,
+	LW_KIND_GOROUTINE, /* stack of the goroutine that ran the go statement */
+};
+
 struct lw_stack {
 	__u32 epoch; /* the exec epoch of the image the frames belong to */
-	__u32 pad;
+	__u32 kind;  /* enum lw_site_kind */
+	__u64 start; /* goroutine sites: the start function of the first one */
 	__u64 ips[LW_MAX_STACK_DEPTH]; /* innermost first, 0-terminated */
 };
 
@@ -95,6 +106,14 @@ struct lw_site_val {
 	__u64 frees;  /* frees of those: outstanding = allocs - frees */
 	__s64 gen_count[LW_NGEN];
 };
+
+/* A live goroutine created after attach, keyed by goid. */
+struct lw_go_val {
+	__u32 site;
+	__u32 gen;
+};
+
+#define LW_MAX_GOROUTINES (1 << 20)
 
 /* Entry state of an in-flight allocator call, keyed by thread id. */
 struct lw_pending {

@@ -13,7 +13,7 @@ struct batch {
 
 /* Probes of one object that one program serves. */
 static void collect(const struct lw_plan *plan, const char *path,
-		    bool entry_only, struct batch *b)
+		    enum lw_prog prog, struct batch *b)
 {
 	const struct lw_probe *p;
 	int i;
@@ -21,7 +21,7 @@ static void collect(const struct lw_plan *plan, const char *path,
 	b->n = 0;
 	for (i = 0; i < plan->n; i++) {
 		p = &plan->probes[i];
-		if (p->entry_only != entry_only || strcmp(p->path, path))
+		if (p->prog != prog || strcmp(p->path, path))
 			continue;
 		b->offsets[b->n] = p->func_off + p->place.offset;
 		b->cookies[b->n] = p->fn;
@@ -74,15 +74,18 @@ int attach_plan(const struct lw_plan *plan, pid_t pid,
 		if (seen_path(plan, i))
 			continue;
 		path = plan->probes[i].path;
-		collect(plan, path, false, &b);
+		collect(plan, path, LW_PROG_CALL, &b);
 		err = attach_one(progs->enter, pid, path, &b, false, links);
 		if (!err)
 			err = attach_one(progs->exit, pid, path, &b, true,
 					 links);
-		collect(plan, path, true, &b);
+		collect(plan, path, LW_PROG_RELEASE, &b);
 		if (!err)
 			err = attach_one(progs->release, pid, path, &b, false,
 					 links);
+		collect(plan, path, LW_PROG_GO, &b);
+		if (!err)
+			err = attach_one(progs->go, pid, path, &b, false, links);
 		if (err)
 			return err;
 	}

@@ -12,6 +12,7 @@ struct lw_progs {
 	struct bpf_program *enter;   /* entry of calls whose result we need */
 	struct bpf_program *exit;    /* their return */
 	struct bpf_program *release; /* free, munmap: entry only */
+	struct bpf_program *go;	     /* goroutine birth and death */
 };
 
 #define LW_MAX_LINKS (3 * LW_MAX_PROBES + 1) /* + the exec tracepoint */

@@ -160,23 +160,48 @@ static bool find_in(struct elf_obj *o, Elf_Scn *scn, GElf_Shdr *sh,
 	return false;
 }
 
+static bool lookup_in(struct elf_obj *o, Elf32_Word type, const char *name,
+		      bool exported_only, GElf_Sym *out)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(o->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type)
+			continue;
+		if (find_in(o, scn, &sh, name, exported_only, out))
+			return true;
+	}
+	return false;
+}
+
 /*
  * A dynamic object's allocator is what it exports (.dynsym); a static
  * executable has only .symtab, where the libc it linked defines it.
  */
 static bool lookup(struct elf_obj *o, const char *name, GElf_Sym *out)
 {
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-	Elf32_Word want = o->dynamic ? SHT_DYNSYM : SHT_SYMTAB;
+	if (o->dynamic)
+		return lookup_in(o, SHT_DYNSYM, name, true, out);
+	return lookup_in(o, SHT_SYMTAB, name, false, out);
+}
 
-	while ((scn = elf_nextscn(o->elf, scn))) {
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != want)
-			continue;
-		if (find_in(o, scn, &sh, name, o->dynamic, out))
-			return true;
-	}
-	return false;
+bool elf_obj_func_at(struct elf_obj *o, uint64_t vaddr, uint64_t size,
+		     struct elf_func *out)
+{
+	out->vaddr = vaddr;
+	out->size = size;
+	return vaddr_to_off(o->elf, vaddr, &out->file_off);
+}
+
+bool elf_obj_find_local(struct elf_obj *o, const char *name,
+			struct elf_func *out)
+{
+	GElf_Sym sym;
+
+	if (!lookup_in(o, SHT_SYMTAB, name, false, &sym))
+		return false;
+	return elf_obj_func_at(o, sym.st_value, sym.st_size, out);
 }
 
 bool elf_obj_find_func(struct elf_obj *o, const char *name,
@@ -186,9 +211,7 @@ bool elf_obj_find_func(struct elf_obj *o, const char *name,
 
 	if (!lookup(o, name, &sym))
 		return false;
-	out->vaddr = sym.st_value;
-	out->size = sym.st_size;
-	return vaddr_to_off(o->elf, sym.st_value, &out->file_off);
+	return elf_obj_func_at(o, sym.st_value, sym.st_size, out);
 }
 
 size_t elf_obj_read(struct elf_obj *o, const struct elf_func *f, uint8_t *buf,

@@ -21,6 +21,12 @@ void elf_obj_close(struct elf_obj *o);
 /* Exported (or, for static executables, any) definition of name. */
 bool elf_obj_find_func(struct elf_obj *o, const char *name,
 		       struct elf_func *out);
+/* Any definition in .symtab, local ones included: Go's runtime functions. */
+bool elf_obj_find_local(struct elf_obj *o, const char *name,
+			struct elf_func *out);
+/* A function known by its address range only (stripped Go binaries). */
+bool elf_obj_func_at(struct elf_obj *o, uint64_t vaddr, uint64_t size,
+		     struct elf_func *out);
 /* Copies up to len bytes of code at the function's start. */
 size_t elf_obj_read(struct elf_obj *o, const struct elf_func *f, uint8_t *buf,
 		    size_t len);

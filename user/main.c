@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "drain.h"
+#include "goroutines.h"
+#include "goroutines.h"
 #include "model.h"
 #include "options.h"
 #include "plan.h"
@@ -111,8 +113,10 @@ struct run {
 	double t_start;
 	FILE *out;  /* text reports */
 	FILE *json; /* final JSON report, opened before anything is traced */
-	uint32_t
-		epoch; /* the target's execs that the views have caught up on */
+	uint32_t epoch; /* the target's execs the views caught up on */
+	bool is_go;	/* goroutines are tracked */
+	struct go_layout go;
+	struct lw_goscan goscan;
 };
 
 static int on_map_event(void *ctx, void *data, size_t size)
@@ -168,6 +172,8 @@ static void read_stacks(struct run *r, const struct lw_drained_site *d,
 		for (k = 0; k < s->depth; k++)
 			s->ips[k] = st.ips[k];
 		s->epoch = s->depth >= 0 ? st.epoch : r->model.epoch;
+		s->kind = s->depth >= 0 ? st.kind : LW_KIND_HEAP;
+		s->start = s->depth >= 0 ? st.start : 0;
 		s->stack_read = true;
 	}
 }
@@ -191,6 +197,9 @@ static void drain(struct run *r)
 		lw_warn("reading site aggregates: %s", strerror(errno));
 	drain_counters(r->session.counters_fd, r->model.counters);
 	read_stacks(r, r->drained, n);
+	if (r->is_go && !r->target.exited)
+		goscan_update(&r->goscan, &r->model, r->session.goroutines_fd,
+			      r->model.ngen - 1, now);
 	model_update(&r->model, r->drained, n, now);
 	if (!r->target.exited) {
 		target_refresh(&r->target);
@@ -283,6 +292,33 @@ static int loop(struct run *r)
 	return show(r, true);
 }
 
+/*
+ * Go executables: goroutines are tracked by default, beside the C
+ * allocator where cgo brings one. A pure Go program has none, and that
+ * is fine; a C program without malloc is not.
+ */
+static int plan_goroutines(struct run *r)
+{
+	const struct lw_obj *exe = &r->target.objs[0];
+	int err = goinfo_detect(exe->open, &r->go);
+
+	if (err == -ENOTSUP)
+		lw_warn("%s is built by %s, whose runtime layout is unknown "
+			"without DWARF: goroutines are not tracked",
+			exe->name, r->go.version[0] ? r->go.version : "Go");
+	else if (!err && !plan_go(&r->plan, exe))
+		r->is_go = true;
+	if (!plan_has_heap(&r->plan) && !r->is_go) {
+		lw_err("no malloc/free found in %s or the libraries it maps "
+		       "(an unknown allocator)",
+		       exe->name);
+		return LW_EXIT_BAD_TARGET;
+	}
+	if (!plan_has_heap(&r->plan))
+		lw_debug("%s has no C allocator: goroutines only", exe->name);
+	return LW_EXIT_OK;
+}
+
 static int setup(struct run *r)
 {
 	int rc;
@@ -298,6 +334,8 @@ static int setup(struct run *r)
 		rc = target_launch(&r->target, r->opts.cmd);
 	if (!rc)
 		rc = plan_build(r->target.objs, r->target.nobjs, &r->plan);
+	if (!rc)
+		rc = plan_goroutines(r);
 	if (rc)
 		return rc;
 	plan_print(&r->plan);
@@ -307,11 +345,14 @@ static int setup(struct run *r)
 	if (r->opts.floor == LW_FLOOR_MEMLEAK)
 		plan_all_at_entry(&r->plan);
 	rc = session_open(&r->session, r->target.pid, r->opts.floor,
+			  &(struct lw_go_offsets){ r->go.g_goid, r->go.g_startpc },
 			  on_map_event, &r->model);
 	if (!rc)
 		rc = session_attach(&r->session, &r->plan, r->target.pid);
 	if (!rc)
 		rc = target_release(&r->target);
+	if (!rc && r->is_go)
+		goscan_init(&r->goscan, r->target.pid, 0, &r->go);
 	if (!rc && r->target.launched) {
 		/* the exec that starts the command is not news */
 		model_set_epoch(&r->model, 1);
@@ -355,6 +396,8 @@ int main(int argc, char **argv)
 		fprintf(r.out, "leakwatch: detached; pid %d keeps running\n",
 			r.target.pid);
 	target_close(&r.target);
+	if (r.is_go)
+		goscan_free(&r.goscan);
 	if (r.sym)
 		symbolizer_free(r.sym);
 	model_free(&r.model);

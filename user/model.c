@@ -20,8 +20,20 @@ int model_init(struct lw_model *m, double t0)
 	return 0;
 }
 
+void model_clear_blocked(struct lw_model *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		free(m->sites[i].blocked);
+		m->sites[i].blocked = NULL;
+		m->sites[i].nblocked = 0;
+	}
+}
+
 void model_free(struct lw_model *m)
 {
+	model_clear_blocked(m);
 	free(m->sites);
 	free(m->index);
 	free(m->gen_start);
@@ -34,6 +46,7 @@ void model_set_epoch(struct lw_model *m, uint32_t epoch)
 	if (epoch == m->epoch)
 		return;
 	m->epoch = epoch;
+	model_clear_blocked(m);
 	m->n = 0;
 	memset(m->index, 0, m->index_cap * sizeof(*m->index));
 	regions_free(&m->regions);
@@ -107,13 +120,14 @@ static struct lw_site *add_site(struct lw_model *m, uint64_t id)
 	s->stack = id;
 	s->kind = LW_KIND_HEAP;
 	s->oldest_age_s = -1;
+	s->scanned = -1;
 	trend_init(&s->trend);
 	for (k = 0; k < LW_NGEN; k++)
 		s->lo_gen[k] = gen_at_or_after(from, k);
 	return s;
 }
 
-struct lw_site *model_site(struct lw_model *m, uint64_t id)
+struct lw_site *model_find(struct lw_model *m, uint64_t id)
 {
 	size_t j = slot_of(m, id);
 
@@ -122,6 +136,16 @@ struct lw_site *model_site(struct lw_model *m, uint64_t id)
 			return &m->sites[m->index[j] - 1];
 		j = (j + 1) & (m->index_cap - 1);
 	}
+	return NULL;
+}
+
+struct lw_site *model_site(struct lw_model *m, uint64_t id)
+{
+	struct lw_site *s = model_find(m, id);
+	size_t j;
+
+	if (s)
+		return s;
 	add_site(m, id);
 	j = slot_of(m, id);
 	while (m->index[j])
@@ -151,6 +175,8 @@ static void update_age(struct lw_model *m, struct lw_site *s, double t)
 	int64_t cur = m->ngen - 1, oldest = -1;
 	int k;
 
+	if (s->kind == LW_KIND_GOROUTINE && s->scanned >= 0)
+		return; /* the scan dated them */
 	for (k = 0; k < LW_NGEN; k++) {
 		if (s->k.gen_count[k] <= 0)
 			s->lo_gen[k] = gen_at_or_after(cur, k);
@@ -184,7 +210,7 @@ void model_update(struct lw_model *m, const struct lw_drained_site *d, size_t n,
 	for (i = 0; i < m->n; i++) {
 		s = &m->sites[i];
 		update_age(m, s, t);
-		trend_add(&s->trend, t - m->t0, (double)site_bytes(s),
+		trend_add(&s->trend, t - m->t0, site_value(s),
 			  (double)site_count(s));
 		trend_fit(&s->trend, &s->fit);
 	}
@@ -195,6 +221,8 @@ static int by_growth(const void *a, const void *b)
 	const struct lw_site *x = *(struct lw_site *const *)a;
 	const struct lw_site *y = *(struct lw_site *const *)b;
 
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
 	if (x->fit.value_per_s != y->fit.value_per_s)
 		return x->fit.value_per_s < y->fit.value_per_s ? 1 : -1;
 	if (site_bytes(x) != site_bytes(y))
@@ -210,8 +238,8 @@ size_t model_ranked(struct lw_model *m, struct lw_site ***out)
 	if (!v)
 		abort();
 	for (i = 0; i < m->n; i++)
-		if (site_bytes(&m->sites[i]) > 0 ||
-		    site_count(&m->sites[i]) > 0)
+		if (!m->sites[i].shadowed && (site_bytes(&m->sites[i]) > 0 ||
+					      site_count(&m->sites[i]) > 0))
 			v[k++] = &m->sites[i];
 	qsort(v, k, sizeof(*v), by_growth);
 	*out = v;

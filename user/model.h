@@ -10,8 +10,12 @@
 #include "regions.h"
 #include "trend.h"
 
-enum lw_site_kind {
-	LW_KIND_HEAP,
+/* Goroutines of a site parked for one reason at one place. */
+struct lw_blocked {
+	const char *reason;
+	uint32_t count;
+	int depth;
+	uint64_t pcs[LW_MAX_STACK_DEPTH]; /* pcs[0] is where it parked */
 };
 
 /*
@@ -21,6 +25,7 @@ enum lw_site_kind {
  */
 struct lw_site {
 	enum lw_site_kind kind;
+	uint64_t start; /* goroutines: pc of the start function */
 	uint64_t stack; /* the site index */
 	uint32_t epoch; /* the exec epoch of the program image it belongs to */
 	struct lw_site_val k; /* last kernel aggregate */
@@ -32,6 +37,10 @@ struct lw_site {
 	bool stack_read;
 	struct trend trend;
 	struct trend_fit fit;
+	struct lw_blocked *blocked; /* goroutines: from the last scan */
+	int nblocked;
+	int64_t scanned; /* goroutines: live count from the last scan, or -1 */
+	bool shadowed;	 /* goroutines: counted in a creation site instead */
 	double oldest_age_s; /* < 0: nothing outstanding */
 };
 
@@ -52,6 +61,8 @@ int model_init(struct lw_model *m, double t0);
 /* The target exec'd: forget the sites of its previous program image. */
 void model_set_epoch(struct lw_model *m, uint32_t epoch);
 void model_free(struct lw_model *m);
+/* Forgets where goroutines were blocked, before a new scan says. */
+void model_clear_blocked(struct lw_model *m);
 /* Starts generation gen at time t; returns its number. */
 uint32_t model_next_gen(struct lw_model *m, double t);
 /* Folds a drain taken at time t, while generation cur was current. */
@@ -59,19 +70,35 @@ void model_update(struct lw_model *m, const struct lw_drained_site *d, size_t n,
 		  double t);
 /* Mapping tracker callback (regions_delta_fn). */
 void model_map_delta(void *ctx, uint64_t stack, int64_t dbytes, int dcount);
+/* The site with this id, created when new: pointers to sites held
+ * across this call may move. */
 struct lw_site *model_site(struct lw_model *m, uint64_t stack);
+/* The site with this id, or NULL: never creates one. */
+struct lw_site *model_find(struct lw_model *m, uint64_t stack);
 
 static inline int64_t site_bytes(const struct lw_site *s)
 {
 	return s->k.bytes + s->map_bytes;
 }
 
+/* A scan of the runtime's goroutines, when there is one, is the truth:
+ * it sees goroutines born before attach and heals lost events. */
 static inline int64_t site_count(const struct lw_site *s)
 {
+	if (s->kind == LW_KIND_GOROUTINE && s->scanned >= 0)
+		return s->scanned;
 	return (int64_t)(s->k.allocs - s->k.frees) + s->map_count;
 }
 
-/* Sites with something outstanding, sorted by growth (bytes/s) then size. */
+/* What the trend follows: bytes for heap sites, the live count else. */
+static inline double site_value(const struct lw_site *s)
+{
+	return s->kind == LW_KIND_HEAP ? (double)site_bytes(s)
+				       : (double)site_count(s);
+}
+
+/* Sites with something outstanding, by kind (heap first), then by growth
+ * (bytes/s, or live goroutines/s) and size. */
 size_t model_ranked(struct lw_model *m, struct lw_site ***out);
 
 #endif

@@ -14,22 +14,22 @@
 static const struct {
 	enum lw_fn fn;
 	const char *name;
-	bool entry_only;
+	enum lw_prog prog;
 	unsigned args; /* registers an entry-only probe reads */
 } fn_table[] = {
-	{ LW_FN_MALLOC, "malloc", false, 0 },
-	{ LW_FN_CALLOC, "calloc", false, 0 },
-	{ LW_FN_REALLOC, "realloc", false, 0 },
-	{ LW_FN_REALLOCARRAY, "reallocarray", false, 0 },
-	{ LW_FN_POSIX_MEMALIGN, "posix_memalign", false, 0 },
-	{ LW_FN_ALIGNED_ALLOC, "aligned_alloc", false, 0 },
-	{ LW_FN_ALIGNED_ALLOC, "memalign", false, 0 },
-	{ LW_FN_VALLOC, "valloc", false, 0 },
-	{ LW_FN_PVALLOC, "pvalloc", false, 0 },
-	{ LW_FN_MMAP, "mmap", false, 0 },
-	{ LW_FN_MREMAP, "mremap", false, 0 },
-	{ LW_FN_FREE, "free", true, PP_ARG(0) },
-	{ LW_FN_MUNMAP, "munmap", true, PP_ARG(0) | PP_ARG(1) },
+	{ LW_FN_MALLOC, "malloc", LW_PROG_CALL, 0 },
+	{ LW_FN_CALLOC, "calloc", LW_PROG_CALL, 0 },
+	{ LW_FN_REALLOC, "realloc", LW_PROG_CALL, 0 },
+	{ LW_FN_REALLOCARRAY, "reallocarray", LW_PROG_CALL, 0 },
+	{ LW_FN_POSIX_MEMALIGN, "posix_memalign", LW_PROG_CALL, 0 },
+	{ LW_FN_ALIGNED_ALLOC, "aligned_alloc", LW_PROG_CALL, 0 },
+	{ LW_FN_ALIGNED_ALLOC, "memalign", LW_PROG_CALL, 0 },
+	{ LW_FN_VALLOC, "valloc", LW_PROG_CALL, 0 },
+	{ LW_FN_PVALLOC, "pvalloc", LW_PROG_CALL, 0 },
+	{ LW_FN_MMAP, "mmap", LW_PROG_CALL, 0 },
+	{ LW_FN_MREMAP, "mremap", LW_PROG_CALL, 0 },
+	{ LW_FN_FREE, "free", LW_PROG_RELEASE, PP_ARG(0) },
+	{ LW_FN_MUNMAP, "munmap", LW_PROG_RELEASE, PP_ARG(0) | PP_ARG(1) },
 };
 
 #define NFN (sizeof(fn_table) / sizeof(fn_table[0]))
@@ -58,7 +58,7 @@ static void place(struct elf_obj *o, const struct elf_func *f,
 	memset(&p->place, 0, sizeof(p->place));
 	/* return probes must sit on the entry: they hijack the return address
 	 */
-	if (!p->entry_only)
+	if (p->prog == LW_PROG_CALL)
 		err = !n || probe_place_first(code, n, &p->place);
 	else
 		err = !n || probe_place_entry(code, n, args, &p->place);
@@ -75,7 +75,7 @@ static void add_probe(struct lw_plan *plan, int k, struct elf_obj *o,
 
 	p->fn = fn_table[k].fn;
 	p->name = fn_table[k].name;
-	p->entry_only = fn_table[k].entry_only;
+	p->prog = fn_table[k].prog;
 	p->func_off = f->file_off;
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	snprintf(p->module, sizeof(p->module), "%s", module);
@@ -119,13 +119,19 @@ int plan_build(const struct lw_obj *objs, int nobjs, struct lw_plan *plan)
 		plan_object(plan, done, o, objs[i].open, objs[i].name);
 		elf_obj_close(o);
 	}
-	if (!done[0] || !done[NFN - 2]) {
-		lw_err("no malloc/free found in %s or the libraries it maps "
-		       "(a Go program without cgo, or an unknown allocator)",
-		       objs[0].name);
-		return LW_EXIT_BAD_TARGET;
-	}
+	if (!done[0] || !done[NFN - 2])
+		plan->n = 0; /* an allocator without malloc or free is none */
 	return LW_EXIT_OK;
+}
+
+bool plan_has_heap(const struct lw_plan *plan)
+{
+	int i;
+
+	for (i = 0; i < plan->n; i++)
+		if (plan->probes[i].fn == LW_FN_MALLOC)
+			return true;
+	return false;
 }
 
 void plan_print(const struct lw_plan *plan)
@@ -137,7 +143,7 @@ void plan_print(const struct lw_plan *plan)
 		p = &plan->probes[i];
 		lw_debug("probe %-14s %s+0x%llx%s at +%llu (%s, %s)", p->name,
 			 p->module, (unsigned long long)p->func_off,
-			 p->entry_only ? "" : " +ret",
+			 p->prog == LW_PROG_CALL ? " +ret" : "",
 			 (unsigned long long)p->place.offset, p->place.insn,
 			 p->place.emulated ? "emulated" : "single-stepped");
 	}

@@ -9,16 +9,23 @@
 #include "probe_place.h"
 #include "target.h"
 
-#define LW_MAX_PROBES 16
+#define LW_MAX_PROBES 32
 
-/* One allocator function, located in the object that really defines it. */
+/* Which BPF program a probe feeds. */
+enum lw_prog {
+	LW_PROG_CALL,	 /* entry and return: calls whose result we need */
+	LW_PROG_RELEASE, /* entry only: free, munmap */
+	LW_PROG_GO,	 /* entry probes in Go's runtime */
+};
+
+/* One probed instruction, in the object that really defines it. */
 struct lw_probe {
 	enum lw_fn fn;
 	const char *name;
 	char path[PATH_MAX];   /* to open: under /proc/PID/root */
 	char module[PATH_MAX]; /* as the target names it */
 	uint64_t func_off;     /* file offset of the function */
-	bool entry_only;       /* free, munmap: no return probe */
+	enum lw_prog prog;
 	struct probe_place place;
 };
 
@@ -28,11 +35,19 @@ struct lw_plan {
 };
 
 /*
- * objs: the objects the target maps, in lookup priority order (the
- * executable first).
- * Returns an lw_exit code: 0, or LW_EXIT_BAD_TARGET with a message given.
+ * The C allocator. objs: the objects the target maps, in lookup priority
+ * order (the executable first). Returns an lw_exit code: 0, also when
+ * no object defines malloc and free (see plan_has_heap); or
+ * LW_EXIT_BAD_TARGET, with a message, when the executable cannot be read.
  */
 int plan_build(const struct lw_obj *objs, int nobjs, struct lw_plan *plan);
+/*
+ * Goroutine births and deaths in a Go executable. Returns 0, or -errno
+ * with a warning given (the plan is then unchanged).
+ */
+int plan_go(struct lw_plan *plan, const struct lw_obj *exe);
+/* Whether plan_build found an allocator. */
+bool plan_has_heap(const struct lw_plan *plan);
 void plan_print(const struct lw_plan *plan);
 /* memleak's placement, for the bench's comparison floor. */
 void plan_all_at_entry(struct lw_plan *plan);

@@ -177,3 +177,76 @@ int probe_place_entry(const uint8_t *code, size_t len, unsigned args,
 	}
 	return 0; /* the entry itself: always correct, maybe stepped */
 }
+
+int probe_place_rets(const uint8_t *code, size_t len, uint64_t *offs, int max)
+{
+	ZydisDecoder dec;
+	struct decoded d;
+	size_t off = 0;
+	int n = 0;
+
+	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
+			 ZYDIS_STACK_WIDTH_64);
+	while (off < len) {
+		if (!decode(&dec, code + off, len - off, &d))
+			return -1;
+		if (d.insn.mnemonic == ZYDIS_MNEMONIC_RET) {
+			if (n == max)
+				return -1;
+			offs[n++] = off;
+		}
+		off += d.insn.length;
+	}
+	return n;
+}
+
+static bool reads_stack_pointer(const struct decoded *d)
+{
+	unsigned k;
+
+	for (k = 0; k < d->insn.operand_count_visible; k++) {
+		const ZydisDecodedOperand *o = &d->ops[k];
+
+		if (o->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    o->reg.value == ZYDIS_REGISTER_RSP)
+			return true;
+		if (o->type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    o->mem.base == ZYDIS_REGISTER_RSP)
+			return true; /* lea -N(%rsp), %r12 for large frames */
+	}
+	return false;
+}
+
+int probe_place_after_stack_check(const uint8_t *code, size_t len,
+				  struct probe_place *out)
+{
+	ZydisDecoder dec;
+	struct decoded d;
+	bool saw_sp = false;
+	size_t off = 0;
+	int n;
+
+	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
+			 ZYDIS_STACK_WIDTH_64);
+	for (n = 0; n < 4 && off < len; n++) {
+		if (!decode(&dec, code + off, len - off, &d))
+			return -1;
+		off += d.insn.length;
+		if (d.insn.meta.category == ZYDIS_CATEGORY_COND_BR) {
+			if (!saw_sp || off >= len || branch_into(&dec, code, len,
+								 off))
+				return -1;
+			if (!decode(&dec, code + off, len - off, &d))
+				return -1;
+			memset(out, 0, sizeof(*out));
+			out->offset = off;
+			out->emulated = kernel_emulates(&d, code + off);
+			describe(&d, off, out->insn, sizeof(out->insn));
+			return 0;
+		}
+		if (!side_effect_free(&d, 0))
+			return -1;
+		saw_sp |= reads_stack_pointer(&d);
+	}
+	return -1;
+}

@@ -27,6 +27,22 @@ struct probe_place {
 int probe_place_entry(const uint8_t *code, size_t len, unsigned args,
 		      struct probe_place *out);
 
+/*
+ * Offsets of every RET of a function: where entry probes read a return
+ * value without a uretprobe (which Go's stack copying would trip over).
+ * Returns how many, or -1 when the code cannot be decoded to its end.
+ */
+int probe_place_rets(const uint8_t *code, size_t len, uint64_t *offs, int max);
+
+/*
+ * Go functions open with a stack check (cmp sp, g.stackguard; jbe
+ * morestack) that restarts the function after growing the stack: a probe
+ * on the entry would fire twice. Places the probe on the instruction the
+ * check falls through to. Returns 0, or -1 when no such check is found.
+ */
+int probe_place_after_stack_check(const uint8_t *code, size_t len,
+				  struct probe_place *out);
+
 /* Describes the first instruction: where return probes must go. */
 int probe_place_first(const uint8_t *code, size_t len, struct probe_place *out);
 

@@ -61,6 +61,48 @@ static const char *site_source(const struct lw_site *s)
 	return s->map_allocs ? "mmap" : "malloc";
 }
 
+static json_object *pcs_json(struct lw_view *v, const uint64_t *pcs,
+			     int n)
+{
+	struct lw_frame fr[LW_MAX_FRAMES];
+	json_object *a = json_object_new_array();
+	int i, k, m;
+
+	for (i = 0; i < n; i++) {
+		/* pcs[0] is where the goroutine parked, not a return address */
+		m = symbolizer_resolve(v->sym, pcs[i], i > 0, fr, LW_MAX_FRAMES);
+		for (k = 0; k < m; k++)
+			json_object_array_add(a, frame_json(&fr[k]));
+	}
+	return a;
+}
+
+/* "start": the function the goroutines run; "blocked": where they wait. */
+static void goroutine_json(json_object *o, struct lw_view *v,
+			   const struct lw_site *s)
+{
+	json_object *blocked = json_object_new_array(), *b;
+	struct lw_frame fr[LW_MAX_FRAMES];
+	int i, n;
+
+	n = s->start ? symbolizer_resolve(v->sym, s->start, false, fr,
+					  LW_MAX_FRAMES)
+		     : 0;
+	json_object_object_add(o, "start",
+			       n ? frame_json(&fr[n - 1])
+				 : json_object_new_null());
+	for (i = 0; i < s->nblocked; i++) {
+		b = json_object_new_object();
+		json_object_object_add(b, "reason", jstr(s->blocked[i].reason));
+		add_int(b, "count", s->blocked[i].count);
+		json_object_object_add(b, "stack",
+				       pcs_json(v, s->blocked[i].pcs,
+						s->blocked[i].depth));
+		json_object_array_add(blocked, b);
+	}
+	json_object_object_add(o, "blocked", blocked);
+}
+
 static json_object *site_json(struct lw_view *v, struct lw_site *s)
 {
 	json_object *o = json_object_new_object();
@@ -69,7 +111,8 @@ static json_object *site_json(struct lw_view *v, struct lw_site *s)
 	json_object_object_add(o, "source", jstr(site_source(s)));
 	add_int(o, "bytes", site_bytes(s));
 	add_int(o, "count", site_count(s));
-	add_num(o, "bytes_per_s", s->fit.value_per_s);
+	add_num(o, "bytes_per_s",
+		s->kind == LW_KIND_HEAP ? s->fit.value_per_s : 0);
 	add_num(o, "count_per_s", s->fit.count_per_s);
 	json_object_object_add(o, "suspect",
 			       json_object_new_boolean(s->fit.suspect));
@@ -80,6 +123,8 @@ static json_object *site_json(struct lw_view *v, struct lw_site *s)
 	add_num(o, "r2", s->fit.r2);
 	add_num(o, "tau", s->fit.tau);
 	json_object_object_add(o, "stack", stack_json(v, s));
+	if (s->kind == LW_KIND_GOROUTINE)
+		goroutine_json(o, v, s);
 	return o;
 }
 

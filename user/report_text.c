@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The periodic and final text reports. */
 #include <stdlib.h>
+#include <string.h>
 #include "util.h"
 #include "view.h"
 
@@ -79,13 +80,21 @@ static void site_line(FILE *f, struct lw_view *v, struct lw_site *s, int rank,
 		fprintf(f, "%57s ... %d more frames\n", "", n - max_frames);
 }
 
-void report_text(FILE *f, struct lw_view *v)
+/* Heap sites come first in the ranking; goroutine sites follow. */
+static size_t count_kind(struct lw_site **s, size_t n, enum lw_site_kind k)
 {
-	struct lw_site **s;
-	size_t n = model_ranked(v->model, &s), i;
-	int frames = v->final ? LW_MAX_FRAMES : INTERVAL_FRAMES;
+	size_t i, c = 0;
 
-	header(f, v, s, n);
+	for (i = 0; i < n; i++)
+		c += s[i]->kind == k;
+	return c;
+}
+
+static void heap_table(FILE *f, struct lw_view *v, struct lw_site **s,
+		       size_t n, int frames)
+{
+	size_t i;
+
 	if (n)
 		fprintf(f, "  # %13s %11s %9s %8s  %-7s %s\n", "GROWTH",
 			"OUTSTANDING", "COUNT", "OLDEST", "", "SITE");
@@ -94,6 +103,104 @@ void report_text(FILE *f, struct lw_view *v)
 	if (n > (size_t)v->top)
 		fprintf(f, "    ... %zu more sites (-n to show more)\n",
 			n - v->top);
+}
+
+/* Where the program itself waits: the first frame that is not the
+ * runtime's parking machinery. */
+static void blocked_at(struct lw_view *v, const struct lw_blocked *b,
+		       char *name, size_t len)
+{
+	struct lw_frame fr[LW_MAX_FRAMES];
+	int i, n;
+
+	snprintf(name, len, "?");
+	for (i = 0; i < b->depth; i++) {
+		n = symbolizer_resolve(v->sym, b->pcs[i], i > 0, fr,
+				       LW_MAX_FRAMES);
+		if (!n)
+			continue;
+		symbolizer_format(&fr[0], name, len);
+		if (!fr[n - 1].symbol || strncmp(fr[n - 1].symbol, "runtime.", 8))
+			return;
+	}
+}
+
+static void blocked_lines(FILE *f, struct lw_view *v, struct lw_site *s)
+{
+	char name[512];
+	int i;
+
+	for (i = 0; i < s->nblocked; i++) {
+		blocked_at(v, &s->blocked[i], name, sizeof(name));
+		fprintf(f, "%42s %u %s at %s\n", "blocked:",
+			s->blocked[i].count, s->blocked[i].reason, name);
+	}
+}
+
+static void goroutine_line(FILE *f, struct lw_view *v, struct lw_site *s,
+			   int rank, int max_frames)
+{
+	struct lw_frame fr[LW_MAX_FRAMES], start;
+	char name[512], first[512], age[32];
+	int n = view_frames(v, s, fr, LW_MAX_FRAMES), i;
+
+	if (s->oldest_age_s >= 0)
+		snprintf(age, sizeof(age), "%.1fs", s->oldest_age_s);
+	else
+		snprintf(age, sizeof(age), "-");
+	if (n && fr[0].pc)
+		symbolizer_format(&fr[0], first, sizeof(first));
+	else
+		snprintf(first, sizeof(first), "[stack not captured]");
+	fprintf(f, "%3d %11.1f/s %9lld %8s  %-7s go %s\n", rank,
+		s->fit.value_per_s, (long long)site_count(s), age,
+		s->fit.suspect ? "SUSPECT" : "", first);
+	for (i = 1; i < n && i < max_frames; i++) {
+		symbolizer_format(&fr[i], name, sizeof(name));
+		fprintf(f, "%42s %s\n", fr[i].inlined ? "(inlined)" : "<-",
+			name);
+	}
+	if (s->start && symbolizer_resolve(v->sym, s->start, false, &start, 1)) {
+		symbolizer_format(&start, name, sizeof(name));
+		fprintf(f, "%42s %s\n", "runs", name);
+	}
+	blocked_lines(f, v, s);
+}
+
+static void goroutine_table(FILE *f, struct lw_view *v, struct lw_site **s,
+			    size_t n, int frames)
+{
+	double live = 0, growth = 0;
+	size_t i, suspects = 0;
+
+	for (i = 0; i < n; i++) {
+		live += site_count(s[i]);
+		growth += s[i]->fit.value_per_s;
+		suspects += s[i]->fit.suspect;
+	}
+	fprintf(f, "goroutines: %.0f live (%+.1f/s) in %zu creation sites, "
+		   "%zu suspect%s\n",
+		live, growth, n, suspects, suspects == 1 ? "" : "s");
+	fprintf(f, "  # %13s %9s %8s  %-7s %s\n", "GROWTH", "LIVE", "OLDEST",
+		"", "CREATED AT");
+	for (i = 0; i < n && i < (size_t)v->top; i++)
+		goroutine_line(f, v, s[i], i + 1, frames);
+	if (n > (size_t)v->top)
+		fprintf(f, "    ... %zu more sites (-n to show more)\n",
+			n - v->top);
+}
+
+void report_text(FILE *f, struct lw_view *v)
+{
+	struct lw_site **s;
+	size_t n = model_ranked(v->model, &s);
+	size_t nheap = count_kind(s, n, LW_KIND_HEAP);
+	int frames = v->final ? LW_MAX_FRAMES : INTERVAL_FRAMES;
+
+	header(f, v, s, nheap);
+	heap_table(f, v, s, nheap, frames);
+	if (n > nheap)
+		goroutine_table(f, v, s + nheap, n - nheap, frames);
 	drops(f, v);
 	fflush(f);
 	free(s);

@@ -38,7 +38,8 @@ static int open_floor(struct lw_session *s)
 	return LW_EXIT_OK;
 }
 
-static int open_heap(struct lw_session *s, pid_t pid, session_event_fn fn,
+static int open_heap(struct lw_session *s, pid_t pid,
+		     const struct lw_go_offsets *go, session_event_fn fn,
 		     void *ctx)
 {
 	int err;
@@ -47,6 +48,8 @@ static int open_heap(struct lw_session *s, pid_t pid, session_event_fn fn,
 	if (!s->heap)
 		return load_error("open", -errno);
 	s->heap->rodata->targ_tgid = pid;
+	s->heap->rodata->go_goid_off = go->goid;
+	s->heap->rodata->go_startpc_off = go->startpc;
 	err = heap_bpf__load(s->heap);
 	if (err)
 		return load_error("load", err);
@@ -54,6 +57,7 @@ static int open_heap(struct lw_session *s, pid_t pid, session_event_fn fn,
 	s->stacks_fd = bpf_map__fd(s->heap->maps.site_stacks);
 	s->counters_fd = bpf_map__fd(s->heap->maps.counters);
 	s->allocs_fd = bpf_map__fd(s->heap->maps.allocs);
+	s->goroutines_fd = bpf_map__fd(s->heap->maps.goroutines);
 	s->rb = ring_buffer__new(bpf_map__fd(s->heap->maps.map_events), fn, ctx,
 				 NULL);
 	if (!s->rb) {
@@ -64,14 +68,16 @@ static int open_heap(struct lw_session *s, pid_t pid, session_event_fn fn,
 }
 
 int session_open(struct lw_session *s, pid_t pid, bool floor,
-		 session_event_fn on_event, void *ctx)
+		 const struct lw_go_offsets *go, session_event_fn on_event,
+		 void *ctx)
 {
 	memset(s, 0, sizeof(*s));
 	s->sites_fd = s->stacks_fd = s->counters_fd = s->allocs_fd = -1;
+	s->goroutines_fd = -1;
 	libbpf_set_print(libbpf_print);
 	if (floor)
 		return open_floor(s);
-	return open_heap(s, pid, on_event, ctx);
+	return open_heap(s, pid, go, on_event, ctx);
 }
 
 static int attach_exec(struct lw_session *s)
@@ -94,11 +100,13 @@ int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid)
 	if (s->floor)
 		progs = (struct lw_progs){ s->floor->progs.floor_enter,
 					   s->floor->progs.floor_exit,
+					   s->floor->progs.floor_release,
 					   s->floor->progs.floor_release };
 	else
 		progs = (struct lw_progs){ s->heap->progs.alloc_enter,
 					   s->heap->progs.alloc_exit,
-					   s->heap->progs.release_enter };
+					   s->heap->progs.release_enter,
+					   s->heap->progs.go_probe };
 	err = attach_plan(plan, pid, &progs, &s->links);
 	if (!err && s->heap)
 		err = attach_exec(s);

@@ -18,14 +18,20 @@ struct lw_session {
 	struct floor_bpf *floor; /* --floor: empty programs instead */
 	struct lw_links links;
 	struct ring_buffer *rb;
-	int sites_fd, stacks_fd, counters_fd, allocs_fd;
+	int sites_fd, stacks_fd, counters_fd, allocs_fd, goroutines_fd;
 };
 
 typedef int (*session_event_fn)(void *ctx, void *data, size_t size);
 
+/* runtime.g offsets the goroutine probes read; zero for C targets. */
+struct lw_go_offsets {
+	uint32_t goid, startpc;
+};
+
 /* Returns an lw_exit code, with the reason printed. */
 int session_open(struct lw_session *s, pid_t pid, bool floor,
-		 session_event_fn on_event, void *ctx);
+		 const struct lw_go_offsets *go, session_event_fn on_event,
+		 void *ctx);
 int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid);
 void session_set_gen(struct lw_session *s, uint32_t gen);
 int session_poll_fd(struct lw_session *s); /* -1 when nothing to poll */

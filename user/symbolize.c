@@ -7,6 +7,11 @@
  * once however many times and wherever it is mapped; a pc is turned
  * into an ELF address through the mapping's file offset and the
  * binary's program headers before it is looked up.
+ *
+ * Go binaries are symbolized from their .gopclntab instead of DWARF:
+ * it is what the Go runtime itself uses, survives -ldflags='-s -w', is
+ * far cheaper to load than Go's compressed DWARF and has the inlining
+ * and closure names exactly as Go reports them.
  */
 #define _GNU_SOURCE
 #include <dwarf.h>
@@ -24,6 +29,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "gopclntab.h"
 #include "symbolize.h"
 
 /* Inline chain kept per pc; deeper chains lose their middle frames. */
@@ -60,6 +66,7 @@ struct lw_bin {
 	size_t nsegs;
 	struct lw_sym *syms; /* sorted by start, then rank */
 	size_t nsyms;
+	struct gopclntab *go; /* NULL unless a Go binary */
 };
 
 struct lw_map {
@@ -439,7 +446,21 @@ static void preload_debuginfo(struct symbolizer *s, struct lw_bin *b)
 	Dwarf_Addr bias;
 
 	load_symbols(s, b);
-	dwfl_module_getdwarf(b->mod, &bias);
+	/*
+	 * Go code needs no DWARF; cgo's C code in the same file still
+	 * can, and libdwfl reads it lazily from the fd it keeps.
+	 */
+	if (!b->go)
+		dwfl_module_getdwarf(b->mod, &bias);
+}
+
+/* Not Go (ENOENT) is the common case; no failure here is fatal. */
+static void open_go(struct lw_bin *b, int fd)
+{
+	int err = errno;
+
+	b->go = gopclntab_open_fd(fd);
+	errno = err;
 }
 
 static void bin_open_elf(struct symbolizer *s, struct lw_bin *b,
@@ -452,6 +473,7 @@ static void bin_open_elf(struct symbolizer *s, struct lw_bin *b,
 		return;
 	snprintf(fname, sizeof(fname), "/proc/%d/root%s", (int)s->pid,
 		 ml->path);
+	open_go(b, fd);
 	b->dwfl = dwfl_begin(&s->cb);
 	if (b->dwfl)
 		b->mod = dwfl_report_elf(b->dwfl, ml->path, fname, fd, 0, true);
@@ -470,6 +492,8 @@ fail:
 		dwfl_end(b->dwfl);
 	b->dwfl = NULL;
 	b->mod = NULL;
+	gopclntab_close(b->go);
+	b->go = NULL;
 }
 
 /* Binaries are keyed by (dev, inode): one parse per file, failures too. */
@@ -503,6 +527,7 @@ static void bin_free(struct lw_bin *b)
 {
 	if (b->dwfl)
 		dwfl_end(b->dwfl);
+	gopclntab_close(b->go);
 	free(b->segs);
 	free(b->syms);
 	free(b);
@@ -902,9 +927,14 @@ static int resolve_elf(const struct lw_bin *b, uint64_t addr, bool ra,
 		       struct lw_frame *f, int max)
 {
 	Dwarf_Addr look = ra ? addr - 1 : addr;
-	const char *sym = sym_lookup(b, look);
+	const char *sym;
 	int n;
 
+	/* Go functions; anything else in the file (cgo) goes on below. */
+	n = gopclntab_resolve(b->go, addr, ra, f, max);
+	if (n > 0)
+		return n;
+	sym = sym_lookup(b, look);
 	n = dwarf_frames(b->mod, look, f, max);
 	/* No DWARF, or an inline chain without its function (broken DWARF). */
 	if (!n || (sym && f[n - 1].inlined && n < max))

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <string.h>
 #include "view.h"
 
 static const struct {
@@ -14,11 +15,14 @@ static const struct {
 	[LW_CNT_UNMATCHED_FREE] = { "unmatched_frees", true },
 	[LW_CNT_FAILED_ALLOC] = { "failed_allocs", false },
 	[LW_CNT_NESTED_CALL] = { "nested_calls", false },
+	[LW_CNT_GO_MAP_FULL] = { "goroutine_map_full", true },
+	[LW_CNT_GO_UNSEEN_EXIT] = { "goroutine_exits_unseen_birth", false },
+	[LW_CNT_GO_READ_ERROR] = { "goroutine_read_errors", true },
 };
 
 const char *view_counter_name(int c)
 {
-	return counters[c].name;
+	return counters[c].name ? counters[c].name : "unnamed_counter";
 }
 
 bool view_counter_is_drop(int c)
@@ -28,7 +32,24 @@ bool view_counter_is_drop(int c)
 
 const char *view_kind_name(enum lw_site_kind kind)
 {
-	return kind == LW_KIND_HEAP ? "heap" : "?";
+	switch (kind) {
+	case LW_KIND_HEAP:
+		return "heap";
+	case LW_KIND_GOROUTINE:
+		return "goroutine";
+	}
+	return "?";
+}
+
+/* The runtime's own frames above a go statement say nothing. */
+static int skip_runtime(struct lw_frame *f, int n)
+{
+	int k = 0;
+
+	while (k < n - 1 && f[k].symbol && !strncmp(f[k].symbol, "runtime.", 8))
+		k++;
+	memmove(f, f + k, (n - k) * sizeof(*f));
+	return n - k;
 }
 
 int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
@@ -39,5 +60,5 @@ int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
 	for (i = 0; i < s->depth && n < max; i++)
 		n += symbolizer_resolve(v->sym, s->ips[i], true, out + n,
 					max - n);
-	return n;
+	return s->kind == LW_KIND_GOROUTINE ? skip_runtime(out, n) : n;
 }

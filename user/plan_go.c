@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Where goroutines are born and die: every RET of runtime.newproc1 (the
+ * new g is its result) and runtime.goexit1 past its stack check. Entry
+ * probes only: a uretprobe's trampoline address on a goroutine stack
+ * crashes the Go runtime when it copies or scans that stack.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "elfsym.h"
+#include "gopclntab.h"
+#include "plan.h"
+#include "util.h"
+
+#define MAX_FUNC_BYTES (64 << 10)
+#define MAX_RETS 8
+
+/* .symtab first; stripped binaries still carry .gopclntab. */
+static bool find_go_func(struct elf_obj *o, const char *path,
+			 const char *name, struct elf_func *f)
+{
+	struct gopclntab *t;
+	uint64_t entry, end;
+	bool ok = false;
+
+	if (elf_obj_find_local(o, name, f) && f->size)
+		return true;
+	t = gopclntab_open(path);
+	if (!t)
+		return false;
+	if (gopclntab_func(t, name, &entry, &end) && end > entry)
+		ok = elf_obj_func_at(o, entry, end - entry, f);
+	gopclntab_close(t);
+	return ok;
+}
+
+static struct lw_probe *add(struct lw_plan *plan, const struct lw_obj *exe,
+			    enum lw_fn fn, const char *name,
+			    const struct elf_func *f)
+{
+	struct lw_probe *p;
+
+	if (plan->n == LW_MAX_PROBES)
+		return NULL;
+	p = &plan->probes[plan->n++];
+	memset(p, 0, sizeof(*p));
+	p->fn = fn;
+	p->name = name;
+	p->prog = LW_PROG_GO;
+	p->func_off = f->file_off;
+	snprintf(p->path, sizeof(p->path), "%s", exe->open);
+	snprintf(p->module, sizeof(p->module), "%s", exe->name);
+	return p;
+}
+
+static int plan_births(struct lw_plan *plan, const struct lw_obj *exe,
+		       struct elf_obj *o, uint8_t *code)
+{
+	uint64_t rets[MAX_RETS];
+	struct elf_func f;
+	struct lw_probe *p;
+	size_t len;
+	int n, i;
+
+	if (!find_go_func(o, exe->open, "runtime.newproc1", &f))
+		return -ENOENT;
+	len = elf_obj_read(o, &f, code, MAX_FUNC_BYTES);
+	n = probe_place_rets(code, len, rets, MAX_RETS);
+	if (n <= 0 || len < f.size)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		p = add(plan, exe, LW_FN_GO_NEWPROC, "runtime.newproc1", &f);
+		if (!p)
+			return -E2BIG;
+		p->place.offset = rets[i];
+		snprintf(p->place.insn, sizeof(p->place.insn), "ret");
+	}
+	return 0;
+}
+
+static int plan_deaths(struct lw_plan *plan, const struct lw_obj *exe,
+		       struct elf_obj *o, uint8_t *code)
+{
+	struct probe_place place;
+	struct elf_func f;
+	struct lw_probe *p;
+	size_t len;
+
+	if (!find_go_func(o, exe->open, "runtime.goexit1", &f))
+		return -ENOENT;
+	len = elf_obj_read(o, &f, code, MAX_FUNC_BYTES);
+	if (probe_place_after_stack_check(code, len, &place))
+		return -EINVAL;
+	p = add(plan, exe, LW_FN_GO_EXIT, "runtime.goexit1", &f);
+	if (!p)
+		return -E2BIG;
+	p->place = place;
+	return 0;
+}
+
+int plan_go(struct lw_plan *plan, const struct lw_obj *exe)
+{
+	struct elf_obj *o = elf_obj_open(exe->open);
+	uint8_t *code = malloc(MAX_FUNC_BYTES);
+	int n = plan->n, err = -ENOMEM;
+
+	if (o && code)
+		err = plan_births(plan, exe, o, code);
+	if (!err)
+		err = plan_deaths(plan, exe, o, code);
+	if (err) {
+		plan->n = n; /* half a goroutine tracker is none */
+		lw_warn("cannot place goroutine probes in %s: %s", exe->name,
+			strerror(-err));
+	}
+	elf_obj_close(o);
+	free(code);
+	return err;
+}
