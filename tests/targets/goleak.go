@@ -4,7 +4,8 @@
 //
 //	goleak [-rate N] [-t seconds]
 //
-// Prints "ready", then once a second "goroutines N" (runtime.NumGoroutine).
+// Prints "ready", then once a second "goroutines N leaked M": the
+// runtime's count, and how many goroutines each leak pattern has left.
 package main
 
 import (
@@ -14,10 +15,14 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 var sink []int
+
+// Goroutines each leak pattern has started: they never exit.
+var leaked atomic.Int64
 
 // Never closed: the consumer ranges forever.
 //
@@ -175,6 +180,7 @@ func main() {
 	for {
 		select {
 		case <-tick.C:
+			leaked.Add(1)
 			leakByChannel()
 			fixedByChannel()
 			leakBySelect(never)
@@ -187,7 +193,8 @@ func main() {
 			fixedByWaitGroup()
 			stackChurn()
 		case <-report.C:
-			fmt.Printf("goroutines %d\n", runtime.NumGoroutine())
+			fmt.Printf("goroutines %d leaked %d\n",
+				runtime.NumGoroutine(), leaked.Load())
 		}
 		if *secs > 0 && time.Since(start).Seconds() >= *secs {
 			fmt.Printf("goroutines %d\n", runtime.NumGoroutine())

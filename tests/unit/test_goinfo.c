@@ -383,6 +383,29 @@ static void check_names(const struct go_waitreasons *w,
 	goinfo_waitreasons_free(&t);
 }
 
+/*
+ * The ready line comes a moment before every goroutine is parked for good
+ * (the reporter may still be exiting, main may be between wake-ups): scan
+ * until main sits in "chan receive", for 2 s at most.
+ */
+static struct goroutine *scan_settled(const struct go_layout *l,
+				      const struct go_waitreasons *w,
+				      size_t *n)
+{
+	struct goroutine *gs;
+	int ret, tries;
+
+	for (tries = 0;; tries++) {
+		ret = goinfo_scan(child, 0, l, &gs, n);
+		assert_int_equal(ret, (int)*n);
+		if (count_reason(gs, *n, w, "chan receive") == 1 ||
+		    tries == 40)
+			return gs;
+		free(gs);
+		usleep(50000);
+	}
+}
+
 static void check_live(const struct gobuild *b, const struct go_layout *l,
 		       const struct go_layout *s)
 {
@@ -390,13 +413,11 @@ static void check_live(const struct gobuild *b, const struct go_layout *l,
 	struct go_waitreasons w;
 	struct ready r;
 	size_t n, i, j;
-	int ret;
 
 	start_go(b->bin, 0, &r);
-	ret = goinfo_scan(child, 0, l, &gs, &n);
-	assert_int_equal(ret, (int)n);
-	assert_true(n >= (size_t)(r.send + r.select + r.sleep + 1));
 	assert_int_equal(goinfo_waitreasons_load(&w, child, 0, l), 0);
+	gs = scan_settled(l, &w, &n);
+	assert_true(n >= (size_t)(r.send + r.select + r.sleep + 1));
 	for (i = 0; i < n; i++)
 		print_message("  g %" PRIx64 " goid %" PRIu64 " status %u "
 			      "reason %u %s\n", gs[i].g, gs[i].goid,

@@ -78,6 +78,8 @@ static struct toolchain chains[] = {
 };
 
 static char tmpdir[256] = "";
+/* GOCACHE: LW_GOCACHE if set (faster reruns), else one in tmpdir. */
+static char gocache[256] = "";
 
 /* ---- building and running the Go program ---- */
 
@@ -181,10 +183,10 @@ static struct build *get_build(struct toolchain *tc, enum kind k)
 	snprintf(b->path, sizeof(b->path), "%s/leaky-%s-%s", tmpdir,
 		 tc->version, kind_name[k]);
 	snprintf(cmd, sizeof(cmd),
-		 "cd '%s' && HOME='%s' GOCACHE='%s/cache' GOPATH='%s/gopath' "
+		 "cd '%s' && HOME='%s' GOCACHE='%s' GOPATH='%s/gopath' "
 		 "GOFLAGS= GOTOOLCHAIN=local GO111MODULE=off CGO_ENABLED=0 "
 		 "'%s' build %s -o '%s' '%s' >'%s.log' 2>&1",
-		 tmpdir, tmpdir, tmpdir, tmpdir, go, kind_flags[k], b->path,
+		 tmpdir, tmpdir, gocache, tmpdir, go, kind_flags[k], b->path,
 		 go_source(), b->path);
 	if (system(cmd)) {
 		print_message("build failed: %s (see %s.log)\n", cmd, b->path);
@@ -662,6 +664,10 @@ static int group_setup(void **state)
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(tmpdir))
 		return -1;
+	if (getenv("LW_GOCACHE"))
+		snprintf(gocache, sizeof(gocache), "%s", getenv("LW_GOCACHE"));
+	else
+		snprintf(gocache, sizeof(gocache), "%s/cache", tmpdir);
 	return 0;
 }
 
@@ -676,9 +682,11 @@ static int group_teardown(void **state)
 	return system(cmd) ? -1 : 0;
 }
 
-#define PER_CHAIN(fn, i)                                                  \
-	cmocka_unit_test_prestate(fn, &chains[i])
-#define ALL_CHAINS(fn) PER_CHAIN(fn, 0), PER_CHAIN(fn, 1), PER_CHAIN(fn, 2)
+#define PER_CHAIN(fn, i, v)                                               \
+	{ #fn " go" v, fn, NULL, NULL, &chains[i] }
+#define ALL_CHAINS(fn)                                                    \
+	PER_CHAIN(fn, 0, "1.19"), PER_CHAIN(fn, 1, "1.21"),               \
+		PER_CHAIN(fn, 2, "1.23")
 
 int main(void)
 {
