@@ -6,6 +6,9 @@
 #   own floor     empty programs on leakwatch's own probe placements
 #   leakwatch     the real thing
 # Each configuration runs ROUNDS times, interleaved; the median counts.
+# Then Go: ns per goroutine (spawn-and-exit loop) and per request (a local
+# net/http server under load from a local client), for no observer, the
+# bare floor of leakwatch's goroutine probes, and leakwatch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${BENCH_PAIRS:-20000}
@@ -48,3 +51,44 @@ awk -v none="${med[none]}" -v ml="${med[memleak]}" -v own="${med[own]}" \
 	printf "own floor / memleak floor = %.2f\n", own / ml
 	printf "memleak floor / none      = %.1f\n", ml / none
 }'
+
+# --- Go: goroutine churn
+GO=${BENCH_GO:-/usr/lib/go-1.23/bin/go}
+if [ ! -x "$GO" ]; then
+	echo "bench: no Go toolchain at $GO: Go benchmarks skipped"
+	exit 0
+fi
+HOME=$PWD/build GOCACHE=$PWD/build/gocache "$GO" build -o build/gobench scripts/gobench.go
+
+gorun() {
+	case "$1" in
+	none) build/gobench "$2" "$3" ;;
+	floor) ./leakwatch --floor -i 60 -- build/gobench "$2" "$3" ;;
+	leakwatch) ./leakwatch -i 60 -- build/gobench "$2" "$3" ;;
+	esac
+}
+
+for work in "spawn ${BENCH_SPAWNS:-100000}" "http ${BENCH_REQUESTS:-20000}"; do
+	set -- $work
+	declare -A gs=()
+	for r in $(seq "$ROUNDS"); do
+		for c in none floor leakwatch; do
+			v=$(gorun "$c" "$1" "$2" 2>/dev/null | grep -E '^[0-9.]+$' | tail -n 1)
+			gs[$c]="${gs[$c]:-} $v"
+		done
+	done
+	declare -A gm=()
+	for c in none floor leakwatch; do
+		gm[$c]=$(echo "${gs[$c]}" | median)
+	done
+	unit=$([ "$1" = spawn ] && echo "ns/goroutine" || echo "ns/request")
+	printf '\nGo %s: %s\n' "$1" "$unit"
+	for c in none floor leakwatch; do
+		printf '%-16s %12s  %s\n' "$c" "${gm[$c]}" "${gs[$c]}"
+	done
+	awk -v none="${gm[none]}" -v fl="${gm[floor]}" -v lw="${gm[leakwatch]}" 'BEGIN {
+		printf "leakwatch / goroutine-probe floor = %.2f   (target <= 1.15)\n", lw / fl
+		printf "leakwatch / none                  = %.2f\n", lw / none
+	}'
+	unset gs gm
+done

@@ -355,9 +355,13 @@ static void check_unwind(const char *bin, const struct goroutine *g)
 	struct sym blocked = must_sym(bin, "main.blockedSend");
 	struct sym goexit = must_sym(bin, "runtime.goexit.abi0");
 	uint64_t pcs[64];
-	int n = goinfo_unwind(child, g, pcs, 64), tiny;
+	int n = goinfo_unwind(child, g, pcs, 64), tiny, i;
+	struct sym f;
 
-	print_message("unwind: %d pcs\n", n);
+	for (i = 0; i < n; i++)
+		print_message("  #%d %" PRIx64 " %s\n", i, pcs[i],
+			      find_sym(bin, NULL, pcs[i] - (i > 0), &f) ?
+			      f.name : "?");
 	assert_true(n >= 4);
 	assert_int_equal(pcs[0], g->sched_pc);
 	assert_in_range(pcs[0], park.lo, park.hi - 1);

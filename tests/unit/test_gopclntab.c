@@ -79,7 +79,7 @@ static struct toolchain chains[] = {
 
 static char tmpdir[256] = "";
 /* GOCACHE: LW_GOCACHE if set (faster reruns), else one in tmpdir. */
-static char gocache[256] = "";
+static char gocache[sizeof(tmpdir) + 16] = "";
 
 /* ---- building and running the Go program ---- */
 
@@ -613,18 +613,53 @@ static uint32_t xorshift(uint32_t *s)
 	return *s;
 }
 
+/* Random bytes over [off, off + size) of a copy of img. */
+static void scribble(const char *path, const uint8_t *img, uint8_t *copy,
+		     size_t len, uint64_t off, uint64_t size, int round,
+		     uint32_t *seed)
+{
+	memcpy(copy, img, len);
+	for (int j = 0; j < 64 << (round % 6); j++)
+		copy[off + xorshift(seed) % size] = xorshift(seed);
+	spit(path, copy, len);
+}
+
+/* Section headers pointing past the end of the file. */
+static void test_bad_elf(void **state)
+{
+	struct toolchain *tc = *state;
+	struct build *b = get_build(tc, NORMAL);
+	char path[PATH_MAX];
+	size_t len;
+	uint8_t *img = slurp(b->path, &len), *copy = malloc(len);
+	const uint32_t fields[] = { 0x28, 0x3a, 0x3c, 0x3e }; /* shoff... */
+
+	assert_non_null(copy);
+	snprintf(path, sizeof(path), "%s/badelf-%s", tmpdir, tc->version);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		memcpy(copy, img, len);
+		memset(copy + fields[i], 0xff, 2);
+		spit(path, copy, len);
+		exercise(path, b);
+	}
+	free(img);
+	free(copy);
+}
+
 static void test_damaged(void **state)
 {
 	struct toolchain *tc = *state;
 	struct build *b = get_build(tc, NORMAL);
 	char path[PATH_MAX];
-	uint64_t off = 0, size = 1;
+	uint64_t off = 0, size = 1, roff = 0, rsize = 1;
 	uint32_t seed = 0x1ea4;
 	size_t len;
 	uint8_t *img = slurp(b->path, &len), *copy = malloc(len);
 
 	assert_non_null(copy);
 	assert_true(section_range(b->path, ".gopclntab", &off, &size));
+	/* go:func.* (inline trees) lives in .rodata. */
+	assert_true(section_range(b->path, ".rodata", &roff, &rsize));
 	snprintf(path, sizeof(path), "%s/damaged-%s", tmpdir, tc->version);
 	/* Unknown magic. */
 	memcpy(copy, img, len);
@@ -640,15 +675,17 @@ static void test_damaged(void **state)
 		spit(path, img, cut);
 		exercise(path, b);
 	}
-	/* Random bytes over the table. */
+	/* Random bytes over the table; odd rounds keep its header. */
 	for (int round = 0; round < 40; round++) {
-		memcpy(copy, img, len);
-		for (int j = 0; j < 64 << (round % 6); j++)
-			copy[off + xorshift(&seed) % size] = xorshift(&seed);
-		/* Keep the header valid in some rounds to get past it. */
-		if (round % 2)
+		scribble(path, img, copy, len, off, size, round, &seed);
+		if (round % 2) {
 			memcpy(copy + off, img + off, 72);
-		spit(path, copy, len);
+			spit(path, copy, len);
+		}
+		exercise(path, b);
+	}
+	for (int round = 0; round < 12; round++) {
+		scribble(path, img, copy, len, roff, rsize, round + 3, &seed);
 		exercise(path, b);
 	}
 	free(img);
@@ -699,6 +736,7 @@ int main(void)
 		ALL_CHAINS(test_outside_text),
 		ALL_CHAINS(test_symbolizer),
 		ALL_CHAINS(test_damaged),
+		ALL_CHAINS(test_bad_elf),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
