@@ -36,18 +36,22 @@
 #define GO_MAGIC_120 0xfffffff1U
 
 #define PCDATA_INL_TREE_INDEX 2
-#define FUNCDATA_INL_TREE 3
+#define FUNCDATA_INL_TREE     3
 
 /* Inline chains deeper than this are garbage (or a loop in it). */
 #define GO_MAX_INLINE_DEPTH 256
 /* No section we copy is this large in a sane binary. */
 #define GO_MAX_COPY (1ULL << 30)
 /* Offsets in runtime.moduledata (amd64/arm64, 8-byte pointers). */
-#define MD_TEXT 176
+#define MD_TEXT	      176
 #define MD_GOFUNC_118 304
 #define MD_GOFUNC_120 320 /* 1.20 added covctrs, ecovctrs */
 
-enum go_ver { GO116 = 116, GO118 = 118, GO120 = 120 };
+enum go_ver {
+	GO116 = 116,
+	GO118 = 118,
+	GO120 = 120
+};
 
 struct gopclntab {
 	uint8_t *tab; /* .gopclntab */
@@ -59,7 +63,7 @@ struct gopclntab {
 	uint64_t nfunc;
 	uint64_t text_start;
 	uint64_t funcname, cutab, filetab, pctab, pcln; /* offsets in tab */
-	uint64_t ftab_ent; /* functab entry size */
+	uint64_t ftab_ent;				/* functab entry size */
 };
 
 /* A function: its entry and where its _func record lies in tab. */
@@ -240,7 +244,8 @@ static bool is_relative(const Elf64_Rela *r)
 static bool reloc_at(const struct elf_file *ef, uint64_t vaddr, uint64_t *v)
 {
 	for (uint64_t i = 0; i < ef->nrela; i++)
-		if (ef->rela[i].r_offset == vaddr && is_relative(&ef->rela[i])) {
+		if (ef->rela[i].r_offset == vaddr &&
+		    is_relative(&ef->rela[i])) {
 			*v = ef->rela[i].r_addend;
 			return true;
 		}
@@ -386,25 +391,38 @@ static bool md_find(const struct elf_file *ef, uint64_t tab_addr,
  * section): FUNCDATA offsets are relative to it since Go 1.18. Without
  * it only the inlined frames are lost, so failures are not errors.
  */
+/*
+ * gofunc follows rodata in moduledata, and go:func.* lies in the
+ * read-only data that rodata starts: a layout we do not know (a newer
+ * Go) fails these checks instead of yielding garbage inline frames.
+ */
+static bool md_gofunc(const struct gopclntab *t, const struct elf_file *ef,
+		      uint64_t md, uint64_t *gofunc)
+{
+	uint64_t off = t->ver == GO118 ? MD_GOFUNC_118 : MD_GOFUNC_120;
+	uint64_t text, rodata;
+
+	return read_ptr(ef, md + MD_TEXT, &text) && text == t->text_start &&
+	       read_ptr(ef, md + off - 8, &rodata) &&
+	       read_ptr(ef, md + off, gofunc) && rodata <= *gofunc &&
+	       section_at(ef, rodata) &&
+	       section_at(ef, rodata) == section_at(ef, *gofunc);
+}
+
 static void load_gofunc(struct gopclntab *t, const struct elf_file *ef,
 			uint64_t tab_addr)
 {
-	uint64_t md, text, gofunc;
+	uint64_t md, gofunc;
 	const Elf64_Shdr *s;
 
-	if (t->ver == GO116 || !md_find(ef, tab_addr, tab_addr + t->funcname, &md))
-		return;
-	if (!read_ptr(ef, md + MD_TEXT, &text) || text != t->text_start)
-		return;
-	if (!read_ptr(ef, md + (t->ver == GO118 ? MD_GOFUNC_118 : MD_GOFUNC_120),
-		      &gofunc))
+	if (t->ver == GO116 ||
+	    !md_find(ef, tab_addr, tab_addr + t->funcname, &md) ||
+	    !md_gofunc(t, ef, md, &gofunc))
 		return;
 	s = section_at(ef, gofunc);
-	if (!s)
-		return;
 	t->fdata_len = s->sh_size - (gofunc - s->sh_addr);
-	t->fdata = read_at(ef, s->sh_offset + (gofunc - s->sh_addr),
-			   t->fdata_len);
+	t->fdata =
+		read_at(ef, s->sh_offset + (gofunc - s->sh_addr), t->fdata_len);
 	if (!t->fdata)
 		t->fdata_len = 0;
 }
@@ -518,8 +536,7 @@ static bool func_at(const struct gopclntab *t, uint64_t i, struct go_func *f)
 }
 
 /* The last function whose entry is <= pc, if pc is before the text end. */
-static bool func_find(const struct gopclntab *t, uint64_t pc,
-		      struct go_func *f)
+static bool func_find(const struct gopclntab *t, uint64_t pc, struct go_func *f)
 {
 	uint64_t lo = 0, hi = t->nfunc, entry, unused;
 
@@ -548,12 +565,12 @@ static bool fn_u32(const struct gopclntab *t, const struct go_func *f,
 	return tab32(t, fn_base(t, f) + field, v);
 }
 
-#define FN_NAME 0
-#define FN_PCSP 12
-#define FN_PCFILE 16
-#define FN_PCLN 20
+#define FN_NAME	   0
+#define FN_PCSP	   12
+#define FN_PCFILE  16
+#define FN_PCLN	   20
 #define FN_NPCDATA 24
-#define FN_CUOFF 28
+#define FN_CUOFF   28
 
 /* funcID; 1.20 put startLine before it. nfuncdata and pcdata follow. */
 static uint64_t fn_tail(const struct gopclntab *t, const struct go_func *f)
@@ -719,8 +736,9 @@ static bool inl_tree(const struct gopclntab *t, const struct go_func *f,
 	if (!t->fdata || !fn_u32(t, f, FN_NPCDATA, &npcdata) ||
 	    !rd8(t->tab, t->len, fn_tail(t, f) + 3, &nfuncdata) ||
 	    nfuncdata <= FUNCDATA_INL_TREE ||
-	    !tab32(t, fn_tail(t, f) + 4 + 4 * ((uint64_t)npcdata +
-						FUNCDATA_INL_TREE),
+	    !tab32(t,
+		   fn_tail(t, f) + 4 +
+			   4 * ((uint64_t)npcdata + FUNCDATA_INL_TREE),
 		   &off) ||
 	    off == UINT32_MAX || off >= t->fdata_len)
 		return false;

@@ -41,7 +41,8 @@ def build_go(version, stripped=False):
         raise Skip("Go %s is not installed (%s)" % (version, go))
     out = os.path.join(lwlib.build_dir(), "goleak-%s%s" %
                        (version, "-stripped" if stripped else ""))
-    cache = os.path.join(lwlib.build_dir(), "gocache")
+    cache = os.environ.get("LW_GOCACHE") or os.path.join(lwlib.build_dir(),
+                                                         "gocache")
     env = dict(os.environ, HOME=lwlib.build_dir(), GOCACHE=cache,
                GOFLAGS="-mod=mod", GO111MODULE="off", CGO_ENABLED="0")
     cmd = [go, "build", "-o", out]

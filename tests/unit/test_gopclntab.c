@@ -31,15 +31,19 @@
 #include "gopclntab.h"
 #include "symbolize.h"
 
-#define MAXF 8
+#define MAXF	   8
 #define MAX_GROUPS 16
 
-enum kind { NORMAL, STRIPPED, PIE, NKINDS };
+enum kind {
+	NORMAL,
+	STRIPPED,
+	PIE,
+	NKINDS
+};
 
 static const char *const kind_name[NKINDS] = { "normal", "stripped", "pie" };
-static const char *const kind_flags[NKINDS] = {
-	"", "-ldflags='-s -w'", "-buildmode=pie"
-};
+static const char *const kind_flags[NKINDS] = { "", "-ldflags='-s -w'",
+						"-buildmode=pie" };
 
 struct exp_frame {
 	char func[128];
@@ -280,11 +284,10 @@ static const char *base_name(const char *p)
 	return s ? s + 1 : p;
 }
 
-static void check_frames(const struct group *g, const struct lw_frame *f,
-			 int n)
+static void check_frames(const struct group *g, const struct lw_frame *f, int n)
 {
-	print_message("  %s pc %" PRIx64 ": %d frames, %d expected\n",
-		      g->label, g->pc, n, g->n);
+	print_message("  %s pc %" PRIx64 ": %d frames, %d expected\n", g->label,
+		      g->pc, n, g->n);
 	assert_int_equal(n, g->n);
 	for (int i = 0; i < n; i++) {
 		assert_non_null(f[i].symbol);
@@ -296,8 +299,8 @@ static void check_frames(const struct group *g, const struct lw_frame *f,
 	}
 }
 
-static const struct group *find_group(const struct build *b,
-				      const char *label, const char *func)
+static const struct group *find_group(const struct build *b, const char *label,
+				      const char *func)
 {
 	for (int i = 0; i < b->ngroups; i++)
 		if (!strcmp(b->g[i].label, label) &&
@@ -347,8 +350,8 @@ static void test_funcs(void **state)
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 			check_func(t, ref, names[i]);
 		check_func(t, ref, tc->wrapper);
-		assert_false(gopclntab_func(t, "main.no_such_function", NULL,
-					    NULL));
+		assert_false(
+			gopclntab_func(t, "main.no_such_function", NULL, NULL));
 		assert_false(gopclntab_func(t, "", NULL, NULL));
 		gopclntab_close(t);
 	}
@@ -463,8 +466,8 @@ static void test_outside_text(void **state)
 	assert_int_equal(gopclntab_resolve(t, 0x1000, false, f, MAXF), 0);
 	assert_int_equal(gopclntab_resolve(t, UINT64_MAX, false, f, MAXF), 0);
 	/* Data, not code: runtime.firstmoduledata. */
-	assert_true(elf_symbol(b->path, "runtime.firstmoduledata", &value,
-			       &size));
+	assert_true(
+		elf_symbol(b->path, "runtime.firstmoduledata", &value, &size));
 	assert_int_equal(gopclntab_resolve(t, value, false, f, MAXF), 0);
 	assert_true(elf_symbol(b->path, "runtime.etext", &etext, &size));
 	assert_int_equal(gopclntab_resolve(t, etext + 64, false, f, MAXF), 0);
@@ -719,23 +722,21 @@ static int group_teardown(void **state)
 	return system(cmd) ? -1 : 0;
 }
 
-#define PER_CHAIN(fn, i, v)                                               \
-	{ #fn " go" v, fn, NULL, NULL, &chains[i] }
-#define ALL_CHAINS(fn)                                                    \
-	PER_CHAIN(fn, 0, "1.19"), PER_CHAIN(fn, 1, "1.21"),               \
+#define PER_CHAIN(fn, i, v)                                                    \
+	{                                                                      \
+#fn " go" v, fn, NULL, NULL, &chains[i]                        \
+	}
+#define ALL_CHAINS(fn)                                                         \
+	PER_CHAIN(fn, 0, "1.19"), PER_CHAIN(fn, 1, "1.21"),                    \
 		PER_CHAIN(fn, 2, "1.23")
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_not_go),
-		ALL_CHAINS(test_funcs),
-		ALL_CHAINS(test_frames),
-		ALL_CHAINS(test_inline_max),
-		ALL_CHAINS(test_entries),
-		ALL_CHAINS(test_outside_text),
-		ALL_CHAINS(test_symbolizer),
-		ALL_CHAINS(test_damaged),
+		cmocka_unit_test(test_not_go), ALL_CHAINS(test_funcs),
+		ALL_CHAINS(test_frames),       ALL_CHAINS(test_inline_max),
+		ALL_CHAINS(test_entries),      ALL_CHAINS(test_outside_text),
+		ALL_CHAINS(test_symbolizer),   ALL_CHAINS(test_damaged),
 		ALL_CHAINS(test_bad_elf),
 	};
 
