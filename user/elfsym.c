@@ -5,6 +5,7 @@
  * "where does this object define malloc, and what bytes are there".
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <stdlib.h>
@@ -223,4 +224,45 @@ size_t elf_obj_read(struct elf_obj *o, const struct elf_func *f, uint8_t *buf,
 		len = f->size;
 	n = pread(o->fd, buf, len, f->file_off);
 	return n < 0 ? 0 : (size_t)n;
+}
+
+static uint64_t first_load_vaddr(Elf *elf)
+{
+	uint64_t lo = UINT64_MAX;
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_LOAD &&
+		    ph.p_vaddr < lo)
+			lo = ph.p_vaddr;
+	return lo == UINT64_MAX ? 0 : lo & ~0xfffull;
+}
+
+uint64_t elf_obj_load_bias(struct elf_obj *o, int pid, const char *name)
+{
+	char path[64], line[4096 + 128], file[4096];
+	unsigned long long start, off;
+	uint64_t bias = 0;
+	GElf_Ehdr eh;
+	FILE *f;
+
+	if (!gelf_getehdr(o->elf, &eh) || eh.e_type != ET_DYN)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx-%*[0-9a-f] %*s %llx %*s %*s %4095[^\n]", &start,
+			   &off, file) == 3 &&
+		    !off && !strcmp(file, name)) {
+			bias = start - first_load_vaddr(o->elf);
+			break;
+		}
+	}
+	fclose(f);
+	return bias;
 }

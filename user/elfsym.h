@@ -27,6 +27,11 @@ bool elf_obj_find_local(struct elf_obj *o, const char *name,
 /* A function known by its address range only (stripped Go binaries). */
 bool elf_obj_func_at(struct elf_obj *o, uint64_t vaddr, uint64_t size,
 		     struct elf_func *out);
+/*
+ * Where the loader put the object in pid: runtime minus link-time
+ * addresses. 0 for executables linked at a fixed address.
+ */
+uint64_t elf_obj_load_bias(struct elf_obj *o, int pid, const char *name);
 /* Copies up to len bytes of code at the function's start. */
 size_t elf_obj_read(struct elf_obj *o, const struct elf_func *f, uint8_t *buf,
 		    size_t len);

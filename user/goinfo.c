@@ -21,12 +21,12 @@
 #include "goinfo.h"
 
 /* Bounds that keep garbage from turning into huge reads. */
-#define GO_MAX_GS (1u << 22)	    /* allgs entries we accept */
-#define GO_MAX_STACK (1ull << 30)   /* runtime's maxstacksize on 64-bit */
-#define GO_IOV_BATCH 1024	    /* UIO_MAXIOV */
-#define GO_MAX_WRNAME 64	    /* longest wait-reason name we keep */
+#define GO_MAX_GS	   (1u << 22)	/* allgs entries we accept */
+#define GO_MAX_STACK	   (1ull << 30) /* runtime's maxstacksize on 64-bit */
+#define GO_IOV_BATCH	   1024		/* UIO_MAXIOV */
+#define GO_MAX_WRNAME	   64		/* longest wait-reason name we keep */
 #define GO_BUILDINFO_MAGIC "\xff Go buildinf:"
-#define GO_BUILDINFO_HDR 32
+#define GO_BUILDINFO_HDR   32
 
 /* ---- reading the target ---- */
 
@@ -93,8 +93,11 @@ static bool file_read_vaddr(Elf *elf, int fd, uint64_t vaddr, void *buf,
 
 static bool set_version(struct go_layout *l, const char *s, size_t len)
 {
-	if (len < 3 || len >= sizeof(l->version))
+	if (len < 3)
 		return false;
+	/* "go1.21.0 X:loopvar" and the like: keep the start. */
+	if (len >= sizeof(l->version))
+		len = sizeof(l->version) - 1;
 	memcpy(l->version, s, len);
 	l->version[len] = '\0';
 	/* "devel go1.24-abc" and the like leave major = 0: no table entry. */
@@ -114,8 +117,10 @@ static bool parse_inline(const uint8_t *b, size_t len, struct go_layout *l)
 		if (!(b[i] & 0x80))
 			break;
 	}
-	if (i >= len || vlen > len - i - 1)
+	if (i >= len)
 		return false;
+	if (vlen > len - i - 1) /* longer than we read: keep the start */
+		vlen = len - i - 1;
 	return set_version(l, (const char *)b + i + 1, vlen);
 }
 
@@ -126,7 +131,7 @@ static bool parse_pointer(Elf *elf, int fd, const uint8_t *b,
 	uint64_t hdr[2], sp;
 	char s[32];
 
-	if (b[14] != 8 || b[15] & 1)	/* 64-bit little-endian only */
+	if (b[14] != 8 || b[15] & 1) /* 64-bit little-endian only */
 		return false;
 	memcpy(&sp, b + 16, 8);
 	if (!file_read_vaddr(elf, fd, sp, hdr, sizeof(hdr)) ||
@@ -150,9 +155,15 @@ static int read_version(Elf *elf, int fd, struct go_layout *l)
 	    pread(fd, b, len, sh.sh_offset) != (ssize_t)len ||
 	    memcmp(b, GO_BUILDINFO_MAGIC, 14))
 		return -ENOEXEC;
-	if (b[15] & 2 ? parse_inline(b, len, l) : parse_pointer(elf, fd, b, l))
-		return 0;
-	return -ENOEXEC;
+	/*
+	 * The magic says Go. An unreadable version (an old PIE, whose string
+	 * header is only filled by a relocation) leaves major = 0: DWARF may
+	 * still give the layout, the table cannot.
+	 */
+	if (!(b[15] & 2 ? parse_inline(b, len, l)
+			: parse_pointer(elf, fd, b, l)))
+		memset(l->version, 0, sizeof(l->version));
+	return 0;
 }
 
 /* ---- the g layout: DWARF ---- */
@@ -238,8 +249,8 @@ static bool layout_from_dwarf(Elf *elf, struct go_layout *l)
 
 	if (!dw)
 		return false;
-	while (!ok && dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL,
-				   NULL) == 0) {
+	while (!ok &&
+	       dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
 		if (dwarf_offdie(dw, off + hsize, &cu))
 			ok = find_g_in_cu(&cu, l);
 		off = next;
@@ -256,9 +267,10 @@ struct g_offsets {
 };
 
 /*
- * From docs/notes go-runtime.md. Confirmed against DWARF by the unit tests
- * for 1.19.8, 1.21.13 and 1.23.5; the other rows are the notes' word (1.17,
- * 1.18 and 1.20 from the runtime source, 1.22 and 1.24-1.26 from binaries).
+ * From the team's notes (shared/notes/go-runtime.md). The unit tests check
+ * these rows against DWARF for 1.19.8, 1.21.13 and 1.23.5; the rest are the
+ * notes' word (1.17, 1.18, 1.20 from the runtime source, 1.22 and 1.24-1.26
+ * from binaries). A version outside every row gets -ENOTSUP, not a guess.
  */
 static const struct g_offsets g_table[] = {
 	{ 1, 17, 20, 144, 152, 176, 296, 312, 56, 64, 104 },
@@ -377,20 +389,23 @@ int goinfo_detect(const char *path, struct go_layout *out)
 
 /* ---- goroutines ---- */
 
+static uint32_t end_of(uint32_t m, uint32_t off, uint32_t size)
+{
+	return off + size > m ? off + size : m;
+}
+
+/* One read per g covers every field we decode. */
 static uint32_t g_span(const struct go_layout *l)
 {
-	uint32_t m = l->g_status + 4;
+	uint32_t m = end_of(0, l->g_status, 4);
 
-#define GO_SPAN(off, sz) (m = (off) + (sz) > m ? (off) + (sz) : m)
-	GO_SPAN(l->g_goid, 8);
-	GO_SPAN(l->g_waitreason, 1);
-	GO_SPAN(l->g_gopc, 8);
-	GO_SPAN(l->g_startpc, 8);
-	GO_SPAN(l->g_sched_sp, 8);
-	GO_SPAN(l->g_sched_pc, 8);
-	GO_SPAN(l->g_sched_bp, 8);
-#undef GO_SPAN
-	return m;
+	m = end_of(m, l->g_goid, 8);
+	m = end_of(m, l->g_waitreason, 1);
+	m = end_of(m, l->g_gopc, 8);
+	m = end_of(m, l->g_startpc, 8);
+	m = end_of(m, l->g_sched_sp, 8);
+	m = end_of(m, l->g_sched_pc, 8);
+	return end_of(m, l->g_sched_bp, 8);
 }
 
 static uint64_t u64_at(const uint8_t *b, uint32_t off)
@@ -402,8 +417,8 @@ static uint64_t u64_at(const uint8_t *b, uint32_t off)
 }
 
 /* false for gs that are not live goroutines (or not gs at all). */
-static bool decode_g(const uint8_t *b, uint64_t addr,
-		     const struct go_layout *l, struct goroutine *g)
+static bool decode_g(const uint8_t *b, uint64_t addr, const struct go_layout *l,
+		     struct goroutine *g)
 {
 	uint32_t st;
 
@@ -514,8 +529,8 @@ int goinfo_scan(pid_t pid, uint64_t bias, const struct go_layout *l,
 		return err;
 	ptrs = malloc(cnt * sizeof(*ptrs));
 	gs = malloc(cnt * sizeof(*gs));
-	err = ptrs && gs ? rd_mem(pid, arr, ptrs, cnt * sizeof(*ptrs)) :
-			   -ENOMEM;
+	err = ptrs && gs ? rd_mem(pid, arr, ptrs, cnt * sizeof(*ptrs))
+			 : -ENOMEM;
 	if (!err)
 		err = scan_gs(pid, l, ptrs, cnt, gs);
 	free(ptrs);
@@ -530,8 +545,7 @@ int goinfo_scan(pid_t pid, uint64_t bias, const struct go_layout *l,
 
 /* ---- unwinding a parked goroutine ---- */
 
-int goinfo_unwind(pid_t pid, const struct goroutine *g, uint64_t *pcs,
-		  int max)
+int goinfo_unwind(pid_t pid, const struct goroutine *g, uint64_t *pcs, int max)
 {
 	uint64_t fp = g->sched_bp, fr[2];
 	int n = 0, err;
@@ -571,28 +585,74 @@ int goinfo_unwind(pid_t pid, const struct goroutine *g, uint64_t *pcs,
  * differ or were not checked, and get no fallback.
  */
 static const char *const wr_1_19[] = {
-	"", "GC assist marking", "IO wait", "chan receive (nil chan)",
-	"chan send (nil chan)", "dumping heap", "garbage collection",
-	"garbage collection scan", "panicwait", "select", "select (no cases)",
-	"GC assist wait", "GC sweep wait", "GC scavenge wait", "chan receive",
-	"chan send", "finalizer wait", "force gc (idle)", "semacquire",
-	"sleep", "sync.Cond.Wait", "timer goroutine (idle)",
-	"trace reader (blocked)", "wait for GC cycle", "GC worker (idle)",
-	"preempted", "debug call",
+	"",
+	"GC assist marking",
+	"IO wait",
+	"chan receive (nil chan)",
+	"chan send (nil chan)",
+	"dumping heap",
+	"garbage collection",
+	"garbage collection scan",
+	"panicwait",
+	"select",
+	"select (no cases)",
+	"GC assist wait",
+	"GC sweep wait",
+	"GC scavenge wait",
+	"chan receive",
+	"chan send",
+	"finalizer wait",
+	"force gc (idle)",
+	"semacquire",
+	"sleep",
+	"sync.Cond.Wait",
+	"timer goroutine (idle)",
+	"trace reader (blocked)",
+	"wait for GC cycle",
+	"GC worker (idle)",
+	"preempted",
+	"debug call",
 };
 
 static const char *const wr_1_23[] = {
-	"", "GC assist marking", "IO wait", "chan receive (nil chan)",
-	"chan send (nil chan)", "dumping heap", "garbage collection",
-	"garbage collection scan", "panicwait", "select", "select (no cases)",
-	"GC assist wait", "GC sweep wait", "GC scavenge wait", "chan receive",
-	"chan send", "finalizer wait", "force gc (idle)", "semacquire",
-	"sleep", "sync.Cond.Wait", "sync.Mutex.Lock", "sync.RWMutex.RLock",
-	"sync.RWMutex.Lock", "trace reader (blocked)", "wait for GC cycle",
-	"GC worker (idle)", "GC worker (active)", "preempted", "debug call",
-	"GC mark termination", "stopping the world", "flushing proc caches",
-	"trace goroutine status", "trace proc status", "page trace flush",
-	"coroutine", "GC weak to strong wait",
+	"",
+	"GC assist marking",
+	"IO wait",
+	"chan receive (nil chan)",
+	"chan send (nil chan)",
+	"dumping heap",
+	"garbage collection",
+	"garbage collection scan",
+	"panicwait",
+	"select",
+	"select (no cases)",
+	"GC assist wait",
+	"GC sweep wait",
+	"GC scavenge wait",
+	"chan receive",
+	"chan send",
+	"finalizer wait",
+	"force gc (idle)",
+	"semacquire",
+	"sleep",
+	"sync.Cond.Wait",
+	"sync.Mutex.Lock",
+	"sync.RWMutex.RLock",
+	"sync.RWMutex.Lock",
+	"trace reader (blocked)",
+	"wait for GC cycle",
+	"GC worker (idle)",
+	"GC worker (active)",
+	"preempted",
+	"debug call",
+	"GC mark termination",
+	"stopping the world",
+	"flushing proc caches",
+	"trace goroutine status",
+	"trace proc status",
+	"page trace flush",
+	"coroutine",
+	"GC weak to strong wait",
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -622,14 +682,18 @@ static int wr_from_table(struct go_waitreasons *w, const struct go_layout *l)
 	return 0;
 }
 
-/* The string headers, then every string's bytes in one batch. */
-static int wr_from_process(struct go_waitreasons *w, pid_t pid,
-			   uint64_t bias, const struct go_layout *l)
+/*
+ * The string headers, then every string's bytes in one batch, straight
+ * into the name buffers (zeroed, so each stays terminated). On error the
+ * caller frees what was allocated.
+ */
+static int wr_from_process(struct go_waitreasons *w, pid_t pid, uint64_t bias,
+			   const struct go_layout *l)
 {
 	uint64_t hdr[256][2];
-	char buf[256][GO_MAX_WRNAME + 1];
 	struct iovec loc[256], rem[256];
 	unsigned int i, n = l->nwaitreasons, cnt = 0;
+	ssize_t want = 0, got;
 	int err;
 
 	if (!l->waitreason_strings || !n || n > 256)
@@ -640,30 +704,25 @@ static int wr_from_process(struct go_waitreasons *w, pid_t pid,
 	for (i = 0; i < n; i++) {
 		if (hdr[i][1] > GO_MAX_WRNAME || (hdr[i][1] && !hdr[i][0]))
 			return -EBADMSG;
-		memset(buf[i], 0, sizeof(buf[i]));
+		w->name[i] = calloc(1, hdr[i][1] + 1);
+		if (!w->name[i])
+			return -ENOMEM;
 		if (!hdr[i][1])
 			continue;
-		loc[cnt] = (struct iovec){ buf[i], hdr[i][1] };
+		loc[cnt] = (struct iovec){ w->name[i], hdr[i][1] };
 		rem[cnt++] = (struct iovec){ (void *)(uintptr_t)hdr[i][0],
 					     hdr[i][1] };
+		want += (ssize_t)hdr[i][1];
 	}
-	if (cnt) {
-		ssize_t want = 0, r = rd_iov(pid, loc, rem, cnt);
-
-		for (i = 0; i < cnt; i++)
-			want += (ssize_t)loc[i].iov_len;
-		if (r != want)
-			return r < 0 ? (int)r : -EFAULT;
-	}
-	for (i = 0; i < n; i++)
-		if (!(w->name[i] = strdup(buf[i])))
-			return -ENOMEM;
+	got = cnt ? rd_iov(pid, loc, rem, cnt) : 0;
+	if (got != want)
+		return got < 0 ? (int)got : -EFAULT;
 	w->n = n;
 	return 0;
 }
 
-int goinfo_waitreasons_load(struct go_waitreasons *w, pid_t pid,
-			    uint64_t bias, const struct go_layout *l)
+int goinfo_waitreasons_load(struct go_waitreasons *w, pid_t pid, uint64_t bias,
+			    const struct go_layout *l)
 {
 	memset(w, 0, sizeof(*w));
 	if (wr_from_process(w, pid, bias, l) == 0) {

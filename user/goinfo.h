@@ -76,7 +76,7 @@ int goinfo_scan(pid_t pid, uint64_t bias, const struct go_layout *l,
 struct go_waitreasons {
 	bool from_process; /* read from runtime.waitReasonStrings */
 	unsigned int n;
-	char *name[256];   /* indexed by waitreason; NULL past n */
+	char *name[256]; /* indexed by waitreason; NULL past n */
 };
 
 /*
@@ -85,8 +85,8 @@ struct go_waitreasons {
  * binaries. 0, or -ENOENT when neither is available (all names NULL).
  * Always call goinfo_waitreasons_free() afterwards.
  */
-int goinfo_waitreasons_load(struct go_waitreasons *w, pid_t pid,
-			    uint64_t bias, const struct go_layout *l);
+int goinfo_waitreasons_load(struct go_waitreasons *w, pid_t pid, uint64_t bias,
+			    const struct go_layout *l);
 /* NULL when unknown: print the number instead. */
 const char *goinfo_waitreason_name(const struct go_waitreasons *w,
 				   uint8_t reason);
@@ -100,7 +100,6 @@ void goinfo_waitreasons_free(struct go_waitreasons *w);
  * running g (its sched is stale), -ESRCH when the process is gone.
  */
 #define GO_UNWIND_MAX 256
-int goinfo_unwind(pid_t pid, const struct goroutine *g, uint64_t *pcs,
-		  int max);
+int goinfo_unwind(pid_t pid, const struct goroutine *g, uint64_t *pcs, int max);
 
 #endif

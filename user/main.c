@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "drain.h"
+#include "elfsym.h"
 #include "goroutines.h"
 #include "goroutines.h"
 #include "model.h"
@@ -319,6 +320,20 @@ static int plan_goroutines(struct run *r)
 	return LW_EXIT_OK;
 }
 
+/* A PIE Go binary (-buildmode=pie) is not where its symbols say. The
+ * kernel maps the executable at exec, which a launch has waited for. */
+static uint64_t go_bias(struct run *r)
+{
+	struct elf_obj *o = elf_obj_open(r->target.objs[0].open);
+	uint64_t bias = 0;
+
+	if (o) {
+		bias = elf_obj_load_bias(o, r->target.pid, r->target.exe);
+		elf_obj_close(o);
+	}
+	return bias;
+}
+
 static int setup(struct run *r)
 {
 	int rc;
@@ -352,7 +367,7 @@ static int setup(struct run *r)
 	if (!rc)
 		rc = target_release(&r->target);
 	if (!rc && r->is_go)
-		goscan_init(&r->goscan, r->target.pid, 0, &r->go);
+		goscan_init(&r->goscan, r->target.pid, go_bias(r), &r->go);
 	if (!rc && r->target.launched) {
 		/* the exec that starts the command is not news */
 		model_set_epoch(&r->model, 1);
