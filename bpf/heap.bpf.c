@@ -192,8 +192,8 @@ static __always_inline __u32 new_site(__u64 h, const struct lw_stack *st)
 	return LW_NO_SITE;
 }
 
-static __always_inline __u32 site_of(__u64 ip, __u64 fp, __u64 sp,
-				     __u32 kind, __u64 start)
+static __always_inline __u32 site_of(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
+				     __u64 start)
 {
 	struct lw_stack *st, *old;
 	__u32 zero = 0, *idx;

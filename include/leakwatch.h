@@ -90,7 +90,8 @@ struct lw_alloc_val {
 
 enum lw_site_kind {
 	LW_KIND_HEAP,
-	LW_KIND_GOROUTINE, /* stack of the goroutine that ran the go statement */
+	LW_KIND_GOROUTINE, /* stack of the goroutine that ran the go statement
+			    */
 };
 
 struct lw_stack {

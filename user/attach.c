@@ -85,7 +85,8 @@ int attach_plan(const struct lw_plan *plan, pid_t pid,
 					 links);
 		collect(plan, path, LW_PROG_GO, &b);
 		if (!err)
-			err = attach_one(progs->go, pid, path, &b, false, links);
+			err = attach_one(progs->go, pid, path, &b, false,
+					 links);
 		if (err)
 			return err;
 	}

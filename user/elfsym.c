@@ -256,8 +256,8 @@ uint64_t elf_obj_load_bias(struct elf_obj *o, int pid, const char *name)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx-%*[0-9a-f] %*s %llx %*s %*s %4095[^\n]", &start,
-			   &off, file) == 3 &&
+		if (sscanf(line, "%llx-%*[0-9a-f] %*s %llx %*s %*s %4095[^\n]",
+			   &start, &off, file) == 3 &&
 		    !off && !strcmp(file, name)) {
 			bias = start - first_load_vaddr(o->elf);
 			break;

@@ -7,8 +7,8 @@
 #include "util.h"
 
 /* Creation-site ids live apart from the probes' site indices. */
-#define GROUP_ID (1ull << 63)
-#define BATCH 4096
+#define GROUP_ID    (1ull << 63)
+#define BATCH	    4096
 #define MAX_BLOCKED 16 /* distinct (reason, pc) groups kept per site */
 
 void goscan_init(struct lw_goscan *gs, pid_t pid, uint64_t bias,
@@ -94,8 +94,7 @@ static uint64_t group_id(const struct goroutine *g)
 	return GROUP_ID | (h & ~GROUP_ID);
 }
 
-static struct lw_site *group_site(struct lw_model *m,
-				  const struct goroutine *g)
+static struct lw_site *group_site(struct lw_model *m, const struct goroutine *g)
 {
 	struct lw_site *s = model_site(m, group_id(g));
 
@@ -130,8 +129,10 @@ static void adopt_stack(struct lw_model *m, struct lw_site *s,
 static void note_blocked(struct lw_goscan *gs, struct lw_site *s,
 			 const struct goroutine *g)
 {
-	const char *reason = gs->reasons_loaded ?
-		goinfo_waitreason_name(&gs->reasons, g->waitreason) : NULL;
+	const char *reason =
+		gs->reasons_loaded
+			? goinfo_waitreason_name(&gs->reasons, g->waitreason)
+			: NULL;
 	struct lw_blocked *b;
 	int i;
 
@@ -199,10 +200,9 @@ static void reset_sites(struct lw_model *m)
 static void note_age(struct lw_model *m, struct lw_site *s,
 		     const struct live *l, double now)
 {
-	double age = l ? now - m->gen_start[l->val.gen < m->ngen ?
-							l->val.gen :
-							m->ngen - 1] :
-			 now - m->t0;
+	double age = l ? now - m->gen_start[l->val.gen < m->ngen ? l->val.gen
+								 : m->ngen - 1]
+		       : now - m->t0;
 
 	if (age > s->oldest_age_s)
 		s->oldest_age_s = age;
@@ -226,8 +226,8 @@ int goscan_update(struct lw_goscan *gs, struct lw_model *m, int goroutines_fd,
 				gs->pid, strerror(-err),
 				err == -ENOTSUP ? " (stripped binary: only "
 						  "goroutines born since "
-						  "attach are counted)" :
-						  "");
+						  "attach are counted)"
+						: "");
 		gs->unavailable = err;
 		return err;
 	}

@@ -359,9 +359,10 @@ static int setup(struct run *r)
 		return LW_EXIT_ERROR;
 	if (r->opts.floor == LW_FLOOR_MEMLEAK)
 		plan_all_at_entry(&r->plan);
-	rc = session_open(&r->session, r->target.pid, r->opts.floor,
-			  &(struct lw_go_offsets){ r->go.g_goid, r->go.g_startpc },
-			  on_map_event, &r->model);
+	rc = session_open(
+		&r->session, r->target.pid, r->opts.floor,
+		&(struct lw_go_offsets){ r->go.g_goid, r->go.g_startpc },
+		on_map_event, &r->model);
 	if (!rc)
 		rc = session_attach(&r->session, &r->plan, r->target.pid);
 	if (!rc)

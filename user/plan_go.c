@@ -14,11 +14,11 @@
 #include "util.h"
 
 #define MAX_FUNC_BYTES (64 << 10)
-#define MAX_RETS 8
+#define MAX_RETS       8
 
 /* .symtab first; stripped binaries still carry .gopclntab. */
-static bool find_go_func(struct elf_obj *o, const char *path,
-			 const char *name, struct elf_func *f)
+static bool find_go_func(struct elf_obj *o, const char *path, const char *name,
+			 struct elf_func *f)
 {
 	struct gopclntab *t;
 	uint64_t entry, end;

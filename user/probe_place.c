@@ -233,8 +233,8 @@ int probe_place_after_stack_check(const uint8_t *code, size_t len,
 			return -1;
 		off += d.insn.length;
 		if (d.insn.meta.category == ZYDIS_CATEGORY_COND_BR) {
-			if (!saw_sp || off >= len || branch_into(&dec, code, len,
-								 off))
+			if (!saw_sp || off >= len ||
+			    branch_into(&dec, code, len, off))
 				return -1;
 			if (!decode(&dec, code + off, len - off, &d))
 				return -1;

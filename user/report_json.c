@@ -61,8 +61,7 @@ static const char *site_source(const struct lw_site *s)
 	return s->map_allocs ? "mmap" : "malloc";
 }
 
-static json_object *pcs_json(struct lw_view *v, const uint64_t *pcs,
-			     int n)
+static json_object *pcs_json(struct lw_view *v, const uint64_t *pcs, int n)
 {
 	struct lw_frame fr[LW_MAX_FRAMES];
 	json_object *a = json_object_new_array();
@@ -70,7 +69,8 @@ static json_object *pcs_json(struct lw_view *v, const uint64_t *pcs,
 
 	for (i = 0; i < n; i++) {
 		/* pcs[0] is where the goroutine parked, not a return address */
-		m = symbolizer_resolve(v->sym, pcs[i], i > 0, fr, LW_MAX_FRAMES);
+		m = symbolizer_resolve(v->sym, pcs[i], i > 0, fr,
+				       LW_MAX_FRAMES);
 		for (k = 0; k < m; k++)
 			json_object_array_add(a, frame_json(&fr[k]));
 	}
@@ -95,9 +95,9 @@ static void goroutine_json(json_object *o, struct lw_view *v,
 		b = json_object_new_object();
 		json_object_object_add(b, "reason", jstr(s->blocked[i].reason));
 		add_int(b, "count", s->blocked[i].count);
-		json_object_object_add(b, "stack",
-				       pcs_json(v, s->blocked[i].pcs,
-						s->blocked[i].depth));
+		json_object_object_add(
+			b, "stack",
+			pcs_json(v, s->blocked[i].pcs, s->blocked[i].depth));
 		json_object_array_add(blocked, b);
 	}
 	json_object_object_add(o, "blocked", blocked);

@@ -90,8 +90,8 @@ static size_t count_kind(struct lw_site **s, size_t n, enum lw_site_kind k)
 	return c;
 }
 
-static void heap_table(FILE *f, struct lw_view *v, struct lw_site **s,
-		       size_t n, int frames)
+static void heap_table(FILE *f, struct lw_view *v, struct lw_site **s, size_t n,
+		       int frames)
 {
 	size_t i;
 
@@ -120,7 +120,8 @@ static void blocked_at(struct lw_view *v, const struct lw_blocked *b,
 		if (!n)
 			continue;
 		symbolizer_format(&fr[0], name, len);
-		if (!fr[n - 1].symbol || strncmp(fr[n - 1].symbol, "runtime.", 8))
+		if (!fr[n - 1].symbol ||
+		    strncmp(fr[n - 1].symbol, "runtime.", 8))
 			return;
 	}
 }
@@ -132,8 +133,9 @@ static void blocked_lines(FILE *f, struct lw_view *v, struct lw_site *s)
 
 	for (i = 0; i < s->nblocked; i++) {
 		blocked_at(v, &s->blocked[i], name, sizeof(name));
-		fprintf(f, "%42s %u %s at %s\n", "blocked:",
-			s->blocked[i].count, s->blocked[i].reason, name);
+		fprintf(f, "%42s %u %s at %s\n",
+			"blocked:", s->blocked[i].count, s->blocked[i].reason,
+			name);
 	}
 }
 
@@ -160,7 +162,8 @@ static void goroutine_line(FILE *f, struct lw_view *v, struct lw_site *s,
 		fprintf(f, "%42s %s\n", fr[i].inlined ? "(inlined)" : "<-",
 			name);
 	}
-	if (s->start && symbolizer_resolve(v->sym, s->start, false, &start, 1)) {
+	if (s->start &&
+	    symbolizer_resolve(v->sym, s->start, false, &start, 1)) {
 		symbolizer_format(&start, name, sizeof(name));
 		fprintf(f, "%42s %s\n", "runs", name);
 	}
@@ -178,8 +181,9 @@ static void goroutine_table(FILE *f, struct lw_view *v, struct lw_site **s,
 		growth += s[i]->fit.value_per_s;
 		suspects += s[i]->fit.suspect;
 	}
-	fprintf(f, "goroutines: %.0f live (%+.1f/s) in %zu creation sites, "
-		   "%zu suspect%s\n",
+	fprintf(f,
+		"goroutines: %.0f live (%+.1f/s) in %zu creation sites, "
+		"%zu suspect%s\n",
 		live, growth, n, suspects, suspects == 1 ? "" : "s");
 	fprintf(f, "  # %13s %9s %8s  %-7s %s\n", "GROWTH", "LIVE", "OLDEST",
 		"", "CREATED AT");
