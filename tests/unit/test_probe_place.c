@@ -104,6 +104,57 @@ static void test_undecodable(void **state)
 			 -1);
 }
 
+/* Go 1.23 runtime.goexit1: cmp %rsp,0x10(%r14); jbe; push %rbp; ... */
+static const uint8_t go123_goexit1[] = { 0x49, 0x3b, 0x66, 0x10, 0x76, 0x7b,
+					 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83,
+					 0xec, 0x18, 0xc3 };
+
+static void test_go_after_stack_check(void **state)
+{
+	/* Go 1.19: the fall-through is sub $0x30,%rsp (stepped) */
+	static const uint8_t go119[] = { 0x49, 0x3b, 0x66, 0x10, 0x76,
+					 0x49, 0x48, 0x83, 0xec, 0x30 };
+	struct probe_place p;
+
+	assert_int_equal(probe_place_after_stack_check(
+				 go123_goexit1, sizeof(go123_goexit1), &p),
+			 0);
+	assert_int_equal(p.offset, 6);
+	assert_true(p.emulated);
+	assert_int_equal(probe_place_after_stack_check(go119, sizeof(go119),
+						       &p),
+			 0);
+	assert_int_equal(p.offset, 6);
+	assert_false(p.emulated);
+}
+
+static void test_no_stack_check(void **state)
+{
+	struct probe_place p;
+
+	/* glibc's free tests rdi, not the stack pointer */
+	assert_int_equal(probe_place_after_stack_check(
+				 glibc_free, sizeof(glibc_free), &p),
+			 -1);
+}
+
+static void test_rets(void **state)
+{
+	/* xor %eax,%eax; ret; nop; mov %rdi,%rax; ret */
+	static const uint8_t code[] = { 0x31, 0xc0, 0xc3, 0x90,
+					0x48, 0x89, 0xf8, 0xc3 };
+	uint64_t offs[4];
+
+	assert_int_equal(probe_place_rets(code, sizeof(code), offs, 4), 2);
+	assert_int_equal(offs[0], 2);
+	assert_int_equal(offs[1], 7);
+	assert_int_equal(probe_place_rets(code, sizeof(code), offs, 1), -1);
+	assert_int_equal(probe_place_rets(go123_goexit1,
+					  sizeof(go123_goexit1), offs, 4),
+			 1);
+	assert_int_equal(offs[0], 14);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -115,6 +166,9 @@ int main(void)
 		cmocka_unit_test(test_stack_pointer_write_stays_at_entry),
 		cmocka_unit_test(test_first_instruction_described),
 		cmocka_unit_test(test_undecodable),
+		cmocka_unit_test(test_go_after_stack_check),
+		cmocka_unit_test(test_no_stack_check),
+		cmocka_unit_test(test_rets),
 	};
 
 	return cmocka_run_group_tests_name("probe_place", tests, NULL, NULL);
