@@ -60,14 +60,37 @@ if [ ! -x "$GO" ]; then
 fi
 HOME=$PWD/build GOCACHE=$PWD/build/gocache "$GO" build -o build/gobench scripts/gobench.go
 
-gorun() {
+gospawn() {
 	case "$1" in
-	none) build/gobench "$2" "$3" ;;
-	floor) ./leakwatch --floor -i 60 -- build/gobench "$2" "$3" ;;
-	leakwatch) ./leakwatch -i 60 -- build/gobench "$2" "$3" ;;
+	none) build/gobench spawn "$2" ;;
+	floor) ./leakwatch --floor -i 60 -- build/gobench spawn "$2" ;;
+	leakwatch) ./leakwatch -i 60 -- build/gobench spawn "$2" ;;
 	esac
 }
 
+# The server runs observed (or not); the client is a process of its own.
+gohttp() {
+	local f=build/gobench.url pid url lw=""
+	rm -f "$f"
+	case "$1" in
+	none) build/gobench serve "$f" & ;;
+	floor) ./leakwatch --floor -i 60 -- build/gobench serve "$f" >/dev/null & lw=$! ;;
+	leakwatch) ./leakwatch -i 60 -- build/gobench serve "$f" >/dev/null & lw=$! ;;
+	esac
+	for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.1; done
+	read -r pid url <"$f"
+	build/gobench load "$url" "$2"
+	[ -n "$lw" ] && kill -INT "$lw" && wait "$lw" 2>/dev/null
+	kill "$pid" 2>/dev/null
+	wait 2>/dev/null
+}
+
+gorun() {
+	case "$2" in
+	spawn) gospawn "$1" "$3" ;;
+	http) gohttp "$1" "$3" ;;
+	esac
+}
 for work in "spawn ${BENCH_SPAWNS:-100000}" "http ${BENCH_REQUESTS:-20000}"; do
 	set -- $work
 	declare -A gs=()

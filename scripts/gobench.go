@@ -1,7 +1,9 @@
 // make bench's Go workloads, timed from inside:
 //
-//	gobench spawn N   goroutines started and exited, ns per goroutine
-//	gobench http N    requests to a local net/http JSON server, ns per request
+//	gobench spawn N        goroutines started and exited, ns per goroutine
+//	gobench serve FILE     a net/http JSON server on loopback; writes "PID URL"
+//	                       to FILE, serves until killed
+//	gobench load URL N     requests to it from 4 clients, ns per request
 package main
 
 import (
@@ -30,7 +32,7 @@ func spawn(n int) time.Duration {
 	return time.Since(start)
 }
 
-func serve() string {
+func serve(file string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
@@ -38,12 +40,13 @@ func serve() string {
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{"path": r.URL.Path, "ok": true})
 	})
-	go http.Serve(ln, nil)
-	return "http://" + ln.Addr().String() + "/item"
+	url := "http://" + ln.Addr().String() + "/item"
+	os.WriteFile(file+".tmp", []byte(fmt.Sprintf("%d %s\n", os.Getpid(), url)), 0644)
+	os.Rename(file+".tmp", file)
+	http.Serve(ln, nil)
 }
 
-func load(n int) time.Duration {
-	url := serve()
+func load(url string, n int) time.Duration {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	get := func() {
 		resp, err := client.Get(url)
@@ -70,13 +73,18 @@ func load(n int) time.Duration {
 }
 
 func main() {
-	n, _ := strconv.Atoi(os.Args[2])
 	var d time.Duration
+	var n int
 	switch os.Args[1] {
 	case "spawn":
+		n, _ = strconv.Atoi(os.Args[2])
 		d = spawn(n)
-	case "http":
-		d = load(n)
+	case "serve":
+		serve(os.Args[2])
+		return
+	case "load":
+		n, _ = strconv.Atoi(os.Args[3])
+		d = load(os.Args[2], n)
 	}
 	fmt.Printf("%.1f\n", float64(d.Nanoseconds())/float64(n))
 }
