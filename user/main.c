@@ -309,6 +309,11 @@ static int plan_goroutines(struct run *r)
 			exe->name, r->go.version[0] ? r->go.version : "Go");
 	else if (!err && !plan_go(&r->plan, exe))
 		r->is_go = true;
+	if (r->is_go && !r->go.allgs) {
+		/* stripped: the slice's own length field stands for allglen */
+		r->go.allgs = plan_go_find_allgs(exe);
+		r->go.allglen = r->go.allgs ? r->go.allgs + 8 : 0;
+	}
 	if (!plan_has_heap(&r->plan) && !r->is_go) {
 		lw_err("no malloc/free found in %s or the libraries it maps "
 		       "(an unknown allocator)",

@@ -46,6 +46,8 @@ int plan_build(const struct lw_obj *objs, int nobjs, struct lw_plan *plan);
  * with a warning given (the plan is then unchanged).
  */
 int plan_go(struct lw_plan *plan, const struct lw_obj *exe);
+/* runtime.allgs of a Go executable without symbols, or 0. */
+uint64_t plan_go_find_allgs(const struct lw_obj *exe);
 /* Whether plan_build found an allocator. */
 bool plan_has_heap(const struct lw_plan *plan);
 void plan_print(const struct lw_plan *plan);

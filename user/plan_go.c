@@ -99,6 +99,44 @@ static int plan_deaths(struct lw_plan *plan, const struct lw_obj *exe,
 	return 0;
 }
 
+static bool referenced(const uint64_t *v, int n, uint64_t x)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/*
+ * Without .symtab, runtime.allgs is still where runtime.allgadd appends
+ * to it: the one global whose three words (slice pointer, length,
+ * capacity) that function all reads or writes.
+ */
+uint64_t plan_go_find_allgs(const struct lw_obj *exe)
+{
+	struct elf_obj *o = elf_obj_open(exe->open);
+	uint8_t *code = malloc(MAX_FUNC_BYTES);
+	uint64_t refs[256], allgs = 0;
+	struct elf_func f;
+	size_t len;
+	int n = -1, i;
+
+	if (o && code && find_go_func(o, exe->open, "runtime.allgadd", &f)) {
+		len = elf_obj_read(o, &f, code, MAX_FUNC_BYTES);
+		n = probe_rip_targets(code, len, f.vaddr, refs, 256);
+	}
+	for (i = 0; i < n && !allgs; i++)
+		if (referenced(refs, n, refs[i] + 8) &&
+		    referenced(refs, n, refs[i] + 16) &&
+		    !referenced(refs, n, refs[i] - 8))
+			allgs = refs[i];
+	elf_obj_close(o);
+	free(code);
+	return allgs;
+}
+
 int plan_go(struct lw_plan *plan, const struct lw_obj *exe)
 {
 	struct elf_obj *o = elf_obj_open(exe->open);

@@ -250,3 +250,31 @@ int probe_place_after_stack_check(const uint8_t *code, size_t len,
 	}
 	return -1;
 }
+
+int probe_rip_targets(const uint8_t *code, size_t len, uint64_t vaddr,
+		      uint64_t *out, int max)
+{
+	ZydisDecoder dec;
+	struct decoded d;
+	ZyanU64 target;
+	size_t off = 0;
+	unsigned k;
+	int n = 0;
+
+	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
+			 ZYDIS_STACK_WIDTH_64);
+	while (off < len) {
+		if (!decode(&dec, code + off, len - off, &d))
+			return -1;
+		for (k = 0; k < d.insn.operand_count_visible && n < max; k++) {
+			if (d.ops[k].type != ZYDIS_OPERAND_TYPE_MEMORY ||
+			    d.ops[k].mem.base != ZYDIS_REGISTER_RIP)
+				continue;
+			if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(
+				    &d.insn, &d.ops[k], vaddr + off, &target)))
+				out[n++] = target;
+		}
+		off += d.insn.length;
+	}
+	return n;
+}

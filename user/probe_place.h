@@ -43,6 +43,14 @@ int probe_place_rets(const uint8_t *code, size_t len, uint64_t *offs, int max);
 int probe_place_after_stack_check(const uint8_t *code, size_t len,
 				  struct probe_place *out);
 
+/*
+ * Link-time addresses of the RIP-relative memory operands of a function
+ * at vaddr: the globals it reads and writes. Returns how many (at most
+ * max), or -1 when the code cannot be decoded.
+ */
+int probe_rip_targets(const uint8_t *code, size_t len, uint64_t vaddr,
+		      uint64_t *out, int max);
+
 /* Describes the first instruction: where return probes must go. */
 int probe_place_first(const uint8_t *code, size_t len, struct probe_place *out);
 
