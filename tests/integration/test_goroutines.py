@@ -95,12 +95,16 @@ def run(version, stripped=False, attach=True):
         time.sleep(BEFORE)
         lw = lwlib.run_leakwatch(args + ["-p", str(tgt.pid)], DURATION + 30)
     else:
+        # it outlives leakwatch: let it end by itself, and kill it anyway
         tgt = None
-        lw = lwlib.run_leakwatch(args + ["--", exe, "-rate", str(RATE)],
+        lw = lwlib.run_leakwatch(args + ["--", exe, "-rate", str(RATE),
+                                         "-t", str(DURATION + 5)],
                                  DURATION + 30)
     check(lw.popen.returncode == 0, "exit %d:\n%s" % (lw.popen.returncode,
                                                       lw.describe()))
     rep = lwlib.load_report(out, lw)
+    if not attach:
+        lwlib.PidProc(rep["target"]["pid"], exe)
     return rep, lw, tgt
 
 
