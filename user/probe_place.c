@@ -178,26 +178,50 @@ int probe_place_entry(const uint8_t *code, size_t len, unsigned args,
 	return 0; /* the entry itself: always correct, maybe stepped */
 }
 
-int probe_place_rets(const uint8_t *code, size_t len, uint64_t *offs, int max)
+/* Calls fn on each instruction of [code, code + len): -1 when one does
+ * not decode or fn says stop, else 0. */
+typedef bool (*insn_fn)(const struct decoded *d, uint64_t off, void *ctx);
+
+static int for_each_insn(const uint8_t *code, size_t len, insn_fn fn, void *ctx)
 {
 	ZydisDecoder dec;
 	struct decoded d;
 	size_t off = 0;
-	int n = 0;
 
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
 			 ZYDIS_STACK_WIDTH_64);
 	while (off < len) {
-		if (!decode(&dec, code + off, len - off, &d))
+		if (!decode(&dec, code + off, len - off, &d) ||
+		    !fn(&d, off, ctx))
 			return -1;
-		if (d.insn.mnemonic == ZYDIS_MNEMONIC_RET) {
-			if (n == max)
-				return -1;
-			offs[n++] = off;
-		}
 		off += d.insn.length;
 	}
-	return n;
+	return 0;
+}
+
+struct collect {
+	uint64_t *out;
+	uint64_t base;
+	int n, max;
+};
+
+static bool collect_ret(const struct decoded *d, uint64_t off, void *ctx)
+{
+	struct collect *c = ctx;
+
+	if (d->insn.mnemonic != ZYDIS_MNEMONIC_RET)
+		return true;
+	if (c->n == c->max)
+		return false;
+	c->out[c->n++] = off;
+	return true;
+}
+
+int probe_place_rets(const uint8_t *code, size_t len, uint64_t *offs, int max)
+{
+	struct collect c = { .out = offs, .max = max };
+
+	return for_each_insn(code, len, collect_ret, &c) ? -1 : c.n;
 }
 
 static bool reads_stack_pointer(const struct decoded *d)
@@ -251,30 +275,27 @@ int probe_place_after_stack_check(const uint8_t *code, size_t len,
 	return -1;
 }
 
+static bool collect_rip(const struct decoded *d, uint64_t off, void *ctx)
+{
+	struct collect *c = ctx;
+	ZyanU64 target;
+	unsigned k;
+
+	for (k = 0; k < d->insn.operand_count_visible && c->n < c->max; k++) {
+		if (d->ops[k].type != ZYDIS_OPERAND_TYPE_MEMORY ||
+		    d->ops[k].mem.base != ZYDIS_REGISTER_RIP)
+			continue;
+		if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(
+			    &d->insn, &d->ops[k], c->base + off, &target)))
+			c->out[c->n++] = target;
+	}
+	return true;
+}
+
 int probe_rip_targets(const uint8_t *code, size_t len, uint64_t vaddr,
 		      uint64_t *out, int max)
 {
-	ZydisDecoder dec;
-	struct decoded d;
-	ZyanU64 target;
-	size_t off = 0;
-	unsigned k;
-	int n = 0;
+	struct collect c = { .out = out, .base = vaddr, .max = max };
 
-	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
-			 ZYDIS_STACK_WIDTH_64);
-	while (off < len) {
-		if (!decode(&dec, code + off, len - off, &d))
-			return -1;
-		for (k = 0; k < d.insn.operand_count_visible && n < max; k++) {
-			if (d.ops[k].type != ZYDIS_OPERAND_TYPE_MEMORY ||
-			    d.ops[k].mem.base != ZYDIS_REGISTER_RIP)
-				continue;
-			if (ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(
-				    &d.insn, &d.ops[k], vaddr + off, &target)))
-				out[n++] = target;
-		}
-		off += d.insn.length;
-	}
-	return n;
+	return for_each_insn(code, len, collect_rip, &c) ? -1 : c.n;
 }
