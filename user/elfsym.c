@@ -106,7 +106,7 @@ const char *elf_obj_interp(struct elf_obj *o)
 	return o->interp;
 }
 
-static bool vaddr_to_off(Elf *elf, uint64_t vaddr, uint64_t *off)
+bool elf_vaddr_to_off(Elf *elf, uint64_t vaddr, size_t len, uint64_t *off)
 {
 	size_t n, i;
 	GElf_Phdr ph;
@@ -116,12 +116,18 @@ static bool vaddr_to_off(Elf *elf, uint64_t vaddr, uint64_t *off)
 	for (i = 0; i < n; i++) {
 		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
-			*off = vaddr - ph.p_vaddr + ph.p_offset;
-			return true;
-		}
+		if (vaddr < ph.p_vaddr || vaddr - ph.p_vaddr >= ph.p_filesz ||
+		    len > ph.p_filesz - (vaddr - ph.p_vaddr))
+			continue;
+		*off = vaddr - ph.p_vaddr + ph.p_offset;
+		return true;
 	}
 	return false;
+}
+
+static bool vaddr_to_off(Elf *elf, uint64_t vaddr, uint64_t *off)
+{
+	return elf_vaddr_to_off(elf, vaddr, 1, off);
 }
 
 static bool sym_matches(GElf_Sym *sym, const char *sname, const char *name,

@@ -14,6 +14,10 @@ struct elf_func {
 };
 
 struct elf_obj;
+typedef struct Elf Elf;
+
+/* File offset of [vaddr, vaddr + len) when one PT_LOAD holds it all. */
+bool elf_vaddr_to_off(Elf *elf, uint64_t vaddr, size_t len, uint64_t *off);
 
 /* NULL and errno set when the file cannot be opened or is not ELF. */
 struct elf_obj *elf_obj_open(const char *path);

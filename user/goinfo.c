@@ -18,6 +18,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 
+#include "elfsym.h"
 #include "goinfo.h"
 
 /* Bounds that keep garbage from turning into huge reads. */
@@ -74,21 +75,10 @@ static Elf_Scn *find_scn(Elf *elf, const char *name, GElf_Shdr *sh)
 static bool file_read_vaddr(Elf *elf, int fd, uint64_t vaddr, void *buf,
 			    size_t len)
 {
-	size_t n, i;
-	GElf_Phdr ph;
+	uint64_t off;
 
-	if (elf_getphdrnum(elf, &n))
-		return false;
-	for (i = 0; i < n; i++) {
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (vaddr < ph.p_vaddr || vaddr - ph.p_vaddr >= ph.p_filesz ||
-		    len > ph.p_filesz - (vaddr - ph.p_vaddr))
-			continue;
-		return pread(fd, buf, len, ph.p_offset + vaddr - ph.p_vaddr) ==
-		       (ssize_t)len;
-	}
-	return false;
+	return elf_vaddr_to_off(elf, vaddr, len, &off) &&
+	       pread(fd, buf, len, off) == (ssize_t)len;
 }
 
 static bool set_version(struct go_layout *l, const char *s, size_t len)
