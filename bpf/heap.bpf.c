@@ -64,6 +64,23 @@ struct {
 	__type(value, struct lw_stack);
 } scratch SEC(".maps");
 
+/* Live threads born since attach, by tid: their site and generation. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_MAX_THREADS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct lw_go_val);
+} threads SEC(".maps");
+
+/* pthread_create's site, until the clone it makes names the new thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} creators SEC(".maps");
+
 /* Goroutines are born far less often than blocks: not preallocated. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -143,7 +160,7 @@ static __always_inline __u64 walk(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
 			break;
 		st->ips[i] = frame[1];
 		h = (h ^ frame[1]) * 0x100000001b3ull;
-		if (kind == LW_KIND_HEAP)
+		if (kind != LW_KIND_GOROUTINE)
 			lo = fp + sizeof(frame);
 		fp = frame[0];
 	}
@@ -520,5 +537,77 @@ int BPF_KPROBE(go_probe)
 		go_created(ctx);
 	else
 		go_exited(ctx);
+	return 0;
+}
+
+/*
+ * pthread_create's entry: [rsp] is the return address into the code that
+ * creates the thread, rbp that code's frame; rdx is the start routine.
+ */
+SEC("uprobe.multi")
+int BPF_KPROBE(thread_create, void *thread, void *attr, __u64 start)
+{
+	__u32 *stash;
+	__u64 ret;
+
+	if (!is_target() ||
+	    bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp))
+		return 0;
+	stash = bpf_task_storage_get(&creators, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (stash)
+		*stash = site_of(ret, ctx->bp, ctx->sp, LW_KIND_THREAD, start);
+	return 0;
+}
+
+/* A thread made without pthread_create: the stack of its clone call. */
+static __always_inline __u32 clone_site(struct task_struct *task)
+{
+	struct pt_regs regs;
+
+	if (bpf_probe_read_kernel(&regs, sizeof(regs),
+				  (void *)bpf_task_pt_regs(task)))
+		return LW_NO_SITE;
+	return site_of(regs.ip, regs.bp, regs.sp, LW_KIND_THREAD, 0);
+}
+
+SEC("tp/task/task_newtask")
+int on_newtask(struct trace_event_raw_task_newtask *args)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct lw_go_val val = { .gen = cur_gen };
+	__u32 *stash, tid = args->pid;
+
+	if (!is_target() || !(args->clone_flags & 0x00010000 /* THREAD */))
+		return 0;
+	stash = bpf_task_storage_get(&creators, task, 0, 0);
+	if (stash && *stash) {
+		val.site = *stash;
+		*stash = 0;
+	} else {
+		val.site = clone_site(task);
+	}
+	if (bpf_map_update_elem(&threads, &tid, &val, BPF_ANY)) {
+		count(LW_CNT_THREAD_MAP_FULL);
+		return 0;
+	}
+	site_add(val.site, 0, val.gen);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int on_thread_exit(void *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lw_go_val *v, copy;
+
+	if (!is_target())
+		return 0;
+	v = bpf_map_lookup_elem(&threads, &tid);
+	if (!v)
+		return 0;
+	copy = *v;
+	if (!bpf_map_delete_elem(&threads, &tid))
+		site_sub(copy.site, 0, copy.gen);
 	return 0;
 }

@@ -39,6 +39,7 @@ enum lw_fn {
 	LW_FN_MREMAP,
 	LW_FN_GO_NEWPROC, /* a RET of runtime.newproc1: the new g in RAX */
 	LW_FN_GO_EXIT,	  /* runtime.goexit1 past its stack check: g in R14 */
+	LW_FN_PTHREAD_CREATE, /* entry: the creating stack, start routine */
 	LW_FN_MAX,
 };
 
@@ -56,6 +57,7 @@ enum lw_counter {
 	LW_CNT_GO_MAP_FULL,	/* a new goroutine could not be recorded */
 	LW_CNT_GO_UNSEEN_EXIT,	/* a goroutine born before attach exited */
 	LW_CNT_GO_READ_ERROR,	/* the g struct could not be read */
+	LW_CNT_THREAD_MAP_FULL, /* a new thread could not be recorded */
 	LW_CNT_MAX,
 };
 
@@ -90,8 +92,8 @@ struct lw_alloc_val {
 
 enum lw_site_kind {
 	LW_KIND_HEAP,
-	LW_KIND_GOROUTINE, /* stack of the goroutine that ran the go statement
-			    */
+	LW_KIND_GOROUTINE, /* the goroutine that ran the go statement */
+	LW_KIND_THREAD,	   /* the stack that created the thread */
 };
 
 struct lw_stack {
@@ -115,6 +117,7 @@ struct lw_go_val {
 };
 
 #define LW_MAX_GOROUTINES (1 << 20)
+#define LW_MAX_THREADS	  (1 << 16)
 
 /* Entry state of an in-flight allocator call, keyed by thread id. */
 struct lw_pending {

@@ -87,6 +87,10 @@ int attach_plan(const struct lw_plan *plan, pid_t pid,
 		if (!err)
 			err = attach_one(progs->go, pid, path, &b, false,
 					 links);
+		collect(plan, path, LW_PROG_THREAD, &b);
+		if (!err)
+			err = attach_one(progs->thread, pid, path, &b, false,
+					 links);
 		if (err)
 			return err;
 	}

@@ -13,9 +13,10 @@ struct lw_progs {
 	struct bpf_program *exit;    /* their return */
 	struct bpf_program *release; /* free, munmap: entry only */
 	struct bpf_program *go;	     /* goroutine birth and death */
+	struct bpf_program *thread;  /* pthread_create */
 };
 
-#define LW_MAX_LINKS (3 * LW_MAX_PROBES + 1) /* + the exec tracepoint */
+#define LW_MAX_LINKS (3 * LW_MAX_PROBES + 3) /* + the tracepoints */
 
 struct lw_links {
 	struct bpf_link *l[LW_MAX_LINKS];

@@ -16,6 +16,7 @@
 #include "drain.h"
 #include "elfsym.h"
 #include "goroutines.h"
+#include "threads.h"
 #include "goroutines.h"
 #include "model.h"
 #include "options.h"
@@ -201,6 +202,9 @@ static void drain(struct run *r)
 	if (r->is_go && !r->target.exited)
 		goscan_update(&r->goscan, &r->model, r->session.goroutines_fd,
 			      r->model.ngen - 1, now);
+	if (!r->target.exited)
+		threads_update(r->target.pid, &r->model, r->session.threads_fd,
+			       r->model.ngen - 1);
 	model_update(&r->model, r->drained, n, now);
 	if (!r->target.exited) {
 		target_refresh(&r->target);

@@ -177,6 +177,10 @@ static void update_age(struct lw_model *m, struct lw_site *s, double t)
 
 	if (s->kind == LW_KIND_GOROUTINE && s->scanned >= 0)
 		return; /* the scan dated them */
+	if (s->stack & (1ull << 62)) {
+		s->oldest_age_s = t - m->t0; /* alive at attach: older */
+		return;
+	}
 	for (k = 0; k < LW_NGEN; k++) {
 		if (s->k.gen_count[k] <= 0)
 			s->lo_gen[k] = gen_at_or_after(cur, k);

@@ -41,7 +41,9 @@ struct lw_site {
 	int nblocked;
 	int64_t scanned; /* goroutines: live count from the last scan, or -1 */
 	bool shadowed;	 /* goroutines: counted in a creation site instead */
-	double oldest_age_s; /* < 0: nothing outstanding */
+	uint64_t thread_bytes; /* threads: their stack mappings */
+	char label[48];	       /* a site without a stack: what it is */
+	double oldest_age_s;   /* < 0: nothing outstanding */
 };
 
 struct lw_model {
@@ -78,6 +80,8 @@ struct lw_site *model_find(struct lw_model *m, uint64_t stack);
 
 static inline int64_t site_bytes(const struct lw_site *s)
 {
+	if (s->kind == LW_KIND_THREAD)
+		return s->thread_bytes;
 	return s->k.bytes + s->map_bytes;
 }
 
@@ -85,7 +89,7 @@ static inline int64_t site_bytes(const struct lw_site *s)
  * it sees goroutines born before attach and heals lost events. */
 static inline int64_t site_count(const struct lw_site *s)
 {
-	if (s->kind == LW_KIND_GOROUTINE && s->scanned >= 0)
+	if (s->kind != LW_KIND_HEAP && s->scanned >= 0)
 		return s->scanned;
 	return (int64_t)(s->k.allocs - s->k.frees) + s->map_count;
 }

@@ -30,6 +30,7 @@ static const struct {
 	{ LW_FN_MREMAP, "mremap", LW_PROG_CALL, 0 },
 	{ LW_FN_FREE, "free", LW_PROG_RELEASE, PP_ARG(0) },
 	{ LW_FN_MUNMAP, "munmap", LW_PROG_RELEASE, PP_ARG(0) | PP_ARG(1) },
+	{ LW_FN_PTHREAD_CREATE, "pthread_create", LW_PROG_THREAD, 0 },
 };
 
 #define NFN (sizeof(fn_table) / sizeof(fn_table[0]))
@@ -52,13 +53,14 @@ static void place(struct elf_obj *o, const struct elf_func *f,
 {
 	uint8_t code[256];
 	size_t n = elf_obj_read(o, f, code, sizeof(code));
-
 	int err;
 
 	memset(&p->place, 0, sizeof(p->place));
-	/* return probes must sit on the entry: they hijack the return address
+	/*
+	 * Return probes must sit on the entry: they hijack the return
+	 * address; pthread_create's probe reads it at [rsp].
 	 */
-	if (p->prog == LW_PROG_CALL)
+	if (p->prog == LW_PROG_CALL || p->prog == LW_PROG_THREAD)
 		err = !n || probe_place_first(code, n, &p->place);
 	else
 		err = !n || probe_place_entry(code, n, args, &p->place);
@@ -97,6 +99,27 @@ static void plan_object(struct lw_plan *plan, bool *done, struct elf_obj *o,
 	}
 }
 
+static bool plan_has(const struct lw_plan *plan, enum lw_fn fn)
+{
+	int i;
+
+	for (i = 0; i < plan->n; i++)
+		if (plan->probes[i].fn == fn)
+			return true;
+	return false;
+}
+
+/* Keeps the thread probe: threads are watched without an allocator too. */
+static void drop_heap(struct lw_plan *plan)
+{
+	int i, k = 0;
+
+	for (i = 0; i < plan->n; i++)
+		if (plan->probes[i].prog == LW_PROG_THREAD)
+			plan->probes[k++] = plan->probes[i];
+	plan->n = k;
+}
+
 int plan_build(const struct lw_obj *objs, int nobjs, struct lw_plan *plan)
 {
 	bool done[NFN] = {};
@@ -119,19 +142,15 @@ int plan_build(const struct lw_obj *objs, int nobjs, struct lw_plan *plan)
 		plan_object(plan, done, o, objs[i].open, objs[i].name);
 		elf_obj_close(o);
 	}
-	if (!done[0] || !done[NFN - 2])
-		plan->n = 0; /* an allocator without malloc or free is none */
+	if (!plan_has(plan, LW_FN_MALLOC) || !plan_has(plan, LW_FN_FREE))
+		drop_heap(
+			plan); /* an allocator without malloc or free is none */
 	return LW_EXIT_OK;
 }
 
 bool plan_has_heap(const struct lw_plan *plan)
 {
-	int i;
-
-	for (i = 0; i < plan->n; i++)
-		if (plan->probes[i].fn == LW_FN_MALLOC)
-			return true;
-	return false;
+	return plan_has(plan, LW_FN_MALLOC);
 }
 
 void plan_print(const struct lw_plan *plan)

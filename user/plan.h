@@ -16,6 +16,7 @@ enum lw_prog {
 	LW_PROG_CALL,	 /* entry and return: calls whose result we need */
 	LW_PROG_RELEASE, /* entry only: free, munmap */
 	LW_PROG_GO,	 /* entry probes in Go's runtime */
+	LW_PROG_THREAD,	 /* pthread_create's entry */
 };
 
 /* One probed instruction, in the object that really defines it. */

@@ -77,7 +77,8 @@ static json_object *pcs_json(struct lw_view *v, const uint64_t *pcs, int n)
 	return a;
 }
 
-/* "start": the function the goroutines run; "blocked": where they wait. */
+/* "start": the function the goroutines or threads run; "blocked": where
+ * the goroutines wait (threads: empty). */
 static void goroutine_json(json_object *o, struct lw_view *v,
 			   const struct lw_site *s)
 {
@@ -108,7 +109,8 @@ static json_object *site_json(struct lw_view *v, struct lw_site *s)
 	json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "kind", jstr(view_kind_name(s->kind)));
-	json_object_object_add(o, "source", jstr(site_source(s)));
+	if (s->kind == LW_KIND_HEAP)
+		json_object_object_add(o, "source", jstr(site_source(s)));
 	add_int(o, "bytes", site_bytes(s));
 	add_int(o, "count", site_count(s));
 	add_num(o, "bytes_per_s",
@@ -123,7 +125,9 @@ static json_object *site_json(struct lw_view *v, struct lw_site *s)
 	add_num(o, "r2", s->fit.r2);
 	add_num(o, "tau", s->fit.tau);
 	json_object_object_add(o, "stack", stack_json(v, s));
-	if (s->kind == LW_KIND_GOROUTINE)
+	if (s->label[0])
+		json_object_object_add(o, "label", jstr(s->label));
+	if (s->kind != LW_KIND_HEAP)
 		goroutine_json(o, v, s);
 	return o;
 }

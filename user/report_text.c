@@ -139,8 +139,9 @@ static void blocked_lines(FILE *f, struct lw_view *v, struct lw_site *s)
 	}
 }
 
-static void goroutine_line(FILE *f, struct lw_view *v, struct lw_site *s,
-			   int rank, int max_frames)
+/* Goroutine and thread sites: live counts by the code that made them. */
+static void counted_line(FILE *f, struct lw_view *v, struct lw_site *s,
+			 int rank, int max_frames)
 {
 	struct lw_frame fr[LW_MAX_FRAMES], start;
 	char name[512], first[512], age[32];
@@ -153,10 +154,12 @@ static void goroutine_line(FILE *f, struct lw_view *v, struct lw_site *s,
 	if (n && fr[0].pc)
 		symbolizer_format(&fr[0], first, sizeof(first));
 	else
-		snprintf(first, sizeof(first), "[stack not captured]");
-	fprintf(f, "%3d %11.1f/s %9lld %8s  %-7s go %s\n", rank,
+		snprintf(first, sizeof(first), "%s",
+			 s->label[0] ? s->label : "[stack not captured]");
+	fprintf(f, "%3d %11.1f/s %9lld %8s  %-7s %s %s\n", rank,
 		s->fit.value_per_s, (long long)site_count(s), age,
-		s->fit.suspect ? "SUSPECT" : "", first);
+		s->fit.suspect ? "SUSPECT" : "",
+		s->kind == LW_KIND_GOROUTINE ? "go" : "thread", first);
 	for (i = 1; i < n && i < max_frames; i++) {
 		symbolizer_format(&fr[i], name, sizeof(name));
 		fprintf(f, "%42s %s\n", fr[i].inlined ? "(inlined)" : "<-",
@@ -170,25 +173,32 @@ static void goroutine_line(FILE *f, struct lw_view *v, struct lw_site *s,
 	blocked_lines(f, v, s);
 }
 
-static void goroutine_table(FILE *f, struct lw_view *v, struct lw_site **s,
-			    size_t n, int frames)
+static void counted_table(FILE *f, struct lw_view *v, struct lw_site **s,
+			  size_t n, int frames)
 {
-	double live = 0, growth = 0;
+	double live = 0, growth = 0, bytes = 0;
 	size_t i, suspects = 0;
+	char stacks[32] = "";
 
 	for (i = 0; i < n; i++) {
 		live += site_count(s[i]);
 		growth += s[i]->fit.value_per_s;
 		suspects += s[i]->fit.suspect;
+		bytes += site_bytes(s[i]);
+	}
+	if (s[0]->kind == LW_KIND_THREAD) {
+		lw_fmt_bytes(bytes, stacks, sizeof(stacks));
+		strcat(stacks, " of stacks, ");
 	}
 	fprintf(f,
-		"goroutines: %.0f live (%+.1f/s) in %zu creation sites, "
+		"%s: %.0f live (%+.1f/s), %sin %zu creation sites, "
 		"%zu suspect%s\n",
-		live, growth, n, suspects, suspects == 1 ? "" : "s");
+		s[0]->kind == LW_KIND_THREAD ? "threads" : "goroutines", live,
+		growth, stacks, n, suspects, suspects == 1 ? "" : "s");
 	fprintf(f, "  # %13s %9s %8s  %-7s %s\n", "GROWTH", "LIVE", "OLDEST",
 		"", "CREATED AT");
 	for (i = 0; i < n && i < (size_t)v->top; i++)
-		goroutine_line(f, v, s[i], i + 1, frames);
+		counted_line(f, v, s[i], i + 1, frames);
 	if (n > (size_t)v->top)
 		fprintf(f, "    ... %zu more sites (-n to show more)\n",
 			n - v->top);
@@ -199,12 +209,15 @@ void report_text(FILE *f, struct lw_view *v)
 	struct lw_site **s;
 	size_t n = model_ranked(v->model, &s);
 	size_t nheap = count_kind(s, n, LW_KIND_HEAP);
+	size_t ngo = count_kind(s, n, LW_KIND_GOROUTINE);
 	int frames = v->final ? LW_MAX_FRAMES : INTERVAL_FRAMES;
 
 	header(f, v, s, nheap);
 	heap_table(f, v, s, nheap, frames);
-	if (n > nheap)
-		goroutine_table(f, v, s + nheap, n - nheap, frames);
+	if (ngo)
+		counted_table(f, v, s + nheap, ngo, frames);
+	if (n > nheap + ngo)
+		counted_table(f, v, s + nheap + ngo, n - nheap - ngo, frames);
 	drops(f, v);
 	fflush(f);
 	free(s);

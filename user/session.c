@@ -58,6 +58,7 @@ static int open_heap(struct lw_session *s, pid_t pid,
 	s->counters_fd = bpf_map__fd(s->heap->maps.counters);
 	s->allocs_fd = bpf_map__fd(s->heap->maps.allocs);
 	s->goroutines_fd = bpf_map__fd(s->heap->maps.goroutines);
+	s->threads_fd = bpf_map__fd(s->heap->maps.threads);
 	s->rb = ring_buffer__new(bpf_map__fd(s->heap->maps.map_events), fn, ctx,
 				 NULL);
 	if (!s->rb) {
@@ -73,22 +74,31 @@ int session_open(struct lw_session *s, pid_t pid, bool floor,
 {
 	memset(s, 0, sizeof(*s));
 	s->sites_fd = s->stacks_fd = s->counters_fd = s->allocs_fd = -1;
-	s->goroutines_fd = -1;
+	s->goroutines_fd = s->threads_fd = -1;
 	libbpf_set_print(libbpf_print);
 	if (floor)
 		return open_floor(s);
 	return open_heap(s, pid, go, on_event, ctx);
 }
 
+/* Exec, thread birth and thread death: tracepoints. */
 static int attach_exec(struct lw_session *s)
 {
-	struct bpf_link *l = bpf_program__attach(s->heap->progs.on_exec);
+	struct bpf_program *tps[] = { s->heap->progs.on_exec,
+				      s->heap->progs.on_newtask,
+				      s->heap->progs.on_thread_exit };
+	struct bpf_link *l;
+	unsigned i;
 
-	if (!l) {
-		lw_err("attaching the exec tracepoint: %s", strerror(errno));
-		return -errno;
+	for (i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+		l = bpf_program__attach(tps[i]);
+		if (!l) {
+			lw_err("attaching %s: %s", bpf_program__name(tps[i]),
+			       strerror(errno));
+			return -errno;
+		}
+		s->links.l[s->links.n++] = l;
 	}
-	s->links.l[s->links.n++] = l;
 	return 0;
 }
 
@@ -101,12 +111,14 @@ int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid)
 		progs = (struct lw_progs){ s->floor->progs.floor_enter,
 					   s->floor->progs.floor_exit,
 					   s->floor->progs.floor_release,
+					   s->floor->progs.floor_release,
 					   s->floor->progs.floor_release };
 	else
 		progs = (struct lw_progs){ s->heap->progs.alloc_enter,
 					   s->heap->progs.alloc_exit,
 					   s->heap->progs.release_enter,
-					   s->heap->progs.go_probe };
+					   s->heap->progs.go_probe,
+					   s->heap->progs.thread_create };
 	err = attach_plan(plan, pid, &progs, &s->links);
 	if (!err && s->heap)
 		err = attach_exec(s);

@@ -19,6 +19,7 @@ struct lw_session {
 	struct lw_links links;
 	struct ring_buffer *rb;
 	int sites_fd, stacks_fd, counters_fd, allocs_fd, goroutines_fd;
+	int threads_fd;
 };
 
 typedef int (*session_event_fn)(void *ctx, void *data, size_t size);

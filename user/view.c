@@ -18,6 +18,7 @@ static const struct {
 	[LW_CNT_GO_MAP_FULL] = { "goroutine_map_full", true },
 	[LW_CNT_GO_UNSEEN_EXIT] = { "goroutine_exits_unseen_birth", false },
 	[LW_CNT_GO_READ_ERROR] = { "goroutine_read_errors", true },
+	[LW_CNT_THREAD_MAP_FULL] = { "thread_map_full", true },
 };
 
 const char *view_counter_name(int c)
@@ -37,6 +38,8 @@ const char *view_kind_name(enum lw_site_kind kind)
 		return "heap";
 	case LW_KIND_GOROUTINE:
 		return "goroutine";
+	case LW_KIND_THREAD:
+		return "thread";
 	}
 	return "?";
 }

@@ -34,6 +34,7 @@ TARGETS = {
     "exact": (["exact.c"], CFLAGS_O1, ["-pthread"]),
     "exact-O2": (["exact.c"], CFLAGS_O2, ["-pthread"]),
     "steady": (["steady.c", "churn.c"], CFLAGS_O1, ["-pthread"]),
+    "threads": (["threads.c"], CFLAGS_O1, ["-pthread"]),
 }
 
 # Public allocator entry points: never the first frame of a site (the

@@ -1,0 +1,63 @@
+"""Thread leaks in a C program: the creating site of threads that never
+end is a suspect at the right function and line, with a live count that
+matches /proc/PID/task; short-lived and pooled threads are not suspects;
+the thread sites together count every thread /proc lists."""
+
+import os
+
+import lwlib
+from lwlib import check, tmpdir
+
+RATE = 20       # leaked threads per second
+DURATION = 8    # at -i 0.5: 16 samples, the suspect rule needs 12
+
+
+def thread_sites(rep):
+    return [s for s in rep["sites"] if s["kind"] == "thread"]
+
+
+def test_thread_leak():
+    lwlib.require_leakwatch()
+    exe = lwlib.target("threads")
+    tgt = lwlib.start_target("threads")
+    check(lwlib.wait_for(lambda: "ready" in tgt.stdout, 5),
+          "threads did not start:\n" + tgt.describe())
+    out = os.path.join(tmpdir(), "report.json")
+    lw = lwlib.run_leakwatch(["-i", "0.5", "-d", str(DURATION), "-n", "20",
+                              "--json", out, "-p", str(tgt.pid)], DURATION + 30)
+    live = len(os.listdir("/proc/%d/task" % tgt.pid))
+    check(lw.popen.returncode == 0, "exit %d:\n%s" % (lw.popen.returncode,
+                                                      lw.describe()))
+    rep = lwlib.load_report(out, lw)
+    sites = thread_sites(rep)
+    marks = lwlib.markers("threads.c")
+    leak = marks[("LEAK", "thread")]
+    found = [s for s in sites if s["stack"] and
+             lwlib.frame0(s).get("symbol") == leak.func and
+             lwlib.frame0(s).get("line") == leak.line]
+    check(found, "no thread site at %s:%d:%s" % (leak.func, leak.line,
+                                                 lwlib.fmt_sites(sites)))
+    s = found[0]
+    check(s["suspect"], "the leaking site is no suspect: " + lwlib.fmt_site(s))
+    check(abs(s["count_per_s"] - RATE) <= 0.2 * RATE,
+          "grows %.1f threads/s, expected %d" % (s["count_per_s"], RATE))
+    check(s.get("start") and s["start"].get("symbol") == "block",
+          "start routine %r, expected block" % s.get("start"))
+    check(s["bytes"] >= s["count"] * 4096,
+          "%d bytes of stacks for %d threads" % (s["bytes"], s["count"]))
+    for name in ("short", "pool"):
+        m = marks[("NOLEAK", name)]
+        bad = [x for x in sites if x["suspect"] and x["stack"] and
+               lwlib.frame0(x).get("symbol") == m.func]
+        check(not bad, "%s threads are a suspect: %s" % (name, lwlib.fmt_sites(bad)))
+    # the pool, the main thread and the first leaks were there before attach
+    before = [x for x in sites if x.get("label", "").startswith("[alive at attach]")]
+    check(sum(x["count"] for x in before) >= 4 + 1 and
+          not any(x["suspect"] for x in before),
+          "threads alive at attach: %s" % before)
+    total = sum(x["count"] for x in sites)
+    # the program goes on leaking while /proc is read after the report
+    check(0 <= live - total <= RATE // 2 + 3,
+          "thread sites count %d threads, /proc/%d/task lists %d" %
+          (total, tgt.pid, live))
+    check(tgt.poll() is None, "the target died:\n" + tgt.describe())
