@@ -410,7 +410,10 @@ def check_schema(rep, interval=None, duration=None):
             check(isinstance(s.get(key), typ) and not
                   (typ is int and isinstance(s.get(key), bool)),
                   "sites[%d].%s is %r" % (i, key, s.get(key)))
-        check(s["stack"], "sites[%d] has an empty stack" % i)
+        # only a site that was there before attach (threads) has no stack,
+        # and it says so
+        check(s["stack"] or s.get("label"),
+              "sites[%d] has an empty stack and no label" % i)
         for j, fr in enumerate(s["stack"]):
             check(isinstance(fr, dict) and "symbol" in fr and "module" in fr,
                   "sites[%d].stack[%d] is %r" % (i, j, fr))
@@ -421,14 +424,21 @@ def check_schema(rep, interval=None, duration=None):
             check(0 <= s["oldest_age_s"] <= rep["duration_s"] + 1,
                   "sites[%d].oldest_age_s is %r in a %.1f s run" %
                   (i, s["oldest_age_s"], rep["duration_s"]))
-    rates = [s["bytes_per_s"] for s in sites]
-    check(rates == sorted(rates, reverse=True),
-          "sites are not sorted by bytes_per_s descending: %s" %
-          [round(r, 1) for r in rates])
+    # kinds in turn (heap, goroutine, thread), each by its own growth
+    order = {"heap": 0, "goroutine": 1, "thread": 2}
+    kinds = [order.get(s["kind"], 9) for s in sites]
+    check(kinds == sorted(kinds), "sites are not grouped by kind: %s" %
+          [s["kind"] for s in sites])
+    for kind, key in (("heap", "bytes_per_s"), ("goroutine", "count_per_s"),
+                      ("thread", "count_per_s")):
+        rates = [s[key] for s in sites if s["kind"] == kind]
+        check(rates == sorted(rates, reverse=True),
+              "%s sites are not sorted by %s descending: %s" %
+              (kind, key, [round(r, 1) for r in rates]))
 
 
 def frame0(site):
-    return site["stack"][0]
+    return site["stack"][0] if site["stack"] else {}
 
 
 def frame_file(fr):
