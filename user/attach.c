@@ -67,32 +67,33 @@ int attach_plan(const struct lw_plan *plan, pid_t pid,
 		const struct lw_progs *progs, struct lw_links *links)
 {
 	const char *path;
+	/* which program serves which probes; calls get a return probe too */
+	const struct {
+		enum lw_prog kind;
+		struct bpf_program *prog;
+		bool ret;
+	} uses[] = {
+		{ LW_PROG_CALL, progs->enter, false },
+		{ LW_PROG_CALL, progs->exit, true },
+		{ LW_PROG_RELEASE, progs->release, false },
+		{ LW_PROG_GO, progs->go, false },
+		{ LW_PROG_THREAD, progs->thread, false },
+	};
 	struct batch b;
+	unsigned k;
 	int i, err;
 
 	for (i = 0; i < plan->n; i++) {
 		if (seen_path(plan, i))
 			continue;
 		path = plan->probes[i].path;
-		collect(plan, path, LW_PROG_CALL, &b);
-		err = attach_one(progs->enter, pid, path, &b, false, links);
-		if (!err)
-			err = attach_one(progs->exit, pid, path, &b, true,
-					 links);
-		collect(plan, path, LW_PROG_RELEASE, &b);
-		if (!err)
-			err = attach_one(progs->release, pid, path, &b, false,
-					 links);
-		collect(plan, path, LW_PROG_GO, &b);
-		if (!err)
-			err = attach_one(progs->go, pid, path, &b, false,
-					 links);
-		collect(plan, path, LW_PROG_THREAD, &b);
-		if (!err)
-			err = attach_one(progs->thread, pid, path, &b, false,
-					 links);
-		if (err)
-			return err;
+		for (k = 0; k < sizeof(uses) / sizeof(uses[0]); k++) {
+			collect(plan, path, uses[k].kind, &b);
+			err = attach_one(uses[k].prog, pid, path, &b,
+					 uses[k].ret, links);
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }
