@@ -17,7 +17,6 @@
 #include "elfsym.h"
 #include "goroutines.h"
 #include "threads.h"
-#include "goroutines.h"
 #include "model.h"
 #include "options.h"
 #include "plan.h"
@@ -212,6 +211,41 @@ static void drain(struct run *r)
 	}
 }
 
+static int write_folded(struct run *r, struct lw_view *v)
+{
+	const char *path = r->opts.folded_path;
+	char tmp[4096];
+	FILE *f;
+	int err;
+
+	if (!strcmp(path, "-"))
+		return report_folded(stdout, path, v, r->opts.folded_value);
+	f = lw_replace_open(path, tmp, sizeof(tmp));
+	if (!f) {
+		lw_err("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	err = report_folded(f, path, v, r->opts.folded_value);
+	if (lw_replace_commit(f, tmp, path, !err) && !err) {
+		lw_err("writing %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return err;
+}
+
+/* Files rewritten at every report, so they are current when read. */
+static int write_files(struct run *r, struct lw_view *v, bool final)
+{
+	int rc = LW_EXIT_OK;
+
+	if (r->opts.folded_path &&
+	    (final || strcmp(r->opts.folded_path, "-")) && write_folded(r, v))
+		rc = LW_EXIT_ERROR;
+	if (r->opts.pprof_path && report_pprof(r->opts.pprof_path, v))
+		rc = LW_EXIT_ERROR;
+	return rc;
+}
+
 /* Returns an lw_exit code: the JSON report may fail to be written. */
 static int show(struct run *r, bool final)
 {
@@ -230,20 +264,41 @@ static int show(struct run *r, bool final)
 	report_text(r->out, &v);
 	if (final && r->json && report_json(r->json, r->opts.json_path, &v))
 		return LW_EXIT_ERROR;
-	return LW_EXIT_OK;
+	return write_files(r, &v, final);
 }
 
 /*
  * An unwritable --json path is found now, not after an hour of tracing.
  * With "-" the JSON owns stdout and the text reports go to stderr.
  */
+static int check_file_outputs(struct run *r)
+{
+	const char *paths[] = { r->opts.folded_path, r->opts.pprof_path };
+	size_t i;
+
+	if (r->opts.folded_path && !strcmp(r->opts.folded_path, "-"))
+		r->out = stderr;
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (!paths[i] || !strcmp(paths[i], "-"))
+			continue;
+		if (lw_check_writable(paths[i])) {
+			lw_err("cannot write %s: %s", paths[i],
+			       strerror(errno));
+			return LW_EXIT_USAGE;
+		}
+	}
+	return LW_EXIT_OK;
+}
+
 static int open_outputs(struct run *r)
 {
 	const char *path = r->opts.json_path;
+	int rc;
 
 	r->out = stdout;
-	if (!path)
-		return LW_EXIT_OK;
+	rc = check_file_outputs(r);
+	if (rc || !path)
+		return rc;
 	if (!strcmp(path, "-")) {
 		r->json = stdout;
 		r->out = stderr;

@@ -18,6 +18,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: leakwatch [options] -p PID\n"
 		"       leakwatch [options] -- COMMAND [ARGS...]\n"
+		"       leakwatch top [options] -p PID | -- COMMAND [ARGS...]\n"
 		"\n"
 		"Attach to a running process, or launch a command traced from its\n"
 		"first instruction, and show the call sites whose outstanding heap\n"
@@ -29,7 +30,16 @@ static void usage(FILE *f)
 		"  -i, --interval SECONDS   drain and report period (default 5)\n"
 		"  -d, --duration SECONDS   stop after this long and write the final report\n"
 		"  -n, --top N              sites shown per report (default 10)\n"
+		"      --top                without N: the live full-screen view, as\n"
+		"                           'leakwatch top' (needs a terminal)\n"
 		"      --json FILE          final report as JSON (\"-\" = stdout)\n"
+		"      --folded FILE        folded stacks for flame graphs, rewritten\n"
+		"                           each interval (\"-\" = stdout at the end)\n"
+		"      --folded-value V     bytes, count or growth (default: bytes for\n"
+		"                           heap sites, live count for threads and\n"
+		"                           goroutines)\n"
+		"      --pprof FILE         gzipped pprof profile, rewritten each\n"
+		"                           interval (go tool pprof FILE)\n"
 		"  -v, --verbose            say what is attached where\n"
 		"  -h, --help               this text\n"
 		"      --version            print the version\n"
@@ -86,21 +96,69 @@ static enum lw_parse usage_error(const char *msg)
 enum {
 	OPT_JSON = 256,
 	OPT_VERSION,
-	OPT_FLOOR
+	OPT_FLOOR,
+	OPT_TOP,
+	OPT_FOLDED,
+	OPT_FOLDED_VALUE,
+	OPT_PPROF,
 };
 
 static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "duration", required_argument, NULL, 'd' },
-	{ "top", required_argument, NULL, 'n' },
+	{ "top", optional_argument, NULL, OPT_TOP },
 	{ "json", required_argument, NULL, OPT_JSON },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "folded-value", required_argument, NULL, OPT_FOLDED_VALUE },
+	{ "pprof", required_argument, NULL, OPT_PPROF },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "floor", optional_argument, NULL, OPT_FLOOR },
 	{},
 };
+
+static enum lw_parse parse_top_count(const char *s, struct lw_opts *o)
+{
+	long v;
+
+	if (!parse_int(s, 1, 100000, &v))
+		return bad_value("--top", s);
+	o->top = v;
+	return LW_PARSE_RUN;
+}
+
+/*
+ * "--top N" (sites per report) is older than the live view: "--top" alone,
+ * not followed by a number, asks for the view instead.
+ */
+static enum lw_parse parse_top(int argc, char **argv, struct lw_opts *o)
+{
+	const char *next = optind < argc ? argv[optind] : NULL;
+
+	if (optarg)
+		return parse_top_count(optarg, o);
+	if (next && next[0] >= '0' && next[0] <= '9') {
+		optind++;
+		return parse_top_count(next, o);
+	}
+	o->live = true;
+	return LW_PARSE_RUN;
+}
+
+static enum lw_parse parse_folded_value(const char *s, struct lw_opts *o)
+{
+	if (!strcmp(s, "bytes"))
+		o->folded_value = LW_FOLDED_BYTES;
+	else if (!strcmp(s, "count"))
+		o->folded_value = LW_FOLDED_COUNT;
+	else if (!strcmp(s, "growth"))
+		o->folded_value = LW_FOLDED_GROWTH;
+	else
+		return bad_value("--folded-value (bytes, count, growth)", s);
+	return LW_PARSE_RUN;
+}
 
 static enum lw_parse parse_one(int c, struct lw_opts *o)
 {
@@ -121,12 +179,17 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 			return bad_value("--duration", optarg);
 		return LW_PARSE_RUN;
 	case 'n':
-		if (!parse_int(optarg, 1, 100000, &v))
-			return bad_value("--top", optarg);
-		o->top = v;
-		return LW_PARSE_RUN;
+		return parse_top_count(optarg, o);
 	case OPT_JSON:
 		o->json_path = optarg;
+		return LW_PARSE_RUN;
+	case OPT_FOLDED:
+		o->folded_path = optarg;
+		return LW_PARSE_RUN;
+	case OPT_FOLDED_VALUE:
+		return parse_folded_value(optarg, o);
+	case OPT_PPROF:
+		o->pprof_path = optarg;
 		return LW_PARSE_RUN;
 	case OPT_FLOOR:
 		if (!optarg || !strcmp(optarg, "own"))
@@ -157,10 +220,16 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 	int c;
 
 	*o = (struct lw_opts){ .interval = 5, .top = 10 };
+	if (argc > 1 && !strcmp(argv[1], "top")) {
+		o->live = true;
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
 	/* '+': options end at the command, whose own flags are its own */
 	while ((c = getopt_long(argc, argv, "+p:i:d:n:vh", long_opts, NULL)) !=
 	       -1) {
-		r = parse_one(c, o);
+		r = c == OPT_TOP ? parse_top(argc, argv, o) : parse_one(c, o);
 		if (r != LW_PARSE_RUN)
 			return r;
 	}
@@ -170,5 +239,11 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 		return usage_error("give either -p PID or a command, not both");
 	if (!o->pid && !o->cmd)
 		return usage_error("no target: give -p PID or -- COMMAND");
+	if (o->live && o->json_path && !strcmp(o->json_path, "-"))
+		return usage_error("the live view owns the terminal: "
+				   "--json - cannot share it");
+	if (o->folded_path && o->json_path && !strcmp(o->folded_path, "-") &&
+	    !strcmp(o->json_path, "-"))
+		return usage_error("--json - and --folded - cannot share stdout");
 	return LW_PARSE_RUN;
 }

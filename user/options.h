@@ -12,6 +12,14 @@ enum lw_floor {
 	LW_FLOOR_MEMLEAK, /* memleak's: every probe on the first byte */
 };
 
+/* What a folded line's value is (--folded-value). */
+enum lw_folded_value {
+	LW_FOLDED_AUTO,	 /* bytes for heap sites, the live count else */
+	LW_FOLDED_BYTES,
+	LW_FOLDED_COUNT,
+	LW_FOLDED_GROWTH, /* per second: bytes for heap, count else */
+};
+
 struct lw_opts {
 	pid_t pid;
 	char **cmd; /* NULL-terminated argv of the command to launch */
@@ -19,6 +27,10 @@ struct lw_opts {
 	double duration; /* 0: until interrupted or the target exits */
 	int top;
 	const char *json_path;
+	bool live;		  /* leakwatch top: the full-screen view */
+	const char *folded_path;  /* --folded FILE */
+	enum lw_folded_value folded_value;
+	const char *pprof_path;	  /* --pprof FILE */
 	enum lw_floor floor; /* make bench: empty programs only */
 };
 

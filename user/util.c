@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 #include "util.h"
 
 bool lw_verbose;
@@ -70,4 +73,41 @@ void lw_fmt_bytes(double bytes, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%s%.1f %s", bytes < 0 ? "-" : "", v,
 			 units[u]);
+}
+
+FILE *lw_replace_open(const char *path, char *tmp, size_t len)
+{
+	if (snprintf(tmp, len, "%s.tmp", path) >= (int)len) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return fopen(tmp, "we");
+}
+
+int lw_replace_commit(FILE *f, const char *tmp, const char *path, bool ok)
+{
+	int err = 0;
+
+	if (fflush(f) || ferror(f))
+		err = errno ? errno : EIO;
+	if (fclose(f) && !err)
+		err = errno;
+	if (ok && !err && rename(tmp, path))
+		err = errno;
+	if (!ok || err)
+		unlink(tmp);
+	errno = err;
+	return err || !ok ? -1 : 0;
+}
+
+int lw_check_writable(const char *path)
+{
+	char tmp[4096];
+	FILE *f = lw_replace_open(path, tmp, sizeof(tmp));
+
+	if (!f)
+		return -1;
+	fclose(f);
+	unlink(tmp);
+	return 0;
 }

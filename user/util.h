@@ -26,4 +26,15 @@ double lw_now(void); /* CLOCK_MONOTONIC seconds */
 uint64_t lw_now_ns(void);
 void lw_fmt_bytes(double bytes, char *buf, size_t len);
 
+/*
+ * Output files rewritten each interval are replaced whole: a reader never
+ * sees half a file. lw_replace_open() creates "PATH.tmp" (tmp must hold
+ * len bytes); lw_replace_commit() closes it and renames it over path, or
+ * removes it when ok is false. Both return 0 or -1 with errno set.
+ */
+FILE *lw_replace_open(const char *path, char *tmp, size_t len);
+int lw_replace_commit(FILE *f, const char *tmp, const char *path, bool ok);
+/* Can path be created (or replaced)? Checked before tracing starts. */
+int lw_check_writable(const char *path);
+
 #endif

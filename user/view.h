@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "model.h"
+#include "options.h"
 #include "symbolize.h"
 #include "target.h"
 
@@ -31,5 +32,11 @@ const char *view_kind_name(enum lw_site_kind kind);
 
 void report_text(FILE *f, struct lw_view *v);
 int report_json(FILE *f, const char *name, struct lw_view *v);
+/* Folded stacks (flamegraph.pl, speedscope): 0 or -1 with a message. */
+int report_folded(FILE *f, const char *name, struct lw_view *v,
+		  enum lw_folded_value how);
+/* A gzipped pprof profile written to path (replaced atomically): 0 or -1
+ * with a message. */
+int report_pprof(const char *path, struct lw_view *v);
 
 #endif
