@@ -244,6 +244,7 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 				   "--json - cannot share it");
 	if (o->folded_path && o->json_path && !strcmp(o->folded_path, "-") &&
 	    !strcmp(o->json_path, "-"))
-		return usage_error("--json - and --folded - cannot share stdout");
+		return usage_error(
+			"--json - and --folded - cannot share stdout");
 	return LW_PARSE_RUN;
 }

@@ -14,7 +14,7 @@ enum lw_floor {
 
 /* What a folded line's value is (--folded-value). */
 enum lw_folded_value {
-	LW_FOLDED_AUTO,	 /* bytes for heap sites, the live count else */
+	LW_FOLDED_AUTO, /* bytes for heap sites, the live count else */
 	LW_FOLDED_BYTES,
 	LW_FOLDED_COUNT,
 	LW_FOLDED_GROWTH, /* per second: bytes for heap, count else */
@@ -27,11 +27,11 @@ struct lw_opts {
 	double duration; /* 0: until interrupted or the target exits */
 	int top;
 	const char *json_path;
-	bool live;		  /* leakwatch top: the full-screen view */
-	const char *folded_path;  /* --folded FILE */
+	bool live;		 /* leakwatch top: the full-screen view */
+	const char *folded_path; /* --folded FILE */
 	enum lw_folded_value folded_value;
-	const char *pprof_path;	  /* --pprof FILE */
-	enum lw_floor floor; /* make bench: empty programs only */
+	const char *pprof_path; /* --pprof FILE */
+	enum lw_floor floor;	/* make bench: empty programs only */
 };
 
 enum lw_parse {
