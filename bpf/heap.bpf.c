@@ -73,12 +73,21 @@ struct {
 	__type(value, struct lw_go_val);
 } threads SEC(".maps");
 
-/* pthread_create's site, until the clone it makes names the new thread. */
+/*
+ * The site of a thread being created, until the clone that makes it names
+ * the new thread. outer_sp: std::thread's entry stack pointer while its
+ * nested pthread_create is to come.
+ */
+struct lw_creator {
+	__u32 site;
+	__u64 outer_sp;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u32);
+	__type(value, struct lw_creator);
 } creators SEC(".maps");
 
 /* Goroutines are born far less often than blocks: not preallocated. */
@@ -541,22 +550,52 @@ int BPF_KPROBE(go_probe)
 }
 
 /*
- * pthread_create's entry: [rsp] is the return address into the code that
- * creates the thread, rbp that code's frame; rdx is the start routine.
+ * std::thread::_M_start_thread(this, unique_ptr<_State> *state, ...): the
+ * thread will run (*state)->_M_run(), the third slot of _State's vtable
+ * (after the two destructors).
+ */
+static __always_inline __u64 cxx_run_fn(__u64 state_ptr)
+{
+	__u64 state, vtable, run;
+
+	if (bpf_probe_read_user(&state, sizeof(state), (void *)state_ptr) ||
+	    bpf_probe_read_user(&vtable, sizeof(vtable), (void *)state) ||
+	    bpf_probe_read_user(&run, sizeof(run), (void *)(vtable + 16)))
+		return 0;
+	return run;
+}
+
+/* How far below std::thread's entry its pthread_create call may be. */
+#define LW_CXX_FRAME_MAX 256
+
+/*
+ * Entry of pthread_create or of std::thread's _M_start_thread: [rsp] is
+ * the return address into the code that creates the thread, rbp that
+ * code's frame; rdx is pthread_create's start routine. The pthread_create
+ * that std::thread makes keeps std::thread's site: its caller has no frame
+ * pointer, the user's line would be lost.
  */
 SEC("uprobe.multi")
-int BPF_KPROBE(thread_create, void *thread, void *attr, __u64 start)
+int BPF_KPROBE(thread_create, void *a0, __u64 a1, __u64 a2)
 {
-	__u32 *stash;
-	__u64 ret;
+	bool cxx = bpf_get_attach_cookie(ctx) == LW_FN_CXX_THREAD;
+	__u64 ret, start, sp = ctx->sp, bp = ctx->bp;
+	struct lw_creator *c;
 
-	if (!is_target() ||
-	    bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp))
+	barrier_var(sp); /* one ctx load: the verifier rejects offset ones */
+	if (!is_target() || bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
 		return 0;
-	stash = bpf_task_storage_get(&creators, bpf_get_current_task_btf(), 0,
-				     BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (stash)
-		*stash = site_of(ret, ctx->bp, ctx->sp, LW_KIND_THREAD, start);
+	c = bpf_task_storage_get(&creators, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c)
+		return 0;
+	if (!cxx && c->outer_sp > sp && c->outer_sp - sp <= LW_CXX_FRAME_MAX) {
+		c->outer_sp = 0; /* named once: a failed call leaves no trace */
+		return 0;
+	}
+	start = cxx ? cxx_run_fn(a1) : a2;
+	c->site = site_of(ret, bp, sp, LW_KIND_THREAD, start);
+	c->outer_sp = cxx ? sp : 0;
 	return 0;
 }
 
@@ -576,14 +615,15 @@ int on_newtask(struct trace_event_raw_task_newtask *args)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct lw_go_val val = { .gen = cur_gen };
-	__u32 *stash, tid = args->pid;
+	struct lw_creator *c;
+	__u32 tid = args->pid;
 
 	if (!is_target() || !(args->clone_flags & 0x00010000 /* THREAD */))
 		return 0;
-	stash = bpf_task_storage_get(&creators, task, 0, 0);
-	if (stash && *stash) {
-		val.site = *stash;
-		*stash = 0;
+	c = bpf_task_storage_get(&creators, task, 0, 0);
+	if (c && c->site) {
+		val.site = c->site;
+		c->site = 0;
 	} else {
 		val.site = clone_site(task);
 	}

@@ -40,6 +40,7 @@ enum lw_fn {
 	LW_FN_GO_NEWPROC, /* a RET of runtime.newproc1: the new g in RAX */
 	LW_FN_GO_EXIT,	  /* runtime.goexit1 past its stack check: g in R14 */
 	LW_FN_PTHREAD_CREATE, /* entry: the creating stack, start routine */
+	LW_FN_CXX_THREAD,     /* std::thread::_M_start_thread entry: the same */
 	LW_FN_MAX,
 };
 

@@ -31,6 +31,15 @@ static const struct {
 	{ LW_FN_FREE, "free", LW_PROG_RELEASE, PP_ARG(0) },
 	{ LW_FN_MUNMAP, "munmap", LW_PROG_RELEASE, PP_ARG(0) | PP_ARG(1) },
 	{ LW_FN_PTHREAD_CREATE, "pthread_create", LW_PROG_THREAD, 0 },
+	/*
+	 * std::thread's constructor calls this, which calls pthread_create
+	 * from a frame without a frame pointer: the user's line would be
+	 * lost. Its own entry still has the user's return address at [rsp].
+	 */
+	{ LW_FN_CXX_THREAD,
+	  "_ZNSt6thread15_M_start_threadESt10unique_ptrINS_6_StateESt14default_"
+	  "deleteIS1_EEPFvvE",
+	  LW_PROG_THREAD, 0 },
 };
 
 #define NFN (sizeof(fn_table) / sizeof(fn_table[0]))

@@ -17,6 +17,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <libiberty/demangle.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -985,6 +986,25 @@ static int resolve_uncached(const struct lw_map *m, uint64_t pc, bool ra,
 	return n;
 }
 
+/*
+ * C++ names as people write them, without the parameter list (as pprof
+ * and flame graphs show them): "std::thread::_State_impl<...>::_M_run".
+ */
+static const char *demangle(struct symbolizer *s, const char *sym)
+{
+	const char *out;
+	char *d;
+
+	if (!sym || strncmp(sym, "_Z", 2))
+		return sym;
+	d = cplus_demangle(sym, DMGL_ANSI | DMGL_GNU_V3);
+	if (!d)
+		return sym;
+	out = strset_intern(&s->strs, d);
+	free(d);
+	return out ? out : sym;
+}
+
 /* ---- pc cache ---- */
 
 static size_t ent_slot(const struct symbolizer *s, uint64_t pc, bool ra)
@@ -1087,6 +1107,8 @@ int symbolizer_resolve(struct symbolizer *s, uint64_t pc, bool return_addr,
 	n = resolve_uncached(m, pc, return_addr, f, LW_MAX_INLINE);
 	if (!f[n - 1].symbol)
 		s->unresolved++;
+	for (int i = 0; i < n; i++)
+		f[i].symbol = demangle(s, f[i].symbol);
 	cache_store(s, pc, return_addr, m, f, n);
 	return copy_frames(f, n, out, max);
 }
@@ -1094,6 +1116,29 @@ int symbolizer_resolve(struct symbolizer *s, uint64_t pc, bool return_addr,
 unsigned long symbolizer_unresolved(const struct symbolizer *s)
 {
 	return s ? s->unresolved : 0;
+}
+
+bool symbolizer_mapping(struct symbolizer *s, uint64_t pc,
+			struct lw_mapping *out)
+{
+	const struct lw_map *m = s ? map_find(s, pc) : NULL;
+	GElf_Addr vaddr;
+	int len = 0;
+
+	if (!m)
+		return false;
+	*out = (struct lw_mapping){
+		.start = m->start,
+		.end = m->end,
+		.pgoff = m->special ? 0 : m->pgoff,
+		.module = m->module,
+	};
+	if (m->bin)
+		len = dwfl_module_build_id(m->bin->mod, &out->build_id, &vaddr);
+	out->build_id_len = len > 0 ? len : 0;
+	if (len <= 0)
+		out->build_id = NULL;
+	return true;
 }
 
 static const char *base_name(const char *path)

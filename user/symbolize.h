@@ -65,6 +65,23 @@ int symbolizer_resolve(struct symbolizer *s, uint64_t pc, bool return_addr,
  */
 unsigned long symbolizer_unresolved(const struct symbolizer *s);
 
+/* The file mapping holding a pc, as a profile (pprof) describes it. */
+struct lw_mapping {
+	uint64_t start, end; /* [start, end) in the target */
+	uint64_t pgoff;	     /* file offset mapped at start */
+	const char *module;  /* path as the target maps it, or "[vdso]" */
+	const unsigned char *build_id; /* NT_GNU_BUILD_ID bits, or NULL */
+	int build_id_len;
+};
+
+/*
+ * The mapping holding pc (also one unmapped since, as for resolution).
+ * false when pc is in none. Strings and bits are owned by the symbolizer
+ * and stay valid until symbolizer_free.
+ */
+bool symbolizer_mapping(struct symbolizer *s, uint64_t pc,
+			struct lw_mapping *out);
+
 /*
  * Format one frame for text output: "func (file.c:42)", "func", or
  * "module+0x1234" when unresolved ("0x<pc>" when in no mapping); the

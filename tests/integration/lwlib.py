@@ -35,6 +35,7 @@ TARGETS = {
     "exact-O2": (["exact.c"], CFLAGS_O2, ["-pthread"]),
     "steady": (["steady.c", "churn.c"], CFLAGS_O1, ["-pthread"]),
     "threads": (["threads.c"], CFLAGS_O1, ["-pthread"]),
+    "threads-cxx": (["threads_cxx.cc"], CFLAGS_O2, ["-pthread"]),
 }
 
 # Public allocator entry points: never the first frame of a site (the
@@ -111,10 +112,15 @@ def target(name):
     """Path of a target binary, built on first use into build/tests/."""
     if name in _built:
         return _built[name]
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if not cc:
-        raise Skip("no C compiler (cc)")
     srcs, cflags, ldflags = TARGETS[name]
+    if any(s.endswith(".cc") for s in srcs):
+        cc = shutil.which("c++") or shutil.which("g++")
+        if not cc:
+            raise Skip("no C++ compiler (c++)")
+    else:
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if not cc:
+            raise Skip("no C compiler (cc)")
     out = os.path.join(build_dir(), name)
     cmd = [cc] + cflags + ["-Wall", "-Wextra", "-o", out]
     cmd += [os.path.join(TARGETS_SRC, s) for s in srcs] + ldflags
