@@ -141,6 +141,31 @@ def check_leaks(rep, lw, tgt, version, reasons=True):
                   "Go %s: %s starts %r" % (version, name, s.get("start")))
 
 
+def check_threads(rep, version, launched):
+    """The runtime's own threads: counted under their creation sites,
+    never suspects, all of /proc/PID/task (read now: a few may come or
+    go while the report is written)."""
+    pid = rep["target"]["pid"]
+    sites = [s for s in rep["sites"] if s["kind"] == "thread"]
+    live = len(os.listdir("/proc/%d/task" % pid))
+    total = sum(s["count"] for s in sites)
+    check(abs(live - total) <= 2, "Go %s: thread sites count %d, /proc/%d/task "
+          "lists %d:%s" % (version, total, pid, live, lwlib.fmt_sites(sites)))
+    bad = [s for s in sites if s["suspect"]]
+    check(not bad, "Go %s: runtime threads are suspects:%s" %
+          (version, lwlib.fmt_sites(bad)))
+    if not launched:
+        return
+    # traced from exec: only the main thread predates the probes
+    made = [s for s in sites if any((f.get("symbol") or "").startswith(
+        "runtime.newm") for f in s["stack"])]
+    check(made, "Go %s: no thread site created by runtime.newm:%s" %
+          (version, lwlib.fmt_sites(sites)))
+    before = sum(s["count"] for s in sites if s not in made)
+    check(before <= 1, "Go %s: %d threads not created by the runtime:%s" %
+          (version, before, lwlib.fmt_sites(sites)))
+
+
 def check_alive(tgt):
     before = tgt.stdout.count("leaked")
     time.sleep(1.5)
@@ -154,6 +179,7 @@ def check_alive(tgt):
 def attach_test(version):
     rep, lw, tgt = run(version)
     check_leaks(rep, lw, tgt, version)
+    check_threads(rep, version, False)
     # born before attach: more than the rate times what leakwatch watched
     marks = markers()
     func, line = marks[("LEAK", "chan-range")]
@@ -178,5 +204,6 @@ def test_goroutine_leaks_stripped_launch():
     wait reasons come from the version table."""
     rep, lw, _ = run("1.23", stripped=True, attach=False)
     check_leaks(rep, lw, None, "1.23 stripped")
+    check_threads(rep, "1.23 stripped", True)
     check("goroutine list" not in lw.stderr,
           "the runtime's goroutine list was not read:\n" + lw.describe())
