@@ -30,7 +30,8 @@ static const struct {
 	{ LW_FN_MREMAP, "mremap", LW_PROG_CALL, 0 },
 	{ LW_FN_FREE, "free", LW_PROG_RELEASE, PP_ARG(0) },
 	{ LW_FN_MUNMAP, "munmap", LW_PROG_RELEASE, PP_ARG(0) | PP_ARG(1) },
-	{ LW_FN_PTHREAD_CREATE, "pthread_create", LW_PROG_THREAD, 0 },
+	{ LW_FN_PTHREAD_CREATE, "pthread_create", LW_PROG_THREAD,
+	  PP_FRAME | PP_ARG(2) },
 	/*
 	 * std::thread's constructor calls this, which calls pthread_create
 	 * from a frame without a frame pointer: the user's line would be
@@ -39,7 +40,18 @@ static const struct {
 	{ LW_FN_CXX_THREAD,
 	  "_ZNSt6thread15_M_start_threadESt10unique_ptrINS_6_StateESt14default_"
 	  "deleteIS1_EEPFvvE",
-	  LW_PROG_THREAD, 0 },
+	  LW_PROG_THREAD, PP_FRAME | PP_ARG(1) },
+	/* operator new: plain, nothrow, aligned, arrays (libstdc++) */
+	{ LW_FN_CXX_NEW, "_Znwm", LW_PROG_HINT, PP_FRAME },
+	{ LW_FN_CXX_NEW, "_Znam", LW_PROG_HINT, PP_FRAME },
+	{ LW_FN_CXX_NEW, "_ZnwmRKSt9nothrow_t", LW_PROG_HINT, PP_FRAME },
+	{ LW_FN_CXX_NEW, "_ZnamRKSt9nothrow_t", LW_PROG_HINT, PP_FRAME },
+	{ LW_FN_CXX_NEW, "_ZnwmSt11align_val_t", LW_PROG_HINT, PP_FRAME },
+	{ LW_FN_CXX_NEW, "_ZnamSt11align_val_t", LW_PROG_HINT, PP_FRAME },
+	{ LW_FN_CXX_NEW, "_ZnwmSt11align_val_tRKSt9nothrow_t", LW_PROG_HINT,
+	  PP_FRAME },
+	{ LW_FN_CXX_NEW, "_ZnamSt11align_val_tRKSt9nothrow_t", LW_PROG_HINT,
+	  PP_FRAME },
 };
 
 #define NFN (sizeof(fn_table) / sizeof(fn_table[0]))
@@ -65,11 +77,9 @@ static void place(struct elf_obj *o, const struct elf_func *f,
 	int err;
 
 	memset(&p->place, 0, sizeof(p->place));
-	/*
-	 * Return probes must sit on the entry: they hijack the return
-	 * address; pthread_create's probe reads it at [rsp].
-	 */
-	if (p->prog == LW_PROG_CALL || p->prog == LW_PROG_THREAD)
+	/* Return probes must sit on the entry: they hijack the return address.
+	 * Entry-state probes (threads, new) keep rsp, rbp and their args. */
+	if (p->prog == LW_PROG_CALL)
 		err = !n || probe_place_first(code, n, &p->place);
 	else
 		err = !n || probe_place_entry(code, n, args, &p->place);

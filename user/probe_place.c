@@ -57,6 +57,8 @@ static bool is_protected(ZydisRegister reg, unsigned args)
 						reg);
 	if (full == ZYDIS_REGISTER_RSP || full == ZYDIS_REGISTER_RIP)
 		return true;
+	if ((args & PP_FRAME) && full == ZYDIS_REGISTER_RBP)
+		return true;
 	for (i = 0; i < sizeof(arg_regs) / sizeof(arg_regs[0]); i++)
 		if ((args & PP_ARG(i)) && full == arg_regs[i])
 			return true;
@@ -73,6 +75,9 @@ static bool side_effect_free(const struct decoded *d, unsigned args)
 	const ZydisDecodedInstruction *i = &d->insn;
 	unsigned k;
 
+	/* CET's landing pad: a nop to everything but indirect branches */
+	if (i->mnemonic == ZYDIS_MNEMONIC_ENDBR64)
+		return true;
 	if (i->meta.category != ZYDIS_CATEGORY_BINARY &&
 	    i->meta.category != ZYDIS_CATEGORY_LOGICAL &&
 	    i->meta.category != ZYDIS_CATEGORY_DATAXFER)

@@ -7,6 +7,8 @@
 
 /* Argument registers a probe reads, by System V position. */
 #define PP_ARG(n) (1u << (n))
+/* The probe reads the caller's frame: rbp (rsp and [rsp] always hold). */
+#define PP_FRAME (1u << 8)
 
 struct probe_place {
 	uint64_t offset; /* from the function's start */

@@ -36,6 +36,7 @@ TARGETS = {
     "steady": (["steady.c", "churn.c"], CFLAGS_O1, ["-pthread"]),
     "threads": (["threads.c"], CFLAGS_O1, ["-pthread"]),
     "threads-cxx": (["threads_cxx.cc"], CFLAGS_O2, ["-pthread"]),
+    "cxxleak": (["cxxleak.cc"], CFLAGS_O2, []),
 }
 
 # Public allocator entry points: never the first frame of a site (the

@@ -62,6 +62,39 @@ static void test_memory_write_stays_at_entry(void **state)
 	assert_int_equal(p.offset, 0);
 }
 
+/* libstdc++'s operator new: endbr64; test %rdi,%rdi; mov $1,%eax;
+ * push %rbx; ret */
+static const uint8_t cxx_new[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x85,
+				   0xff, 0xb8, 0x01, 0x00, 0x00, 0x00,
+				   0x53, 0xc3 };
+
+static void test_endbr64_skipped(void **state)
+{
+	struct probe_place p;
+
+	assert_int_equal(probe_place_entry(cxx_new, sizeof(cxx_new),
+					   PP_FRAME | PP_ARG(0), &p),
+			 0);
+	assert_int_equal(p.offset, 12);
+	assert_true(p.emulated);
+}
+
+static void test_frame_pointer_write_kept_for_frame_readers(void **state)
+{
+	/* endbr64; mov %rdi,%rbp; push %rbx; ret */
+	static const uint8_t code[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48,
+					0x89, 0xfd, 0x53, 0xc3 };
+	struct probe_place p;
+
+	assert_int_equal(probe_place_entry(code, sizeof(code), PP_FRAME, &p),
+			 0);
+	assert_int_equal(p.offset, 0);
+	/* a probe that reads no frame may go past it */
+	assert_int_equal(probe_place_entry(code, sizeof(code), PP_ARG(0), &p),
+			 0);
+	assert_int_equal(p.offset, 7);
+}
+
 static void test_branch_into_prologue_stays_at_entry(void **state)
 {
 	/* 0: test %rdi,%rdi; 3: push %rbp; 4: jmp 3 (back into the prologue) */
@@ -163,6 +196,8 @@ int main(void)
 		cmocka_unit_test(test_argument_clobbered_stays_at_entry),
 		cmocka_unit_test(test_memory_write_stays_at_entry),
 		cmocka_unit_test(test_branch_into_prologue_stays_at_entry),
+		cmocka_unit_test(test_endbr64_skipped),
+		cmocka_unit_test(test_frame_pointer_write_kept_for_frame_readers),
 		cmocka_unit_test(test_stack_pointer_write_stays_at_entry),
 		cmocka_unit_test(test_first_instruction_described),
 		cmocka_unit_test(test_undecodable),

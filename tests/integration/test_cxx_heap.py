@@ -1,0 +1,65 @@
+"""C++ heap leaks: every form of operator new (plain, array, nothrow,
+aligned) is charged to the function that said "new", at its line, though
+libstdc++'s operator new keeps no frame pointer; churning containers are
+not suspects."""
+
+import os
+import time
+
+import lwlib
+from lwlib import check, tmpdir
+
+RATE = 100  # of each leak, per second (cxxleak.cc)
+SIZES = {"array": 1000, "object": 64, "nothrow": 400, "aligned": 256}
+DURATION = 8  # at -i 0.5: 16 samples, the suspect rule needs 12
+
+
+def user_frame(site):
+    """The first frame of the program's own code (templates inlined from
+    system headers sit above it)."""
+    for fr in site["stack"]:
+        if not (fr.get("file") or "").startswith("/usr/"):
+            return fr
+    return {}
+
+
+def test_cxx_new_sites():
+    lwlib.require_leakwatch()
+    lwlib.target("cxxleak")
+    tgt = lwlib.start_target("cxxleak")
+    check(lwlib.wait_for(lambda: "ready" in tgt.stdout, 5),
+          "cxxleak did not start:\n" + tgt.describe())
+    time.sleep(0.3)
+    out = os.path.join(tmpdir(), "report.json")
+    lw = lwlib.run_leakwatch(["-i", "0.5", "-d", str(DURATION), "-n", "20",
+                              "--json", out, "-p", str(tgt.pid)], DURATION + 30)
+    check(lw.popen.returncode == 0, "exit %d:\n%s" % (lw.popen.returncode,
+                                                      lw.describe()))
+    rep = lwlib.load_report(out, lw)
+    heap = [s for s in rep["sites"] if s["kind"] == "heap"]
+    marks = lwlib.markers("cxxleak.cc")
+    for name, size in sorted(SIZES.items()):
+        m = marks[("LEAK", name)]
+        found = [s for s in heap if s["stack"] and
+                 user_frame(s).get("symbol") == m.func and
+                 user_frame(s).get("line") == m.line]
+        check(found, "%s: no heap site at %s:%d:%s" %
+              (name, m.func, m.line, lwlib.fmt_sites(heap)))
+        s = found[0]
+        top = lwlib.frame0(s).get("symbol") or ""
+        check(not top.startswith("operator new") and
+              top not in lwlib.ALLOCATOR_SYMBOLS,
+              "%s: the site starts in the allocator: %s" %
+              (name, lwlib.fmt_site(s)))
+        check(s["suspect"], "%s is no suspect: %s" % (name, lwlib.fmt_site(s)))
+        want = RATE * size
+        check(abs(s["bytes_per_s"] - want) <= 0.2 * want,
+              "%s grows %.0f B/s, expected %d" % (name, s["bytes_per_s"], want))
+        check(s["count"] % 1 == 0 and s["bytes"] == s["count"] * size,
+              "%s: %d bytes in %d blocks of %d" %
+              (name, s["bytes"], s["count"], size))
+    churn = marks[("NOLEAK", "churn")]
+    bad = [s for s in heap if s["suspect"] and
+           user_frame(s).get("symbol") == churn.func]
+    check(not bad, "churn is a suspect:%s" % lwlib.fmt_sites(bad))
+    check(tgt.poll() is None, "cxxleak died:\n" + tgt.describe())
