@@ -20,7 +20,7 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 # libbpf is linked statically: the binary then carries the libbpf it was
 # built and tested with, and needs no file beside it.
 LDLIBS := -Wl,-Bstatic -lbpf -Wl,-Bdynamic \
-	  $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lZydis -lm
+	  $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lZydis -liberty -lm
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))

@@ -9,7 +9,7 @@ set -euo pipefail
 BACKPORTS_PKGS="libbpf-dev bpftool libelf-dev libdw-dev golang-1.21-go golang-1.23-go"
 PKGS="make gcc clang llvm pkg-config zlib1g-dev libzydis-dev libjson-c-dev
       libcmocka-dev python3 cppcheck clang-format bpftrace iproute2 procps
-      util-linux golang-1.19-go"
+      util-linux golang-1.19-go g++ libiberty-dev"
 
 installed() {
 	dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed'
