@@ -242,6 +242,8 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 	if (o->live && o->json_path && !strcmp(o->json_path, "-"))
 		return usage_error("the live view owns the terminal: "
 				   "--json - cannot share it");
+	if (o->pprof_path && !strcmp(o->pprof_path, "-"))
+		return usage_error("--pprof needs a file: a profile is binary");
 	if (o->folded_path && o->json_path && !strcmp(o->folded_path, "-") &&
 	    !strcmp(o->json_path, "-"))
 		return usage_error(

@@ -96,6 +96,10 @@ def test_bad_flags():
         (["-p", pid, "-i"], ["interval", "argument", "-i"]),
         (["-p", pid, "--json"], ["json", "argument"]),
         (["-p", pid, "--", "true"], ["both", "either", "-p", "command"]),
+        (["-p", pid, "--top", "0"], ["top", "'0'"]),
+        (["-p", pid, "--folded-value", "lots"], ["folded-value", "lots"]),
+        (["-p", pid, "--pprof", "-"], ["pprof", "file"]),
+        (["-p", pid, "--json", "-", "--folded", "-"], ["stdout"]),
     ]
     check_all(expect_exit(args, [2], hints) for args, hints in cases)
 
@@ -180,3 +184,13 @@ def test_json_unwritable():
     path = "/nonexistent-lwtest-dir/report.json"
     check_all([expect_exit(["-d", "1", "--json", path, "-p", str(sleeper().pid)],
                            [1, 2], [path])])
+
+
+def test_view_files_unwritable():
+    """--folded and --pprof files that cannot be written are refused
+    before anything is traced (exit 2), naming the file."""
+    lwlib.require_leakwatch()
+    pid = str(sleeper().pid)
+    path = "/nonexistent-lwtest-dir/out"
+    check_all([expect_exit(["-d", "1", flag, path, "-p", pid], [2], [path])
+               for flag in ("--folded", "--pprof")])
