@@ -8,8 +8,33 @@ set -euo pipefail
 
 BACKPORTS_PKGS="libbpf-dev bpftool libelf-dev libdw-dev golang-1.21-go golang-1.23-go"
 PKGS="make gcc clang llvm pkg-config zlib1g-dev libzydis-dev libjson-c-dev
-      libcmocka-dev python3 cppcheck clang-format bpftrace iproute2 procps
-      util-linux golang-1.19-go g++ libiberty-dev"
+      libcmocka-dev libprotobuf-c-dev protobuf-c-compiler python3 cppcheck
+      clang-format bpftrace iproute2 procps
+      util-linux golang-1.19-go g++ libiberty-dev libncurses-dev tmux"
+
+# A real reader of --folded output for the tests: speedscope's importer
+# (Debian packages no folded-stack reader), from npm into build/npm, never
+# global. Debian's nodejs and npm only when no npm is installed at all.
+SPEEDSCOPE_VERSION=1.25.0
+NPM_DIR="$(cd "$(dirname "$0")/.." && pwd)/build/npm"
+
+node_pkgs() {
+	command -v npm >/dev/null || echo "nodejs npm"
+}
+
+npm_reader() {
+	local pkg="$NPM_DIR/node_modules/speedscope/package.json"
+	if grep -qs "\"version\": \"$SPEEDSCOPE_VERSION\"" "$pkg"; then
+		return 0
+	fi
+	echo "deps: installing speedscope $SPEEDSCOPE_VERSION into build/npm"
+	mkdir -p "$NPM_DIR"
+	if ! npm install --prefix "$NPM_DIR" --no-save --no-audit --no-fund \
+		--ignore-scripts --loglevel=error \
+		"speedscope@$SPEEDSCOPE_VERSION" >/dev/null; then
+		echo "deps: npm could not install speedscope: its test will skip" >&2
+	fi
+}
 
 installed() {
 	dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed'
@@ -27,11 +52,13 @@ missing() {
 		installed "$p" || out="$out $p"
 	done
 	libbpf_new_enough || out="$out libbpf-dev(>=1.3)"
+	command -v npm >/dev/null || out="$out nodejs npm"
 	echo "$out"
 }
 
 need=$(missing)
 if [ -z "$need" ]; then
+	npm_reader
 	exit 0
 fi
 echo "deps: installing:$need"
@@ -73,10 +100,11 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq -t bookworm-backports $BACKPORTS_PKGS >/dev/null
-apt-get install -y -qq $PKGS >/dev/null
+apt-get install -y -qq $PKGS $(node_pkgs) >/dev/null
 need=$(missing)
 if [ -n "$need" ]; then
 	echo "deps: still missing:$need" >&2
 	exit 1
 fi
 echo "deps: done"
+npm_reader
