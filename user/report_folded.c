@@ -1,10 +1,239 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * Folded stacks, what flamegraph.pl and speedscope read: one line per
+ * site, its frames outermost first separated by ';', then a space and an
+ * integer value:
+ *
+ *	[heap];main (leaky.c:229);leak_malloc (leaky.c:33) 184800
+ *	[thread];main (thr.c:20);leak (thr.c:9);[runs] block (thr.c:5) 133
+ *
+ * All kinds share one file: the first frame names the kind ([heap],
+ * [goroutine], [thread]), so each kind is a tower of its own. Goroutine
+ * and thread sites end with "[runs] FUNC", what they execute; a site
+ * without a stack shows its label instead. A frame is "func (file:line)",
+ * "func" or "module+0xOFFSET" when unresolved; an inlined frame carries
+ * flamegraph.pl's annotation "_[i]" (drawn without it, in its own color).
+ *
+ * Both readers take the digits after the last space as the value and cut
+ * the rest at ';'; flamegraph.pl also takes a number after a space ending
+ * the stack for the first column of a differential. So a frame never holds
+ * ';' (made ':'), a control character (made ' ') or ends in " NUMBER"
+ * (that space is made '_').
+ *
+ * Values are integers > 0, as both readers need: sites with nothing to
+ * show are left out, growth (per second) is rounded and sites that do not
+ * grow are left out, since a flame graph cannot draw a negative width.
+ * Sites that print the same stack are merged (their values summed, as
+ * flamegraph.pl would) and lines are sorted, so the output is stable.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
 #include "util.h"
 #include "view.h"
+
+#define FRAME_MAX    1024
+#define INLINED_MARK "_[i]"
+
+struct folded_line {
+	char *stack;
+	long long value;
+};
+
+static bool is_number(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	if (!n)
+		return false;
+	if (s[n] == '.')
+		n += 1 + strspn(s + n + 1, "0123456789");
+	return s[n] == '\0';
+}
+
+/* Makes s a frame both readers take whole (see the top of this file). */
+static void clean_frame(char *s)
+{
+	size_t i, start, n = strlen(s);
+	char *sp;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == ';')
+			s[i] = ':';
+		else if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			s[i] = ' ';
+	}
+	while (n && s[n - 1] == ' ')
+		s[--n] = '\0';
+	start = strspn(s, " ");
+	memmove(s, s + start, n - start + 1);
+	if (!*s)
+		strcpy(s, "?");
+	sp = strrchr(s, ' ');
+	if (sp && is_number(sp + 1))
+		*sp = '_';
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* prefix + the frame's text, cleaned, and its inline mark. */
+static void frame_text(const struct lw_frame *fr, const char *prefix, char *buf,
+		       size_t len)
+{
+	size_t n = snprintf(buf, len, "%s", prefix);
+	size_t room = len - strlen(INLINED_MARK);
+
+	if (n >= room)
+		n = room - 1;
+	if (!fr->symbol && fr->module)
+		snprintf(buf + n, room - n, "%s+0x%" PRIx64,
+			 base_name(fr->module), fr->offset);
+	else
+		symbolizer_format(fr, buf + n, room - n);
+	clean_frame(buf);
+	if (fr->inlined)
+		strcat(buf, INLINED_MARK);
+}
+
+static void put_text(FILE *m, const char *text)
+{
+	char buf[FRAME_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	clean_frame(buf);
+	fprintf(m, ";%s", buf);
+}
+
+/* "[runs] FUNC": the function the goroutines or threads of s execute. */
+static void put_start(FILE *m, struct lw_view *v, const struct lw_site *s)
+{
+	struct lw_frame fr[LW_MAX_FRAMES];
+	char buf[FRAME_MAX];
+	int n;
+
+	if (s->kind == LW_KIND_HEAP || !s->start)
+		return;
+	n = symbolizer_resolve(v->sym, s->start, false, fr, LW_MAX_FRAMES);
+	if (!n)
+		return;
+	/* The real function, not what was inlined at its entry. */
+	fr[n - 1].inlined = false;
+	frame_text(&fr[n - 1], "[runs] ", buf, sizeof(buf));
+	fprintf(m, ";%s", buf);
+}
+
+/* The site's stack as a folded line without its value (malloc'ed). */
+static char *site_stack(struct lw_view *v, struct lw_site *s)
+{
+	struct lw_frame fr[LW_MAX_FRAMES];
+	int n = view_frames(v, s, fr, LW_MAX_FRAMES), i;
+	char buf[FRAME_MAX], *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	if (!m)
+		abort();
+	fprintf(m, "[%s]", view_kind_name(s->kind));
+	if (n && fr[0].pc) {
+		for (i = n - 1; i >= 0; i--) {
+			frame_text(&fr[i], "", buf, sizeof(buf));
+			fprintf(m, ";%s", buf);
+		}
+	} else {
+		put_text(m, s->label[0] ? s->label : "[stack not captured]");
+	}
+	put_start(m, v, s);
+	if (fclose(m) || !text)
+		abort();
+	return text;
+}
+
+/* The site's value, rounded; <= 0 when it has nothing to show. */
+static long long site_folded(const struct lw_site *s, enum lw_folded_value how)
+{
+	double x;
+
+	switch (how) {
+	case LW_FOLDED_BYTES:
+		x = site_bytes(s);
+		break;
+	case LW_FOLDED_COUNT:
+		x = site_count(s);
+		break;
+	case LW_FOLDED_GROWTH:
+		/* What the JSON report calls bytes_per_s or count_per_s */
+		x = s->kind == LW_KIND_HEAP ? s->fit.value_per_s
+					    : s->fit.count_per_s;
+		break;
+	default:
+		x = site_value(s);
+		break;
+	}
+	/* Also false for NaN */
+	if (!(x >= 0.5))
+		return 0;
+	if (x >= 9e18)
+		return 9000000000000000000LL;
+	return (long long)(x + 0.5);
+}
+
+static int by_stack(const void *a, const void *b)
+{
+	const struct folded_line *x = a, *y = b;
+
+	return strcmp(x->stack, y->stack);
+}
+
+/* Prints the lines, merging equal stacks; frees their stacks. */
+static int print_lines(FILE *f, struct folded_line *l, size_t n)
+{
+	size_t i = 0, j;
+	long long sum;
+	int err = 0;
+
+	qsort(l, n, sizeof(*l), by_stack);
+	while (i < n) {
+		sum = 0;
+		for (j = i; j < n && !strcmp(l[j].stack, l[i].stack); j++)
+			sum = l[j].value > LLONG_MAX - sum ? LLONG_MAX
+							   : sum + l[j].value;
+		if (fprintf(f, "%s %lld\n", l[i].stack, sum) < 0)
+			err = -1;
+		for (; i < j; i++)
+			free(l[i].stack);
+	}
+	return err;
+}
 
 int report_folded(FILE *f, const char *name, struct lw_view *v,
 		  enum lw_folded_value how)
 {
-	lw_err("--folded: not implemented yet");
-	return -1;
+	struct lw_site **s;
+	size_t n = model_ranked(v->model, &s), i, k = 0;
+	struct folded_line *l = calloc(n ? n : 1, sizeof(*l));
+	int err;
+
+	if (!l)
+		abort();
+	for (i = 0; i < n; i++) {
+		l[k].value = site_folded(s[i], how);
+		if (l[k].value > 0)
+			l[k++].stack = site_stack(v, s[i]);
+	}
+	err = print_lines(f, l, k);
+	if (err || fflush(f)) {
+		lw_err("writing %s: %s", name, strerror(errno));
+		err = -1;
+	}
+	free(l);
+	free(s);
+	return err;
 }
