@@ -23,6 +23,7 @@
 #include "session.h"
 #include "symbolize.h"
 #include "target.h"
+#include "top.h"
 #include "util.h"
 #include "view.h"
 
@@ -118,6 +119,9 @@ struct run {
 	bool is_go;	/* goroutines are tracked */
 	struct go_layout go;
 	struct lw_goscan goscan;
+	struct lw_top *top; /* leakwatch top: the live view, while it is up */
+	FILE *top_out;	    /* r->out when the view is closed */
+	bool quit;	    /* the view's q */
 };
 
 static int on_map_event(void *ctx, void *data, size_t size)
@@ -246,10 +250,9 @@ static int write_files(struct run *r, struct lw_view *v, bool final)
 	return rc;
 }
 
-/* Returns an lw_exit code: the JSON report may fail to be written. */
-static int show(struct run *r, bool final)
+static struct lw_view view_of(struct run *r, bool final)
 {
-	struct lw_view v = {
+	return (struct lw_view){
 		.target = &r->target,
 		.model = &r->model,
 		.sym = r->sym,
@@ -258,10 +261,19 @@ static int show(struct run *r, bool final)
 		.top = r->opts.top,
 		.final = final,
 	};
+}
+
+/* Returns an lw_exit code: the JSON report may fail to be written. */
+static int show(struct run *r, bool final)
+{
+	struct lw_view v = view_of(r, final);
 
 	if (r->opts.floor)
 		return LW_EXIT_OK;
-	report_text(r->out, &v);
+	if (r->top && !final)
+		top_draw(r->top, &v);
+	else
+		report_text(r->out, &v);
 	if (final && r->json && report_json(r->json, r->opts.json_path, &v))
 		return LW_EXIT_ERROR;
 	return write_files(r, &v, final);
@@ -313,19 +325,62 @@ static int open_outputs(struct run *r)
 	return LW_EXIT_OK;
 }
 
-/* Sleeps until the next deadline, a ring-buffer record or target exit. */
+/*
+ * Sleeps until the next deadline, a ring-buffer record, target exit or,
+ * in the live view, a key (or a resize, which interrupts the poll).
+ */
 static void wait_for(struct run *r, double until)
 {
-	struct pollfd p[2] = {
-		{ .fd = r->target.pidfd, .events = POLLIN },
+	struct pollfd p[3] = {
+		{ .fd = r->target.exited ? -1 : r->target.pidfd,
+		  .events = POLLIN },
 		{ .fd = session_poll_fd(&r->session), .events = POLLIN },
+		{ .fd = r->top ? top_input_fd(r->top) : -1, .events = POLLIN },
 	};
-	int ms = (int)((until - lw_now()) * 1000) + 1;
+	double left = until - lw_now();
+	int ms = left > 60 ? 60000 : (int)(left * 1000) + 1;
+	struct lw_view v;
 
 	if (ms < 0)
 		ms = 0;
-	if (poll(p, p[1].fd >= 0 ? 2 : 1, ms) > 0 && p[1].revents)
+	if (poll(p, 3, ms) > 0 && p[1].revents)
 		session_consume(&r->session);
+	if (!r->top)
+		return;
+	v = view_of(r, false);
+	if (!top_input(r->top, &v))
+		r->quit = true;
+}
+
+static void draw_top(struct run *r)
+{
+	struct lw_view v = view_of(r, false);
+
+	top_draw(r->top, &v);
+}
+
+/*
+ * A terminal that cannot hold the view is refused before attaching. While
+ * the view is up, the text output goes where the view shows it: stderr,
+ * which the view points at its log.
+ */
+static int open_top(struct run *r)
+{
+	r->top = top_open();
+	if (!r->top)
+		return LW_EXIT_USAGE;
+	r->top_out = r->out;
+	r->out = stderr;
+	return LW_EXIT_OK;
+}
+
+static void close_top(struct run *r)
+{
+	if (!r->top)
+		return;
+	top_close(r->top);
+	r->top = NULL;
+	r->out = r->top_out;
 }
 
 static int loop(struct run *r)
@@ -333,12 +388,21 @@ static int loop(struct run *r)
 	double next = r->t_start + r->opts.interval;
 	double end = r->opts.duration ? r->t_start + r->opts.duration : 1e300;
 
-	while (!stop_signal) {
+	if (r->top)
+		draw_top(r); /* at once, not after the first interval */
+	while (!stop_signal && !r->quit) {
 		wait_for(r, next < end ? next : end);
+		/* the live view keeps showing an exited target until q */
+		if (r->top && r->target.exited)
+			continue;
 		if (target_poll_exit(&r->target)) {
 			fprintf(r->out, "\nleakwatch: target %d exited\n",
 				r->target.pid);
-			break;
+			if (!r->top)
+				break;
+			drain(r);
+			show(r, false);
+			continue;
 		}
 		if (lw_now() >= end)
 			break;
@@ -348,7 +412,10 @@ static int loop(struct run *r)
 			next += r->opts.interval;
 		}
 	}
-	drain(r);
+	/* the view drained an exited target when it saw the exit */
+	if (!r->top || !r->target.exited)
+		drain(r);
+	close_top(r);
 	return show(r, true);
 }
 
@@ -455,6 +522,8 @@ int main(int argc, char **argv)
 		break;
 	}
 	rc = open_outputs(&r);
+	if (!rc && r.opts.live && !r.opts.floor)
+		rc = open_top(&r);
 	if (rc)
 		return rc;
 	install_signals();
@@ -470,6 +539,7 @@ int main(int argc, char **argv)
 			r.target.pid, r.target.comm, r.plan.n);
 		rc = loop(&r);
 	}
+	close_top(&r);
 	session_close(&r.session);
 	if (r.target.launched && r.target.pid > 0 && !r.target.exited &&
 	    r.target.go_fd < 0)
