@@ -702,3 +702,32 @@ int on_thread_exit(void *ctx)
 		site_sub(copy.site, 0, copy.gen);
 	return 0;
 }
+
+/*
+ * Each report: every thread of the target and its saved user registers,
+ * from which user space unwinds its stack (what threads born before
+ * attach run, where threads are blocked).
+ */
+SEC("iter/task")
+int thread_snap(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct lw_thread_snap s = {};
+	struct pt_regs regs;
+
+	if (!task || task->tgid != targ_tgid || !task->mm ||
+	    bpf_probe_read_kernel(&regs, sizeof(regs),
+				  (void *)bpf_task_pt_regs(task)))
+		return 0;
+	s.tid = task->pid;
+	s.ip = regs.ip;
+	s.sp = regs.sp;
+	s.bp = regs.bp;
+	s.bx = regs.bx;
+	s.r12 = regs.r12;
+	s.r13 = regs.r13;
+	s.r14 = regs.r14;
+	s.r15 = regs.r15;
+	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+	return 0;
+}

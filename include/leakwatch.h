@@ -121,6 +121,17 @@ struct lw_go_val {
 #define LW_MAX_GOROUTINES (1 << 20)
 #define LW_MAX_THREADS	  (1 << 16)
 
+/*
+ * One thread of the target as the thread iterator sees it, in a report:
+ * its user registers as it last entered the kernel (where it blocks), the
+ * ones an unwinder starts from (DWARF CFI or frame pointers).
+ */
+struct lw_thread_snap {
+	__u32 tid;
+	__u32 pad;
+	__u64 ip, sp, bp, bx, r12, r13, r14, r15;
+};
+
 /* Entry state of an in-flight allocator call, keyed by thread id. */
 struct lw_pending {
 	__u64 arg0;

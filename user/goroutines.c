@@ -7,9 +7,8 @@
 #include "util.h"
 
 /* Creation-site ids live apart from the probes' site indices. */
-#define GROUP_ID    (1ull << 63)
-#define BATCH	    4096
-#define MAX_BLOCKED 16 /* distinct (reason, pc) groups kept per site */
+#define GROUP_ID (1ull << 63)
+#define BATCH	 4096
 
 void goscan_init(struct lw_goscan *gs, pid_t pid, uint64_t bias,
 		 const struct go_layout *l)
@@ -143,7 +142,7 @@ static void note_blocked(struct lw_goscan *gs, struct lw_site *s,
 			return;
 		}
 	}
-	if (s->nblocked == MAX_BLOCKED)
+	if (s->nblocked == LW_MAX_BLOCKED)
 		return;
 	b = realloc(s->blocked, (s->nblocked + 1) * sizeof(*b));
 	if (!b)

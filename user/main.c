@@ -110,6 +110,7 @@ struct run {
 	struct lw_session session;
 	struct lw_model model;
 	struct symbolizer *sym;
+	struct unwinder *uw; /* threads' stacks, made at the first report */
 	struct lw_drained_site *drained;
 	size_t drained_cap;
 	double t_start;
@@ -150,6 +151,8 @@ static void follow_exec(struct run *r)
 	if (r->sym)
 		symbolizer_free(r->sym);
 	r->sym = symbolizer_new(r->target.pid);
+	unwinder_free(r->uw);
+	r->uw = NULL;
 	r->epoch = r->model.epoch;
 	fprintf(r->out, "\nleakwatch: pid %d exec'd %s: tracking starts anew\n",
 		r->target.pid, r->target.exe);
@@ -183,6 +186,26 @@ static void read_stacks(struct run *r, const struct lw_drained_site *d,
 	}
 }
 
+/* Where every thread is, then which site each one counts at. */
+static void update_threads(struct run *r)
+{
+	struct lw_thread_view tv = { .sym = r->sym };
+	int n = session_thread_snaps(&r->session, r->target.pid, &tv.snaps);
+
+	if (!r->uw)
+		r->uw = unwinder_new(r->target.pid);
+	else
+		unwinder_refresh(r->uw);
+	tv.uw = r->uw;
+
+	if (n < 0)
+		lw_debug("thread iterator: %s", strerror(-n));
+	tv.n = n > 0 ? n : 0;
+	threads_update(r->target.pid, &r->model, r->session.threads_fd,
+		       r->model.ngen - 1, &tv);
+	free(tv.snaps);
+}
+
 /* One drain: a new generation, then the aggregates it closes. */
 static void drain(struct run *r)
 {
@@ -206,8 +229,7 @@ static void drain(struct run *r)
 		goscan_update(&r->goscan, &r->model, r->session.goroutines_fd,
 			      r->model.ngen - 1, now);
 	if (!r->target.exited)
-		threads_update(r->target.pid, &r->model, r->session.threads_fd,
-			       r->model.ngen - 1);
+		update_threads(r);
 	model_update(&r->model, r->drained, n, now);
 	if (!r->target.exited) {
 		target_refresh(&r->target);
@@ -550,6 +572,7 @@ int main(int argc, char **argv)
 		goscan_free(&r.goscan);
 	if (r.sym)
 		symbolizer_free(r.sym);
+	unwinder_free(r.uw);
 	model_free(&r.model);
 	free(r.drained);
 	if (r.json && r.json != stdout && fclose(r.json) && !rc) {

@@ -10,7 +10,10 @@
 #include "regions.h"
 #include "trend.h"
 
-/* Goroutines of a site parked for one reason at one place. */
+#define LW_MAX_BLOCKED 16 /* distinct (reason, pc) groups kept per site */
+
+/* Goroutines (threads) of a site parked for one reason (in one state) at
+ * one place. */
 struct lw_blocked {
 	const char *reason;
 	uint32_t count;

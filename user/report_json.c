@@ -78,7 +78,7 @@ static json_object *pcs_json(struct lw_view *v, const uint64_t *pcs, int n)
 }
 
 /* "start": the function the goroutines or threads run; "blocked": where
- * the goroutines wait (threads: empty). */
+ * they wait (goroutines: by wait reason; threads: by their /proc state). */
 static void goroutine_json(json_object *o, struct lw_view *v,
 			   const struct lw_site *s)
 {

@@ -105,8 +105,17 @@ static void heap_table(FILE *f, struct lw_view *v, struct lw_site **s, size_t n,
 			n - v->top);
 }
 
-/* Where the program itself waits: the first frame that is not the
- * runtime's parking machinery. */
+/* Go's parking machinery, or the C library's system call wrappers. */
+static bool is_plumbing(const struct lw_frame *f)
+{
+	const char *base = f->module ? strrchr(f->module, '/') : NULL;
+
+	if (f->symbol && !strncmp(f->symbol, "runtime.", 8))
+		return true;
+	return base && !strncmp(base + 1, "libc.so", 7);
+}
+
+/* Where the program itself waits: its first frame past the plumbing. */
 static void blocked_at(struct lw_view *v, const struct lw_blocked *b,
 		       char *name, size_t len)
 {
@@ -120,8 +129,7 @@ static void blocked_at(struct lw_view *v, const struct lw_blocked *b,
 		if (!n)
 			continue;
 		symbolizer_format(&fr[0], name, len);
-		if (!fr[n - 1].symbol ||
-		    strncmp(fr[n - 1].symbol, "runtime.", 8))
+		if (!is_plumbing(&fr[n - 1]))
 			return;
 	}
 }

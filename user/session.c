@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "floor.skel.h"
 #include "heap.skel.h"
 #include "session.h"
@@ -176,4 +179,74 @@ void session_close(struct lw_session *s)
 	heap_bpf__destroy(s->heap);
 	floor_bpf__destroy(s->floor);
 	memset(s, 0, sizeof(*s));
+}
+
+static int snap_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct lw_thread_snap *)a)->tid;
+	uint32_t y = ((const struct lw_thread_snap *)b)->tid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Reads an iterator to its end: records may straddle reads. */
+static int read_snaps(int fd, struct lw_thread_snap **out)
+{
+	size_t len = 0, cap = 64 * sizeof(**out);
+	char *buf = malloc(cap), *p;
+	ssize_t got;
+
+	*out = NULL;
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		if (len == cap) {
+			p = realloc(buf, cap * 2);
+			if (!p)
+				break;
+			buf = p;
+			cap *= 2;
+		}
+		got = read(fd, buf + len, cap - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += got;
+	}
+	*out = (struct lw_thread_snap *)buf;
+	return len / sizeof(**out);
+}
+
+int session_thread_snaps(struct lw_session *s, pid_t pid,
+			 struct lw_thread_snap **out)
+{
+	union bpf_iter_link_info info = { .task.pid = pid };
+	struct bpf_iter_attach_opts opts;
+	struct bpf_link *link;
+	int fd, n;
+
+	/* libbpf checks that padding is zero too */
+	memset(&opts, 0, sizeof(opts));
+	opts.sz = sizeof(opts);
+	opts.link_info = &info;
+	opts.link_info_len = sizeof(info);
+	*out = NULL;
+	if (!s->heap)
+		return 0;
+	link = bpf_program__attach_iter(s->heap->progs.thread_snap, &opts);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		n = -errno;
+		bpf_link__destroy(link);
+		return n;
+	}
+	n = read_snaps(fd, out);
+	if (n > 1)
+		qsort(*out, n, sizeof(**out), snap_cmp);
+	close(fd);
+	bpf_link__destroy(link);
+	return n;
 }

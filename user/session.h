@@ -38,6 +38,13 @@ void session_set_gen(struct lw_session *s, uint32_t gen);
 int session_poll_fd(struct lw_session *s); /* -1 when nothing to poll */
 /* Site indices handed out so far. */
 uint32_t session_nsites(struct lw_session *s);
+/*
+ * Every thread of process pid: where it is and its frames, from the
+ * thread iterator, sorted by tid. *out is malloc'ed (free it); returns
+ * the count, or a negative errno.
+ */
+int session_thread_snaps(struct lw_session *s, pid_t pid,
+			 struct lw_thread_snap **out);
 /* How many times the target has exec'd since attach. */
 uint32_t session_epoch(struct lw_session *s);
 void session_consume(struct lw_session *s);

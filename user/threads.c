@@ -90,7 +90,111 @@ static void read_comm(pid_t pid, const char *tid, char *comm, size_t len)
 	}
 }
 
-static struct lw_site *attach_site(struct lw_model *m, const char *comm)
+/* "R (running)" -> what the thread is doing, as /proc says. */
+static const char *read_state(pid_t pid, const char *tid)
+{
+	char path[320], buf[512], *close_paren;
+	FILE *f;
+	int c = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", pid, tid);
+	f = fopen(path, "re");
+	if (f) {
+		/* "tid (comm) S ...": comm may hold anything, even ')' */
+		if (fgets(buf, sizeof(buf), f)) {
+			close_paren = strrchr(buf, ')');
+			if (close_paren && close_paren[1])
+				c = close_paren[2];
+		}
+		fclose(f);
+	}
+	switch (c) {
+	case 'R':
+		return "running";
+	case 'S':
+		return "sleeping";
+	case 'D':
+		return "disk sleep";
+	case 'T':
+	case 't':
+		return "stopped";
+	default:
+		return "waiting";
+	}
+}
+
+static const struct lw_thread_snap *find_snap(const struct lw_thread_view *tv,
+					      uint32_t tid)
+{
+	size_t lo = 0, hi = tv ? tv->n : 0, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if (tv->snaps[mid].tid == tid)
+			return &tv->snaps[mid];
+		if (tv->snaps[mid].tid < tid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* A thread's stack, innermost first: pcs[0] is where it is. */
+struct tstack {
+	uint64_t pcs[LW_MAX_STACK_DEPTH];
+	int depth;
+};
+
+static bool in_module(struct symbolizer *sym, uint64_t pc, const char *prefix)
+{
+	struct lw_frame f;
+	const char *base;
+
+	if (symbolizer_resolve(sym, pc, true, &f, 1) < 1 || !f.module)
+		return false;
+	base = strrchr(f.module, '/');
+	base = base ? base + 1 : f.module;
+	return !strncmp(base, prefix, strlen(prefix));
+}
+
+/* Where glibc hands a thread (or the process) to the program. */
+static bool is_thread_entry(const char *sym)
+{
+	return sym && (!strcmp(sym, "start_thread") ||
+		       !strcmp(sym, "__libc_start_call_main"));
+}
+
+/*
+ * What a thread born before attach runs: the frame below glibc's
+ * start_thread (main's, for the main thread). A pc inside that function,
+ * not a return address (so that it resolves to the function), or 0.
+ */
+static uint64_t start_of(const struct lw_thread_view *tv,
+			 const struct tstack *st)
+{
+	struct lw_frame f;
+	int k;
+
+	if (!tv || !tv->sym)
+		return 0;
+	for (k = st->depth - 1; k >= 1; k--) {
+		if (symbolizer_resolve(tv->sym, st->pcs[k], true, &f, 1) < 1 ||
+		    !is_thread_entry(f.symbol))
+			continue;
+		/* in libstdc++: std::thread's trampoline, which runs the
+		 * callable in the next frame */
+		if (k > 2 && in_module(tv->sym, st->pcs[k - 1], "libstdc++"))
+			k--;
+		if (k > 1 && in_module(tv->sym, st->pcs[k - 1], "libc.so"))
+			return 0; /* a tail call from it: unknown */
+		return k > 1 ? st->pcs[k - 1] - 1 : st->pcs[0];
+	}
+	return 0;
+}
+
+static struct lw_site *attach_site(struct lw_model *m, const char *comm,
+				   uint64_t start)
 {
 	uint64_t h = 1469598103934665603ull;
 	struct lw_site *s;
@@ -98,11 +202,13 @@ static struct lw_site *attach_site(struct lw_model *m, const char *comm)
 
 	for (c = comm; *c; c++)
 		h = (h ^ (unsigned char)*c) * 1099511628211ull;
+	h = (h ^ start) * 1099511628211ull;
 	s = model_site(m, ATTACH_ID | (h >> 3));
 	if (!s->stack_read) {
 		s->kind = LW_KIND_THREAD;
 		s->epoch = m->epoch;
 		s->depth = 0;
+		s->start = start;
 		s->stack_read = true;
 		s->scanned = 0;
 		snprintf(s->label, sizeof(s->label), "[alive at attach] %s",
@@ -111,36 +217,84 @@ static struct lw_site *attach_site(struct lw_model *m, const char *comm)
 	return s;
 }
 
+/* Threads of a site at one place in one state count together. */
+static void note_blocked(struct lw_site *s, const struct tstack *st,
+			 const char *state)
+{
+	struct lw_blocked *b;
+	int i;
+
+	for (i = 0; i < s->nblocked; i++) {
+		b = &s->blocked[i];
+		if (b->pcs[0] == st->pcs[0] && b->reason == state) {
+			b->count++;
+			return;
+		}
+	}
+	if (s->nblocked == LW_MAX_BLOCKED)
+		return;
+	b = realloc(s->blocked, (s->nblocked + 1) * sizeof(*b));
+	if (!b)
+		return;
+	s->blocked = b;
+	b = &b[s->nblocked++];
+	memset(b, 0, sizeof(*b));
+	b->reason = state;
+	b->count = 1;
+	b->depth = st->depth;
+	memcpy(b->pcs, st->pcs, st->depth * sizeof(b->pcs[0]));
+}
+
 static void reset(struct lw_model *m)
 {
+	struct lw_site *s;
 	size_t i;
 
 	for (i = 0; i < m->n; i++) {
-		if (m->sites[i].kind != LW_KIND_THREAD)
+		s = &m->sites[i];
+		if (s->kind != LW_KIND_THREAD)
 			continue;
-		m->sites[i].scanned = 0;
-		m->sites[i].thread_bytes = 0;
+		s->scanned = 0;
+		s->thread_bytes = 0;
+		free(s->blocked);
+		s->blocked = NULL;
+		s->nblocked = 0;
 	}
 }
 
-static void count_thread(pid_t pid, struct lw_model *m, int fd, const char *tid,
-			 const struct span *maps, size_t n)
+struct scan {
+	pid_t pid;
+	struct lw_model *m;
+	int fd;
+	const struct span *maps;
+	size_t nmaps;
+	const struct lw_thread_view *tv;
+};
+
+static void count_thread(const struct scan *sc, const char *tid)
 {
 	struct lw_go_val val;
 	struct lw_site *s = NULL;
 	__u32 key = strtoul(tid, NULL, 10);
+	const struct lw_thread_snap *t = find_snap(sc->tv, key);
+	struct tstack st = { .depth = 0 };
 	char comm[32];
 
-	if (!bpf_map_lookup_elem(fd, &key, &val))
-		s = model_find(m, val.site);
+	if (t)
+		st.depth = unwinder_stack(sc->tv->uw, t, st.pcs,
+					  LW_MAX_STACK_DEPTH);
+	if (!bpf_map_lookup_elem(sc->fd, &key, &val))
+		s = model_find(sc->m, val.site);
 	if (!s) {
-		read_comm(pid, tid, comm, sizeof(comm));
-		s = attach_site(m, comm);
+		read_comm(sc->pid, tid, comm, sizeof(comm));
+		s = attach_site(sc->m, comm, start_of(sc->tv, &st));
 	}
 	if (s->scanned < 0)
 		s->scanned = 0;
 	s->scanned++;
-	s->thread_bytes += stack_bytes(pid, tid, maps, n);
+	s->thread_bytes += stack_bytes(sc->pid, tid, sc->maps, sc->nmaps);
+	if (st.depth)
+		note_blocked(s, &st, read_state(sc->pid, tid));
 }
 
 /* Probe records of threads /proc no longer lists: an exit was lost. */
@@ -163,23 +317,25 @@ static void heal(pid_t pid, int fd, uint32_t cur_gen)
 	}
 }
 
-int threads_update(pid_t pid, struct lw_model *m, int fd, uint32_t cur_gen)
+int threads_update(pid_t pid, struct lw_model *m, int fd, uint32_t cur_gen,
+		   const struct lw_thread_view *tv)
 {
-	struct dirent *d;
+	struct scan sc = { .pid = pid, .m = m, .fd = fd, .tv = tv };
 	struct span *maps;
+	struct dirent *d;
 	char path[64];
-	size_t n;
 	DIR *dir;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	dir = opendir(path);
 	if (!dir)
 		return -errno;
-	maps = read_maps(pid, &n);
+	maps = read_maps(pid, &sc.nmaps);
+	sc.maps = maps;
 	reset(m);
 	while ((d = readdir(dir)))
 		if (d->d_name[0] != '.')
-			count_thread(pid, m, fd, d->d_name, maps, n);
+			count_thread(&sc, d->d_name);
 	closedir(dir);
 	free(maps);
 	heal(pid, fd, cur_gen);

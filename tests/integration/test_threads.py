@@ -41,7 +41,35 @@ def watch(name):
     return lwlib.load_report(out, lw), live, tgt
 
 
-def check_leak(name, source, start_ok):
+def starts(site):
+    return (site.get("start") or {}).get("symbol") or ""
+
+
+def check_snapshots(sites, leak_site, before_starts):
+    """Where threads are (the thread iterator, unwound by CFI): every
+    thread of a site is somewhere; those alive at attach are told apart
+    by what they run."""
+    for s in sites:
+        # a thread born between the iterator and /proc is not placed
+        n = sum(b["count"] for b in s.get("blocked", []))
+        check(s["count"] - 2 <= n <= s["count"],
+              "%s: %d threads, %d placed by blocked[]: %s" %
+              (lwlib.fmt_site(s), s["count"], n, s.get("blocked")))
+    where = [f.get("symbol") for b in leak_site["blocked"]
+             if b["reason"] == "sleeping" for f in b["stack"]]
+    check("pause" in where, "the leaked threads are not seen asleep in "
+          "pause(): %s" % leak_site["blocked"])
+    before = [s for s in sites
+              if s.get("label", "").startswith("[alive at attach]")]
+    for want, least in before_starts:
+        got = [s for s in before if want(starts(s))]
+        check(got and got[0]["count"] >= least,
+              "no site of %d+ threads alive at attach running the expected "
+              "function: %s" % (least, [(starts(s), s["count"])
+                                        for s in before]))
+
+
+def check_leak(name, source, start_ok, before_starts):
     rep, live, tgt = watch(name)
     sites = thread_sites(rep)
     marks = lwlib.markers(source)
@@ -55,8 +83,8 @@ def check_leak(name, source, start_ok):
     check(s["suspect"], "the leaking site is no suspect: " + lwlib.fmt_site(s))
     check(abs(s["count_per_s"] - RATE) <= 0.2 * RATE,
           "grows %.1f threads/s, expected %d" % (s["count_per_s"], RATE))
-    start = (s.get("start") or {}).get("symbol") or ""
-    check(start_ok(start), "start routine %r" % s.get("start"))
+    check(start_ok(starts(s)), "start routine %r" % s.get("start"))
+    check_snapshots(sites, s, before_starts)
     check(s["bytes"] >= s["count"] * 4096,
           "%d bytes of stacks for %d threads" % (s["bytes"], s["count"]))
     for what in ("short", "pool"):
@@ -80,7 +108,9 @@ def check_leak(name, source, start_ok):
 
 
 def test_thread_leak():
-    check_leak("threads", "threads.c", lambda start: start == "block")
+    # the pool, the leaks before attach, and main
+    check_leak("threads", "threads.c", lambda start: start == "block",
+               [(lambda f: f == "block", 4 + 1), (lambda f: f == "main", 1)])
 
 
 def test_thread_leak_cxx():
@@ -88,4 +118,5 @@ def test_thread_leak_cxx():
     frame pointer; the site still names the user's line, and the start
     routine names the lambda the thread runs."""
     check_leak("threads-cxx", "threads_cxx.cc",
-               lambda start: "leak_thread" in start and "lambda" in start)
+               lambda start: "leak_thread" in start and "lambda" in start,
+               [(lambda f: "start_pool" in f, 4), (lambda f: f == "main", 1)])
