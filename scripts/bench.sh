@@ -15,42 +15,50 @@ N=${BENCH_PAIRS:-20000}
 ROUNDS=${BENCH_ROUNDS:-5}
 mkdir -p build
 gcc -O2 scripts/bench.c -o build/bench
+g++ -O2 scripts/bench_cxx.cc -o build/bench_cxx
 
 run() {
 	case "$1" in
-	none) build/bench "$N" ;;
-	memleak) ./leakwatch --floor=memleak -i 60 -- build/bench "$N" ;;
-	own) ./leakwatch --floor=own -i 60 -- build/bench "$N" ;;
-	leakwatch) ./leakwatch -i 60 -- build/bench "$N" ;;
+	none) "$BIN" "$N" ;;
+	memleak) ./leakwatch --floor=memleak -i 60 -- "$BIN" "$N" ;;
+	own) ./leakwatch --floor=own -i 60 -- "$BIN" "$N" ;;
+	leakwatch) ./leakwatch -i 60 -- "$BIN" "$N" ;;
 	esac
 }
 
-declare -A samples
-configs="none memleak own leakwatch"
-for r in $(seq "$ROUNDS"); do
-	for c in $configs; do
-		v=$(run "$c" | grep -E '^[0-9.]+$' | tail -n 1)
-		samples[$c]="${samples[$c]:-} $v"
-	done
-done
-
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-declare -A med
-for c in $configs; do
-	med[$c]=$(echo "${samples[$c]}" | median)
-done
 
-printf '%-16s %12s   %s\n' config "ns/pair" "runs"
-for c in $configs; do
-	printf '%-16s %12s  %s\n' "$c" "${med[$c]}" "${samples[$c]}"
-done
-awk -v none="${med[none]}" -v ml="${med[memleak]}" -v own="${med[own]}" \
-    -v lw="${med[leakwatch]}" 'BEGIN {
-	printf "\nleakwatch / memleak floor = %.2f   (target <= 0.50)\n", lw / ml
-	printf "leakwatch / own floor     = %.2f   (target <= 1.15)\n", lw / own
-	printf "own floor / memleak floor = %.2f\n", own / ml
-	printf "memleak floor / none      = %.1f\n", ml / none
-}'
+# $1: title, $2: the workload binary. memleak's floor hooks the C
+# allocator only; leakwatch also probes operator new's entry in C++.
+pairs() {
+	local c r v
+	local -A samples=() med=()
+	local configs="none memleak own leakwatch"
+	BIN=$2
+	for r in $(seq "$ROUNDS"); do
+		for c in $configs; do
+			v=$(run "$c" | grep -E '^[0-9.]+$' | tail -n 1)
+			samples[$c]="${samples[$c]:-} $v"
+		done
+	done
+	for c in $configs; do
+		med[$c]=$(echo "${samples[$c]}" | median)
+	done
+	printf '\n%s\n%-16s %12s   %s\n' "$1" config "ns/pair" "runs"
+	for c in $configs; do
+		printf '%-16s %12s  %s\n' "$c" "${med[$c]}" "${samples[$c]}"
+	done
+	awk -v none="${med[none]}" -v ml="${med[memleak]}" -v own="${med[own]}" \
+	    -v lw="${med[leakwatch]}" 'BEGIN {
+		printf "leakwatch / memleak floor = %.2f   (target <= 0.50)\n", lw / ml
+		printf "leakwatch / own floor     = %.2f   (target <= 1.15)\n", lw / own
+		printf "own floor / memleak floor = %.2f\n", own / ml
+		printf "memleak floor / none      = %.1f\n", ml / none
+	}'
+}
+
+pairs "C: malloc+free" build/bench
+pairs "C++: new[]+delete[]" build/bench_cxx
 
 # --- Go: goroutine churn
 GO=${BENCH_GO:-/usr/lib/go-1.23/bin/go}

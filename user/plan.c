@@ -187,10 +187,17 @@ void plan_print(const struct lw_plan *plan)
 	}
 }
 
+/* memleak hooks the C allocator only, each function on its first byte. */
 void plan_all_at_entry(struct lw_plan *plan)
 {
-	int i;
+	int i, k = 0;
 
-	for (i = 0; i < plan->n; i++)
-		plan->probes[i].place.offset = 0;
+	for (i = 0; i < plan->n; i++) {
+		if (plan->probes[i].prog == LW_PROG_HINT ||
+		    plan->probes[i].prog == LW_PROG_THREAD)
+			continue;
+		plan->probes[k] = plan->probes[i];
+		plan->probes[k++].place.offset = 0;
+	}
+	plan->n = k;
 }
