@@ -110,7 +110,7 @@ struct run {
 	struct lw_session session;
 	struct lw_model model;
 	struct symbolizer *sym;
-	struct unwinder *uw; /* threads' stacks, made at the first report */
+	struct lw_threads threads;
 	struct lw_drained_site *drained;
 	size_t drained_cap;
 	double t_start;
@@ -151,8 +151,7 @@ static void follow_exec(struct run *r)
 	if (r->sym)
 		symbolizer_free(r->sym);
 	r->sym = symbolizer_new(r->target.pid);
-	unwinder_free(r->uw);
-	r->uw = NULL;
+	threads_forget(&r->threads);
 	r->epoch = r->model.epoch;
 	fprintf(r->out, "\nleakwatch: pid %d exec'd %s: tracking starts anew\n",
 		r->target.pid, r->target.exe);
@@ -192,16 +191,10 @@ static void update_threads(struct run *r)
 	struct lw_thread_view tv = { .sym = r->sym };
 	int n = session_thread_snaps(&r->session, r->target.pid, &tv.snaps);
 
-	if (!r->uw)
-		r->uw = unwinder_new(r->target.pid);
-	else
-		unwinder_refresh(r->uw);
-	tv.uw = r->uw;
-
 	if (n < 0)
 		lw_debug("thread iterator: %s", strerror(-n));
 	tv.n = n > 0 ? n : 0;
-	threads_update(r->target.pid, &r->model, r->session.threads_fd,
+	threads_update(&r->threads, &r->model, r->session.threads_fd,
 		       r->model.ngen - 1, &tv);
 	free(tv.snaps);
 }
@@ -553,6 +546,7 @@ int main(int argc, char **argv)
 	rc = setup(&r);
 	if (!rc) {
 		r.sym = symbolizer_new(r.target.pid);
+		threads_init(&r.threads, r.target.pid);
 		if (!r.sym)
 			lw_warn("symbolizer: %s", strerror(errno));
 		fprintf(r.out,
@@ -572,7 +566,7 @@ int main(int argc, char **argv)
 		goscan_free(&r.goscan);
 	if (r.sym)
 		symbolizer_free(r.sym);
-	unwinder_free(r.uw);
+	threads_free(&r.threads);
 	model_free(&r.model);
 	free(r.drained);
 	if (r.json && r.json != stdout && fclose(r.json) && !rc) {

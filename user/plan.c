@@ -92,8 +92,13 @@ static void add_probe(struct lw_plan *plan, int k, struct elf_obj *o,
 		      const struct elf_func *f, const char *path,
 		      const char *module)
 {
-	struct lw_probe *p = &plan->probes[plan->n++];
+	struct lw_probe *p = &plan->probes[plan->n];
 
+	if (plan->n == LW_MAX_PROBES) {
+		lw_warn("too many probes: %s in %s not probed",
+			fn_table[k].name, module);
+		return;
+	}
 	p->fn = fn_table[k].fn;
 	p->name = fn_table[k].name;
 	p->prog = fn_table[k].prog;
@@ -101,6 +106,15 @@ static void add_probe(struct lw_plan *plan, int k, struct elf_obj *o,
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	snprintf(p->module, sizeof(p->module), "%s", module);
 	place(o, f, p, fn_table[k].args);
+	/*
+	 * A new that jumps straight into another (new[] into new) keeps its
+	 * caller's return address at [rsp]: the other's probe sees it.
+	 */
+	if (p->prog == LW_PROG_HINT && p->place.tail_jump) {
+		lw_debug("%s only jumps on: not probed", p->name);
+		return;
+	}
+	plan->n++;
 }
 
 static void plan_object(struct lw_plan *plan, bool *done, struct elf_obj *o,

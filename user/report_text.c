@@ -140,6 +140,12 @@ static void blocked_lines(FILE *f, struct lw_view *v, struct lw_site *s)
 	int i;
 
 	for (i = 0; i < s->nblocked; i++) {
+		if (!s->blocked[i].depth) { /* running: no stack to tell */
+			fprintf(f, "%42s %u %s\n",
+				"blocked:", s->blocked[i].count,
+				s->blocked[i].reason);
+			continue;
+		}
 		blocked_at(v, &s->blocked[i], name, sizeof(name));
 		fprintf(f, "%42s %u %s at %s\n",
 			"blocked:", s->blocked[i].count, s->blocked[i].reason,

@@ -90,6 +90,12 @@ static void read_comm(pid_t pid, const char *tid, char *comm, size_t len)
 	}
 }
 
+/* Asleep or stopped in the kernel: its saved registers are where it is. */
+static bool regs_current(const char *state)
+{
+	return strcmp(state, "running") && strcmp(state, "waiting");
+}
+
 /* "R (running)" -> what the thread is doing, as /proc says. */
 static const char *read_state(pid_t pid, const char *tid)
 {
@@ -226,7 +232,8 @@ static void note_blocked(struct lw_site *s, const struct tstack *st,
 
 	for (i = 0; i < s->nblocked; i++) {
 		b = &s->blocked[i];
-		if (b->pcs[0] == st->pcs[0] && b->reason == state) {
+		if (b->depth == st->depth && b->pcs[0] == st->pcs[0] &&
+		    b->reason == state) {
 			b->count++;
 			return;
 		}
@@ -263,7 +270,7 @@ static void reset(struct lw_model *m)
 }
 
 struct scan {
-	pid_t pid;
+	struct lw_threads *th;
 	struct lw_model *m;
 	int fd;
 	const struct span *maps;
@@ -271,30 +278,82 @@ struct scan {
 	const struct lw_thread_view *tv;
 };
 
+static int tid_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct lw_tid_site *)a)->tid;
+	uint32_t y = ((const struct lw_tid_site *)b)->tid;
+
+	return x < y ? -1 : x > y;
+}
+
+static const struct lw_tid_site *known_site(const struct lw_tid_sites *k,
+					    uint32_t tid)
+{
+	struct lw_tid_site key = { .tid = tid };
+
+	return k->n ? bsearch(&key, k->v, k->n, sizeof(key), tid_cmp) : NULL;
+}
+
+static void remember(struct lw_tid_sites *k, uint32_t tid, uint64_t site)
+{
+	struct lw_tid_site *v;
+
+	if (k->n == k->cap) {
+		v = realloc(k->v, (k->cap ? 2 * k->cap : 64) * sizeof(*v));
+		if (!v)
+			return;
+		k->v = v;
+		k->cap = k->cap ? 2 * k->cap : 64;
+	}
+	k->v[k->n++] = (struct lw_tid_site){ tid, site };
+}
+
+/*
+ * A thread the probes did not see born. What it runs is known only from
+ * a stack taken asleep: until then it counts under its name alone.
+ */
+static struct lw_site *attach_thread(const struct scan *sc, uint32_t key,
+				     const char *tid, const struct tstack *st,
+				     bool current)
+{
+	const struct lw_tid_site *k = known_site(&sc->th->known, key);
+	struct lw_site *s = k ? model_find(sc->m, k->site) : NULL;
+	char comm[32];
+
+	if (!s) {
+		read_comm(sc->th->pid, tid, comm, sizeof(comm));
+		s = attach_site(sc->m, comm,
+				current ? start_of(sc->tv, st) : 0);
+		if (!current)
+			return s;
+	}
+	remember(&sc->th->next, key, s->stack);
+	return s;
+}
+
 static void count_thread(const struct scan *sc, const char *tid)
 {
 	struct lw_go_val val;
 	struct lw_site *s = NULL;
 	__u32 key = strtoul(tid, NULL, 10);
 	const struct lw_thread_snap *t = find_snap(sc->tv, key);
+	const char *state = read_state(sc->th->pid, tid);
+	bool current = t && regs_current(state);
 	struct tstack st = { .depth = 0 };
-	char comm[32];
 
-	if (t)
-		st.depth = unwinder_stack(sc->tv->uw, t, st.pcs,
+	if (current)
+		st.depth = unwinder_stack(sc->th->uw, t, st.pcs,
 					  LW_MAX_STACK_DEPTH);
 	if (!bpf_map_lookup_elem(sc->fd, &key, &val))
 		s = model_find(sc->m, val.site);
-	if (!s) {
-		read_comm(sc->pid, tid, comm, sizeof(comm));
-		s = attach_site(sc->m, comm, start_of(sc->tv, &st));
-	}
+	if (!s)
+		s = attach_thread(sc, key, tid, &st, current);
 	if (s->scanned < 0)
 		s->scanned = 0;
 	s->scanned++;
-	s->thread_bytes += stack_bytes(sc->pid, tid, sc->maps, sc->nmaps);
-	if (st.depth)
-		note_blocked(s, &st, read_state(sc->pid, tid));
+	s->thread_bytes += stack_bytes(sc->th->pid, tid, sc->maps, sc->nmaps);
+	if (t)
+		note_blocked(s, &st, state);
 }
 
 /* Probe records of threads /proc no longer lists: an exit was lost. */
@@ -317,27 +376,59 @@ static void heal(pid_t pid, int fd, uint32_t cur_gen)
 	}
 }
 
-int threads_update(pid_t pid, struct lw_model *m, int fd, uint32_t cur_gen,
-		   const struct lw_thread_view *tv)
+void threads_init(struct lw_threads *t, pid_t pid)
 {
-	struct scan sc = { .pid = pid, .m = m, .fd = fd, .tv = tv };
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+}
+
+void threads_forget(struct lw_threads *t)
+{
+	unwinder_free(t->uw);
+	t->uw = NULL;
+	t->known.n = 0;
+}
+
+void threads_free(struct lw_threads *t)
+{
+	unwinder_free(t->uw);
+	free(t->known.v);
+	free(t->next.v);
+	memset(t, 0, sizeof(*t));
+}
+
+int threads_update(struct lw_threads *th, struct lw_model *m, int fd,
+		   uint32_t cur_gen, const struct lw_thread_view *tv)
+{
+	struct scan sc = { .th = th, .m = m, .fd = fd, .tv = tv };
+	struct lw_tid_sites swap;
 	struct span *maps;
 	struct dirent *d;
 	char path[64];
 	DIR *dir;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", th->pid);
 	dir = opendir(path);
 	if (!dir)
 		return -errno;
-	maps = read_maps(pid, &sc.nmaps);
+	if (!th->uw)
+		th->uw = unwinder_new(th->pid);
+	else
+		unwinder_refresh(th->uw); /* dlopen'ed objects */
+	maps = read_maps(th->pid, &sc.nmaps);
 	sc.maps = maps;
 	reset(m);
+	th->next.n = 0;
 	while ((d = readdir(dir)))
 		if (d->d_name[0] != '.')
 			count_thread(&sc, d->d_name);
 	closedir(dir);
 	free(maps);
-	heal(pid, fd, cur_gen);
+	if (th->next.n > 1)
+		qsort(th->next.v, th->next.n, sizeof(*th->next.v), tid_cmp);
+	swap = th->known;
+	th->known = th->next;
+	th->next = swap;
+	heal(th->pid, fd, cur_gen);
 	return 0;
 }

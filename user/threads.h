@@ -11,9 +11,30 @@
 struct lw_thread_view {
 	struct lw_thread_snap *snaps;
 	size_t n;
-	struct unwinder *uw;	/* their stacks */
 	struct symbolizer *sym; /* finds what threads alive at attach run */
 };
+
+/* A thread alive at attach keeps the site it was first given. */
+struct lw_tid_site {
+	uint32_t tid;
+	uint64_t site;
+};
+
+struct lw_tid_sites {
+	struct lw_tid_site *v;
+	size_t n, cap;
+};
+
+struct lw_threads {
+	pid_t pid;
+	struct unwinder *uw; /* their stacks, made at the first report */
+	struct lw_tid_sites known, next; /* by tid: this report's, the next */
+};
+
+void threads_init(struct lw_threads *t, pid_t pid);
+/* The target exec'd: its threads start anew, in a new image. */
+void threads_forget(struct lw_threads *t);
+void threads_free(struct lw_threads *t);
 
 /*
  * The target's threads as /proc/PID/task lists them, read each report:
@@ -23,7 +44,7 @@ struct lw_thread_view {
  * sizes of the mappings that hold its threads' stacks; its blocked[] says
  * where its threads are (by state and place).
  */
-int threads_update(pid_t pid, struct lw_model *m, int threads_fd,
+int threads_update(struct lw_threads *t, struct lw_model *m, int threads_fd,
 		   uint32_t cur_gen, const struct lw_thread_view *tv);
 
 #endif

@@ -64,9 +64,8 @@ static void test_memory_write_stays_at_entry(void **state)
 
 /* libstdc++'s operator new: endbr64; test %rdi,%rdi; mov $1,%eax;
  * push %rbx; ret */
-static const uint8_t cxx_new[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x85,
-				   0xff, 0xb8, 0x01, 0x00, 0x00, 0x00,
-				   0x53, 0xc3 };
+static const uint8_t cxx_new[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x85, 0xff,
+				   0xb8, 0x01, 0x00, 0x00, 0x00, 0x53, 0xc3 };
 
 static void test_endbr64_skipped(void **state)
 {
@@ -77,6 +76,22 @@ static void test_endbr64_skipped(void **state)
 			 0);
 	assert_int_equal(p.offset, 12);
 	assert_true(p.emulated);
+}
+
+static void test_tail_jump_told(void **state)
+{
+	/* operator new[]: endbr64; jmp operator new */
+	static const uint8_t code[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xe9,
+					0x00, 0x01, 0x00, 0x00 };
+	struct probe_place p;
+
+	assert_int_equal(probe_place_entry(code, sizeof(code), PP_FRAME, &p),
+			 0);
+	assert_int_equal(p.offset, 4);
+	assert_true(p.tail_jump);
+	assert_int_equal(
+		probe_place_entry(cxx_new, sizeof(cxx_new), PP_FRAME, &p), 0);
+	assert_false(p.tail_jump);
 }
 
 static void test_frame_pointer_write_kept_for_frame_readers(void **state)
@@ -138,9 +153,9 @@ static void test_undecodable(void **state)
 }
 
 /* Go 1.23 runtime.goexit1: cmp %rsp,0x10(%r14); jbe; push %rbp; ... */
-static const uint8_t go123_goexit1[] = { 0x49, 0x3b, 0x66, 0x10, 0x76, 0x7b,
-					 0x55, 0x48, 0x89, 0xe5, 0x48, 0x83,
-					 0xec, 0x18, 0xc3 };
+static const uint8_t go123_goexit1[] = { 0x49, 0x3b, 0x66, 0x10, 0x76,
+					 0x7b, 0x55, 0x48, 0x89, 0xe5,
+					 0x48, 0x83, 0xec, 0x18, 0xc3 };
 
 static void test_go_after_stack_check(void **state)
 {
@@ -154,9 +169,8 @@ static void test_go_after_stack_check(void **state)
 			 0);
 	assert_int_equal(p.offset, 6);
 	assert_true(p.emulated);
-	assert_int_equal(probe_place_after_stack_check(go119, sizeof(go119),
-						       &p),
-			 0);
+	assert_int_equal(
+		probe_place_after_stack_check(go119, sizeof(go119), &p), 0);
 	assert_int_equal(p.offset, 6);
 	assert_false(p.emulated);
 }
@@ -166,8 +180,8 @@ static void test_no_stack_check(void **state)
 	struct probe_place p;
 
 	/* glibc's free tests rdi, not the stack pointer */
-	assert_int_equal(probe_place_after_stack_check(
-				 glibc_free, sizeof(glibc_free), &p),
+	assert_int_equal(probe_place_after_stack_check(glibc_free,
+						       sizeof(glibc_free), &p),
 			 -1);
 }
 
@@ -182,9 +196,9 @@ static void test_rets(void **state)
 	assert_int_equal(offs[0], 2);
 	assert_int_equal(offs[1], 7);
 	assert_int_equal(probe_place_rets(code, sizeof(code), offs, 1), -1);
-	assert_int_equal(probe_place_rets(go123_goexit1,
-					  sizeof(go123_goexit1), offs, 4),
-			 1);
+	assert_int_equal(
+		probe_place_rets(go123_goexit1, sizeof(go123_goexit1), offs, 4),
+		1);
 	assert_int_equal(offs[0], 14);
 }
 
@@ -197,7 +211,9 @@ int main(void)
 		cmocka_unit_test(test_memory_write_stays_at_entry),
 		cmocka_unit_test(test_branch_into_prologue_stays_at_entry),
 		cmocka_unit_test(test_endbr64_skipped),
-		cmocka_unit_test(test_frame_pointer_write_kept_for_frame_readers),
+		cmocka_unit_test(test_tail_jump_told),
+		cmocka_unit_test(
+			test_frame_pointer_write_kept_for_frame_readers),
 		cmocka_unit_test(test_stack_pointer_write_stays_at_entry),
 		cmocka_unit_test(test_first_instruction_described),
 		cmocka_unit_test(test_undecodable),
