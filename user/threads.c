@@ -2,6 +2,7 @@
 #include <bpf/bpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,54 +281,87 @@ struct scan {
 
 static int tid_cmp(const void *a, const void *b)
 {
-	uint32_t x = ((const struct lw_tid_site *)a)->tid;
-	uint32_t y = ((const struct lw_tid_site *)b)->tid;
+	uint32_t x = ((const struct lw_tid_entry *)a)->tid;
+	uint32_t y = ((const struct lw_tid_entry *)b)->tid;
 
 	return x < y ? -1 : x > y;
 }
 
-static const struct lw_tid_site *known_site(const struct lw_tid_sites *k,
-					    uint32_t tid)
+static const struct lw_tid_entry *known_entry(const struct lw_tid_entries *k,
+					      uint32_t tid)
 {
-	struct lw_tid_site key = { .tid = tid };
+	struct lw_tid_entry key = { .tid = tid };
 
 	return k->n ? bsearch(&key, k->v, k->n, sizeof(key), tid_cmp) : NULL;
 }
 
-static void remember(struct lw_tid_sites *k, uint32_t tid, uint64_t site)
+static struct lw_tid_entry *new_entry(struct lw_tid_entries *k, uint32_t tid)
 {
-	struct lw_tid_site *v;
+	struct lw_tid_entry *v;
+	size_t cap = k->cap ? 2 * k->cap : 64;
 
 	if (k->n == k->cap) {
-		v = realloc(k->v, (k->cap ? 2 * k->cap : 64) * sizeof(*v));
+		v = realloc(k->v, cap * sizeof(*v));
 		if (!v)
-			return;
+			return NULL;
 		k->v = v;
-		k->cap = k->cap ? 2 * k->cap : 64;
+		k->cap = cap;
 	}
-	k->v[k->n++] = (struct lw_tid_site){ tid, site };
+	v = &k->v[k->n++];
+	memset(v, 0, offsetof(struct lw_tid_entry, pcs));
+	v->tid = tid;
+	return v;
+}
+
+/* A thread asleep where it slept at the last report has the same stack:
+ * thousands of leaked threads are unwound once. */
+static void thread_stack(const struct scan *sc, const struct lw_thread_snap *t,
+			 const struct lw_tid_entry *prev, struct tstack *st)
+{
+	if (prev && prev->depth && prev->ip == t->ip && prev->sp == t->sp &&
+	    prev->bp == t->bp) {
+		st->depth = prev->depth;
+		memcpy(st->pcs, prev->pcs, prev->depth * sizeof(st->pcs[0]));
+		return;
+	}
+	st->depth = unwinder_stack(sc->th->uw, t, st->pcs, LW_MAX_STACK_DEPTH);
+}
+
+static void keep(const struct scan *sc, const struct lw_thread_snap *t,
+		 const struct tstack *st, uint64_t site)
+{
+	struct lw_tid_entry *e = new_entry(&sc->th->next, t->tid);
+
+	if (!e)
+		return;
+	e->site = site;
+	e->ip = t->ip;
+	e->sp = t->sp;
+	e->bp = t->bp;
+	e->depth = st->depth;
+	memcpy(e->pcs, st->pcs, st->depth * sizeof(e->pcs[0]));
 }
 
 /*
  * A thread the probes did not see born. What it runs is known only from
  * a stack taken asleep: until then it counts under its name alone.
  */
-static struct lw_site *attach_thread(const struct scan *sc, uint32_t key,
-				     const char *tid, const struct tstack *st,
-				     bool current)
+static struct lw_site *attach_thread(const struct scan *sc, const char *tid,
+				     const struct lw_tid_entry *prev,
+				     const struct tstack *st, bool current,
+				     uint64_t *site)
 {
-	const struct lw_tid_site *k = known_site(&sc->th->known, key);
-	struct lw_site *s = k ? model_find(sc->m, k->site) : NULL;
+	struct lw_site *s =
+		prev && prev->site ? model_find(sc->m, prev->site) : NULL;
 	char comm[32];
 
 	if (!s) {
 		read_comm(sc->th->pid, tid, comm, sizeof(comm));
 		s = attach_site(sc->m, comm,
 				current ? start_of(sc->tv, st) : 0);
-		if (!current)
-			return s;
 	}
-	remember(&sc->th->next, key, s->stack);
+	if (current || (prev && prev->site))
+		*site = s->stack;
 	return s;
 }
 
@@ -337,23 +371,26 @@ static void count_thread(const struct scan *sc, const char *tid)
 	struct lw_site *s = NULL;
 	__u32 key = strtoul(tid, NULL, 10);
 	const struct lw_thread_snap *t = find_snap(sc->tv, key);
+	const struct lw_tid_entry *prev = known_entry(&sc->th->known, key);
 	const char *state = read_state(sc->th->pid, tid);
 	bool current = t && regs_current(state);
 	struct tstack st = { .depth = 0 };
+	uint64_t site = 0;
 
 	if (current)
-		st.depth = unwinder_stack(sc->th->uw, t, st.pcs,
-					  LW_MAX_STACK_DEPTH);
+		thread_stack(sc, t, prev, &st);
 	if (!bpf_map_lookup_elem(sc->fd, &key, &val))
 		s = model_find(sc->m, val.site);
 	if (!s)
-		s = attach_thread(sc, key, tid, &st, current);
+		s = attach_thread(sc, tid, prev, &st, current, &site);
 	if (s->scanned < 0)
 		s->scanned = 0;
 	s->scanned++;
 	s->thread_bytes += stack_bytes(sc->th->pid, tid, sc->maps, sc->nmaps);
-	if (t)
+	if (t) {
 		note_blocked(s, &st, state);
+		keep(sc, t, &st, site);
+	}
 }
 
 /* Probe records of threads /proc no longer lists: an exit was lost. */
@@ -401,7 +438,7 @@ int threads_update(struct lw_threads *th, struct lw_model *m, int fd,
 		   uint32_t cur_gen, const struct lw_thread_view *tv)
 {
 	struct scan sc = { .th = th, .m = m, .fd = fd, .tv = tv };
-	struct lw_tid_sites swap;
+	struct lw_tid_entries swap;
 	struct span *maps;
 	struct dirent *d;
 	char path[64];

@@ -14,21 +14,27 @@ struct lw_thread_view {
 	struct symbolizer *sym; /* finds what threads alive at attach run */
 };
 
-/* A thread alive at attach keeps the site it was first given. */
-struct lw_tid_site {
+/*
+ * What a report learnt of a thread: a thread alive at attach keeps the
+ * site it was first given; a thread asleep where it was keeps its stack.
+ */
+struct lw_tid_entry {
 	uint32_t tid;
-	uint64_t site;
+	int depth;     /* 0: not unwound */
+	uint64_t site; /* alive at attach: its site; else 0 */
+	uint64_t ip, sp, bp;
+	uint64_t pcs[LW_MAX_STACK_DEPTH];
 };
 
-struct lw_tid_sites {
-	struct lw_tid_site *v;
+struct lw_tid_entries {
+	struct lw_tid_entry *v;
 	size_t n, cap;
 };
 
 struct lw_threads {
 	pid_t pid;
 	struct unwinder *uw; /* their stacks, made at the first report */
-	struct lw_tid_sites known, next; /* by tid: this report's, the next */
+	struct lw_tid_entries known, next; /* by tid: last report's, this */
 };
 
 void threads_init(struct lw_threads *t, pid_t pid);
