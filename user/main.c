@@ -218,16 +218,17 @@ static void drain(struct run *r)
 		lw_warn("reading site aggregates: %s", strerror(errno));
 	drain_counters(r->session.counters_fd, r->model.counters);
 	read_stacks(r, r->drained, n);
+	/* the objects mapped since: the thread scan names what threads run */
+	if (!r->target.exited) {
+		target_refresh(&r->target);
+		symbolizer_refresh(r->sym);
+	}
 	if (r->is_go && !r->target.exited)
 		goscan_update(&r->goscan, &r->model, r->session.goroutines_fd,
 			      r->model.ngen - 1, now);
 	if (!r->target.exited)
 		update_threads(r);
 	model_update(&r->model, r->drained, n, now);
-	if (!r->target.exited) {
-		target_refresh(&r->target);
-		symbolizer_refresh(r->sym);
-	}
 }
 
 static int write_folded(struct run *r, struct lw_view *v)

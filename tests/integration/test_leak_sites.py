@@ -237,3 +237,22 @@ def report_blocks(text, names):
         if shown:
             blocks.append(shown)
     return blocks
+
+
+def test_launched_main_thread_runs_main():
+    """Launched, the program's one thread predates the probes: it counts
+    at a site of its name that says it runs main, unwound from a stack
+    taken asleep, with libc's symbols known from the first report on."""
+    rep = leak_run("launch")["report"]
+    threads = [s for s in rep["sites"] if s["kind"] == "thread"]
+    check(len(threads) == 1 and threads[0]["count"] == 1,
+          "thread sites of a one-thread program:%s" % lwlib.fmt_sites(threads))
+    s = threads[0]
+    check(s.get("label", "").startswith("[alive at attach]") and
+          (s.get("start") or {}).get("symbol") == "main",
+          "the main thread's site: label %r, start %r" %
+          (s.get("label"), s.get("start")))
+    # a thread on a CPU when the report is taken has no stack to tell
+    check(s["blocked"] and all(b["stack"] or b["reason"] == "running"
+                               for b in s["blocked"]),
+          "no stack of where the main thread is: %r" % s["blocked"])
