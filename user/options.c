@@ -27,7 +27,8 @@ static void usage(FILE *f)
 		"them, and where they are blocked.\n"
 		"\n"
 		"  -p, --pid PID            attach to this process\n"
-		"  -i, --interval SECONDS   drain and report period (default 5)\n"
+		"  -i, --interval SECONDS   drain and report period (default 5; 2 for\n"
+		"                           the live view)\n"
 		"  -d, --duration SECONDS   stop after this long and write the final report\n"
 		"  -n, --top N              sites shown per report (default 10)\n"
 		"      --top                without N: the live full-screen view, as\n"
@@ -173,6 +174,7 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 	case 'i':
 		if (!parse_seconds(optarg, &o->interval) || o->interval < 0.1)
 			return bad_value("--interval (>= 0.1)", optarg);
+		o->interval_set = true;
 		return LW_PARSE_RUN;
 	case 'd':
 		if (!parse_seconds(optarg, &o->duration))
@@ -239,6 +241,8 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 		return usage_error("give either -p PID or a command, not both");
 	if (!o->pid && !o->cmd)
 		return usage_error("no target: give -p PID or -- COMMAND");
+	if (o->live && !o->interval_set)
+		o->interval = 2; /* a live view must move */
 	if (o->live && o->json_path && !strcmp(o->json_path, "-"))
 		return usage_error("the live view owns the terminal: "
 				   "--json - cannot share it");

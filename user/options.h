@@ -24,7 +24,8 @@ struct lw_opts {
 	pid_t pid;
 	char **cmd; /* NULL-terminated argv of the command to launch */
 	double interval;
-	double duration; /* 0: until interrupted or the target exits */
+	bool interval_set; /* -i given: the live view keeps it */
+	double duration;   /* 0: until interrupted or the target exits */
 	int top;
 	const char *json_path;
 	bool live;		 /* leakwatch top: the full-screen view */
