@@ -111,6 +111,7 @@ struct run {
 	struct lw_model model;
 	struct symbolizer *sym;
 	struct lw_threads threads;
+	bool snap_warned; /* the thread iterator failed once: said so */
 	struct lw_drained_site *drained;
 	size_t drained_cap;
 	double t_start;
@@ -191,8 +192,12 @@ static void update_threads(struct run *r)
 	struct lw_thread_view tv = { .sym = r->sym };
 	int n = session_thread_snaps(&r->session, r->target.pid, &tv.snaps);
 
-	if (n < 0)
-		lw_debug("thread iterator: %s", strerror(-n));
+	if (n < 0 && !r->snap_warned) {
+		lw_warn("thread iterator: %s: where threads are, and what "
+			"threads alive at attach run, is not shown",
+			strerror(-n));
+		r->snap_warned = true;
+	}
 	tv.n = n > 0 ? n : 0;
 	threads_update(&r->threads, &r->model, r->session.threads_fd,
 		       r->model.ngen - 1, &tv);

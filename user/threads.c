@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "threads.h"
+#include "util.h"
 
 /* Ids of the sites of threads alive at attach, apart from site indices. */
 #define ATTACH_ID (1ull << 62)
@@ -448,10 +449,15 @@ int threads_update(struct lw_threads *th, struct lw_model *m, int fd,
 	dir = opendir(path);
 	if (!dir)
 		return -errno;
-	if (!th->uw)
-		th->uw = unwinder_new(th->pid);
-	else
+	if (th->uw)
 		unwinder_refresh(th->uw); /* dlopen'ed objects */
+	else
+		th->uw = unwinder_new(th->pid);
+	if (!th->uw && !th->uw_warned) {
+		lw_warn("cannot unwind the threads of pid %d: %s", th->pid,
+			strerror(errno));
+		th->uw_warned = true;
+	}
 	maps = read_maps(th->pid, &sc.nmaps);
 	sc.maps = maps;
 	reset(m);

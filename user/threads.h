@@ -34,6 +34,7 @@ struct lw_tid_entries {
 struct lw_threads {
 	pid_t pid;
 	struct unwinder *uw; /* their stacks, made at the first report */
+	bool uw_warned;
 	struct lw_tid_entries known, next; /* by tid: last report's, this */
 };
 
