@@ -202,13 +202,15 @@ def test_mmap_site_source():
 
 
 def test_top_n_limits_text_report():
-    """-n 3: no periodic report block names more than 3 sites of leaky; the
-    -n 20 run names all of leaky's leaking functions in one block."""
+    """--top 3 (the long form of -n, whose number may follow as its own
+    word: "--top" alone asks for the live view): no periodic report block
+    names more than 3 sites of leaky; the -n 20 run names all of leaky's
+    leaking functions in one block."""
     lwlib.require_leakwatch()
     exe = lwlib.target("leaky")
     env, pidfile = lwlib.pidfile_env()
-    lw = lwlib.run_leakwatch(["-i", "1", "-d", "4", "-n", "3", "--", exe, "-q"],
-                             timeout=25, env=env)
+    lw = lwlib.run_leakwatch(["-i", "1", "-d", "4", "--top", "3", "--", exe,
+                              "-q"], timeout=25, env=env)
     lwlib.launched_pid(pidfile, exe, timeout=0.1)
     check(lw.popen.returncode == 0, "exit %d:\n%s" % (lw.popen.returncode, lw.describe()))
     table, churn = leaky_table()
