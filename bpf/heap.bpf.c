@@ -139,39 +139,104 @@ static __always_inline struct lw_pending *pending_get(__u64 flags)
 				    flags);
 }
 
+/* Where the C and C++ runtimes' code is mapped (user space fills it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LW_MAX_CFI_MODULES);
+	__type(key, __u32);
+	__type(value, struct lw_cfi_module);
+} cfi_modules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_MAX_CFI_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lw_cfi_key);
+	__type(value, struct lw_cfi_rule);
+} cfi_rules SEC(".maps");
+
+/* All modules lie in [cfi_lo, cfi_hi): most frames are outside. */
+__u64 cfi_lo, cfi_hi;
+
+static __always_inline struct lw_cfi_rule *cfi_rule(__u64 ip)
+{
+	struct lw_cfi_module *m;
+	struct lw_cfi_key key;
+	__u32 i;
+
+	if (ip < cfi_lo || ip >= cfi_hi)
+		return NULL;
+	for (i = 0; i < LW_MAX_CFI_MODULES; i++) {
+		m = bpf_map_lookup_elem(&cfi_modules, &i);
+		if (!m || !m->end)
+			return NULL;
+		if (ip < m->start || ip >= m->end)
+			continue;
+		key.module = m->id;
+		key.off = ip - m->off_base;
+		return bpf_map_lookup_elem(&cfi_rules, &key);
+	}
+	return NULL;
+}
+
 /*
- * Frame-pointer walk from (ip, fp). In C code a frame must lie above the
- * previous one and within LW_STACK_SPAN of the stack pointer: code without
- * frame pointers leaves other data in rbp, and a read that faults costs
- * microseconds. Go always keeps frame pointers, but its chain crosses from
- * the system stack into the goroutine's, anywhere in the heap: there only
- * the depth bounds the walk.
+ * One frame up from (*ip, *sp, *fp): by the CFI rule of the return
+ * address when its code has one, else through the frame pointer. In C
+ * code a frame must lie above the previous one and within LW_STACK_SPAN
+ * of the stack pointer: code without frame pointers leaves other data in
+ * rbp, and a read that faults costs microseconds.
+ */
+static __always_inline bool step(__u64 *ip, __u64 *sp, __u64 *fp, __u64 lo,
+				 __u64 hi, bool cfi)
+{
+	struct lw_cfi_rule *r = cfi ? cfi_rule(*ip) : NULL;
+	__u64 frame[2], cfa;
+
+	if (r) {
+		cfa = *sp + r->cfa_off;
+		if (cfa < lo || cfa >= hi ||
+		    bpf_probe_read_user(ip, sizeof(*ip), (void *)(cfa - 8)))
+			return false;
+		if (r->rbp_off &&
+		    bpf_probe_read_user(fp, sizeof(*fp),
+					(void *)(cfa + (__s64)r->rbp_off)))
+			return false;
+		*sp = cfa;
+		return *ip != 0;
+	}
+	if (!*fp || *fp < lo || *fp >= hi || (*fp & 7) ||
+	    bpf_probe_read_user(frame, sizeof(frame), (void *)*fp) || !frame[1])
+		return false;
+	*ip = frame[1];
+	*sp = *fp + sizeof(frame);
+	*fp = frame[0];
+	return true;
+}
+
+/*
+ * The stack from (ip, sp, fp): ip a return address (or the pc itself)
+ * and sp the stack pointer there. Go always keeps frame pointers, but its
+ * chain crosses from the system stack into the goroutine's, anywhere in
+ * the heap: there only the depth bounds the walk.
  */
 static __always_inline __u64 walk(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
 				  struct lw_stack *st)
 {
-	__u64 lo = sp, hi = sp + LW_STACK_SPAN, frame[2];
+	bool go = kind == LW_KIND_GOROUTINE;
+	__u64 lo = go ? 0 : sp, hi = go ? ~0ull : sp + LW_STACK_SPAN;
 	__u64 h = 0xcbf29ce484222325ull;
 	int i;
 
-	if (kind == LW_KIND_GOROUTINE) {
-		lo = 0;
-		hi = ~0ull;
-	}
 	st->ips[0] = ip;
 	h = (h ^ ip) * 0x100000001b3ull;
 	for (i = 1; i < LW_MAX_STACK_DEPTH; i++) {
 		st->ips[i] = 0;
-		if (!fp || fp < lo || fp >= hi || (fp & 7))
+		if (!step(&ip, &sp, &fp, lo, hi, !go))
 			break;
-		if (bpf_probe_read_user(frame, sizeof(frame), (void *)fp) ||
-		    !frame[1])
-			break;
-		st->ips[i] = frame[1];
-		h = (h ^ frame[1]) * 0x100000001b3ull;
-		if (kind != LW_KIND_GOROUTINE)
-			lo = fp + sizeof(frame);
-		fp = frame[0];
+		st->ips[i] = ip;
+		h = (h ^ ip) * 0x100000001b3ull;
+		if (!go)
+			lo = sp;
 	}
 	/* what follows the 0 terminator is never read */
 	st->epoch = exec_epoch;
@@ -261,8 +326,8 @@ static __always_inline __u32 capture_site(struct pt_regs *ctx,
 
 	barrier_var(sp);
 	if (nested_in(p->hint_sp, sp))
-		return site_of(p->hint_ip, p->hint_bp, p->hint_sp, LW_KIND_HEAP,
-			       0);
+		return site_of(p->hint_ip, p->hint_bp, p->hint_sp + 8,
+			       LW_KIND_HEAP, 0);
 	return site_of(ctx->ip, ctx->bp, sp, LW_KIND_HEAP, 0);
 }
 
@@ -645,7 +710,7 @@ int BPF_KPROBE(thread_create, void *a0, __u64 a1, __u64 a2)
 		return 0;
 	}
 	start = cxx ? cxx_run_fn(a1) : a2;
-	c->site = site_of(ret, bp, sp, LW_KIND_THREAD, start);
+	c->site = site_of(ret, bp, sp + 8, LW_KIND_THREAD, start);
 	c->outer_sp = cxx ? sp : 0;
 	return 0;
 }

@@ -122,6 +122,31 @@ struct lw_go_val {
 #define LW_MAX_THREADS	  (1 << 16)
 
 /*
+ * Code without frame pointers (libc, libstdc++): how to leave a frame at
+ * a return address, from its DWARF CFI. A module is one object's code as
+ * the target maps it; a rule is keyed by the object's file offset.
+ */
+#define LW_MAX_CFI_MODULES 8
+#define LW_MAX_CFI_RULES   (1 << 18)
+
+struct lw_cfi_module {
+	__u64 start, end; /* [start, end): the executable mapping */
+	__u64 off_base;	  /* file offset = pc - off_base */
+	__u32 id;
+	__u32 pad;
+};
+
+struct lw_cfi_key {
+	__u32 module;
+	__u32 off;
+};
+
+struct lw_cfi_rule {
+	__s32 cfa_off; /* the caller's CFA = sp + cfa_off; its ret at CFA-8 */
+	__s32 rbp_off; /* rbp saved at CFA + rbp_off; 0: rbp unchanged */
+};
+
+/*
  * One thread of the target as the thread iterator sees it, in a report:
  * its user registers as it last entered the kernel (where it blocks), the
  * ones an unwinder starts from (DWARF CFI or frame pointers).

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "cfi.h"
 #include "drain.h"
 #include "elfsym.h"
 #include "goroutines.h"
@@ -111,6 +112,7 @@ struct run {
 	struct lw_model model;
 	struct symbolizer *sym;
 	struct lw_threads threads;
+	bool *cfi_built;  /* by target object: its calls have CFI rules */
 	bool snap_warned; /* the thread iterator failed once: said so */
 	struct lw_drained_site *drained;
 	size_t drained_cap;
@@ -153,6 +155,7 @@ static void follow_exec(struct run *r)
 		symbolizer_free(r->sym);
 	r->sym = symbolizer_new(r->target.pid);
 	threads_forget(&r->threads);
+	session_set_cfi_modules(&r->session, NULL, 0);
 	r->epoch = r->model.epoch;
 	fprintf(r->out, "\nleakwatch: pid %d exec'd %s: tracking starts anew\n",
 		r->target.pid, r->target.exe);
@@ -204,6 +207,58 @@ static void update_threads(struct run *r)
 	free(tv.snaps);
 }
 
+/* Rules for the calls of the C and C++ runtimes (no frame pointers). */
+static void plan_cfi(struct run *r)
+{
+	long n;
+	int i;
+
+	if (r->session.cfi_rules_fd < 0)
+		return;
+	r->cfi_built = calloc(r->target.nobjs, sizeof(*r->cfi_built));
+	for (i = 0; r->cfi_built && i < r->target.nobjs; i++) {
+		if (!cfi_wanted(r->target.objs[i].name))
+			continue;
+		n = cfi_build(r->target.objs[i].open, i,
+			      r->session.cfi_rules_fd);
+		if (n < 0)
+			lw_warn("no CFI rules for %s: %s: its frames end stacks",
+				r->target.objs[i].name, strerror(-n));
+		else
+			lw_debug("%ld CFI rules for the calls of %s", n,
+				 r->target.objs[i].name);
+		r->cfi_built[i] = n > 0;
+	}
+}
+
+/* Returns how many of the objects with rules are mapped now. */
+static int update_cfi_modules(struct run *r)
+{
+	struct lw_cfi_module m[LW_MAX_CFI_MODULES];
+	int n;
+
+	if (!r->cfi_built)
+		return 0;
+	n = cfi_modules(r->target.pid, r->target.objs, r->cfi_built,
+			r->target.nobjs, m);
+	session_set_cfi_modules(&r->session, m, n);
+	return n;
+}
+
+/*
+ * A launched command maps its libraries just after exec: catch them
+ * before its first allocations are far along (at most 200 ms).
+ */
+static void first_cfi_modules(struct run *r)
+{
+	int want = 0, i;
+
+	for (i = 0; r->cfi_built && i < r->target.nobjs; i++)
+		want += r->cfi_built[i];
+	for (i = 0; i < 200 && update_cfi_modules(r) < want; i++)
+		usleep(1000);
+}
+
 /* One drain: a new generation, then the aggregates it closes. */
 static void drain(struct run *r)
 {
@@ -227,6 +282,7 @@ static void drain(struct run *r)
 	if (!r->target.exited) {
 		target_refresh(&r->target);
 		symbolizer_refresh(r->sym);
+		update_cfi_modules(r);
 	}
 	if (r->is_go && !r->target.exited)
 		goscan_update(&r->goscan, &r->model, r->session.goroutines_fd,
@@ -516,9 +572,13 @@ static int setup(struct run *r)
 		&(struct lw_go_offsets){ r->go.g_goid, r->go.g_startpc },
 		on_map_event, &r->model);
 	if (!rc)
+		plan_cfi(r);
+	if (!rc)
 		rc = session_attach(&r->session, &r->plan, r->target.pid);
 	if (!rc)
 		rc = target_release(&r->target);
+	if (!rc)
+		first_cfi_modules(r);
 	if (!rc && r->is_go)
 		goscan_init(&r->goscan, r->target.pid, go_bias(r), &r->go);
 	if (!rc && r->target.launched) {
@@ -573,6 +633,7 @@ int main(int argc, char **argv)
 	if (r.sym)
 		symbolizer_free(r.sym);
 	threads_free(&r.threads);
+	free(r.cfi_built);
 	model_free(&r.model);
 	free(r.drained);
 	if (r.json && r.json != stdout && fclose(r.json) && !rc) {

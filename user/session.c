@@ -62,6 +62,7 @@ static int open_heap(struct lw_session *s, pid_t pid,
 	s->allocs_fd = bpf_map__fd(s->heap->maps.allocs);
 	s->goroutines_fd = bpf_map__fd(s->heap->maps.goroutines);
 	s->threads_fd = bpf_map__fd(s->heap->maps.threads);
+	s->cfi_rules_fd = bpf_map__fd(s->heap->maps.cfi_rules);
 	s->rb = ring_buffer__new(bpf_map__fd(s->heap->maps.map_events), fn, ctx,
 				 NULL);
 	if (!s->rb) {
@@ -77,7 +78,7 @@ int session_open(struct lw_session *s, pid_t pid, bool floor,
 {
 	memset(s, 0, sizeof(*s));
 	s->sites_fd = s->stacks_fd = s->counters_fd = s->allocs_fd = -1;
-	s->goroutines_fd = s->threads_fd = -1;
+	s->goroutines_fd = s->threads_fd = s->cfi_rules_fd = -1;
 	libbpf_set_print(libbpf_print);
 	if (floor)
 		return open_floor(s);
@@ -249,4 +250,31 @@ int session_thread_snaps(struct lw_session *s, pid_t pid,
 	close(fd);
 	bpf_link__destroy(link);
 	return n;
+}
+
+/*
+ * The walk trusts [cfi_lo, cfi_hi) before it reads the modules: close it
+ * while they change, open it on the new ones.
+ */
+void session_set_cfi_modules(struct lw_session *s,
+			     const struct lw_cfi_module *m, int n)
+{
+	int fd = s->heap ? bpf_map__fd(s->heap->maps.cfi_modules) : -1;
+	struct lw_cfi_module none = {};
+	__u64 lo = ~0ull, hi = 0;
+	__u32 i;
+
+	if (fd < 0)
+		return;
+	__atomic_store_n(&s->heap->bss->cfi_hi, 0, __ATOMIC_RELEASE);
+	for (i = 0; i < LW_MAX_CFI_MODULES; i++) {
+		bpf_map_update_elem(fd, &i, (int)i < n ? &m[i] : &none,
+				    BPF_ANY);
+		if ((int)i < n && m[i].start < lo)
+			lo = m[i].start;
+		if ((int)i < n && m[i].end > hi)
+			hi = m[i].end;
+	}
+	__atomic_store_n(&s->heap->bss->cfi_lo, lo, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->heap->bss->cfi_hi, hi, __ATOMIC_RELEASE);
 }

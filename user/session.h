@@ -20,6 +20,7 @@ struct lw_session {
 	struct ring_buffer *rb;
 	int sites_fd, stacks_fd, counters_fd, allocs_fd, goroutines_fd;
 	int threads_fd;
+	int cfi_rules_fd; /* -1 under --floor */
 };
 
 typedef int (*session_event_fn)(void *ctx, void *data, size_t size);
@@ -45,6 +46,9 @@ uint32_t session_nsites(struct lw_session *s);
  */
 int session_thread_snaps(struct lw_session *s, pid_t pid,
 			 struct lw_thread_snap **out);
+/* Where the objects with CFI rules are mapped now (n of them). */
+void session_set_cfi_modules(struct lw_session *s,
+			     const struct lw_cfi_module *m, int n);
 /* How many times the target has exec'd since attach. */
 uint32_t session_epoch(struct lw_session *s);
 void session_consume(struct lw_session *s);

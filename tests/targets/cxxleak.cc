@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C++ heap leaks through every form of operator new, 100 times a second,
- * beside containers and strings that churn and give everything back.
- * libstdc++'s operator new keeps no frame pointer: the site must still be
- * the function that said "new", at its line.
+ * C++ heap leaks through every form of operator new, std::string and
+ * strdup, 100 times a second, beside containers and strings that churn
+ * and give everything back. libstdc++ and libc keep no frame pointers:
+ * the site must still be the function that leaks, at its line.
  *
  *	cxxleak		prints "ready" once running
  */
 #include <cstdio>
+#include <cstring>
 #include <list>
 #include <new>
 #include <string>
@@ -47,6 +48,18 @@ static __site void leak_aligned()
 	kept.push_back(new aligned_block); /* LEAK:aligned */
 }
 
+/* The buffer is made in libstdc++'s own code, without frame pointers. */
+static __site void leak_string()
+{
+	kept.push_back(new std::string(300, 'z')); /* LEAK:string */
+}
+
+/* So is a copy made by libc. */
+static __site void leak_strdup()
+{
+	kept.push_back(strdup("forty characters of text, then a NUL...")); /* LEAK:strdup */
+}
+
 static __site void churn()
 {
 	std::list<std::string> l;
@@ -70,6 +83,8 @@ int main()
 		leak_object();
 		leak_nothrow();
 		leak_aligned();
+		leak_string();
+		leak_strdup();
 		churn();
 		ts_add_ns(&next, NSEC_PER_SEC / RATE);
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);

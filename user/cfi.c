@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <Zydis/Zydis.h>
+#include <bpf/bpf.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include "cfi.h"
+
+#define X86_RBP 6
+#define X86_RSP 7
+
+bool cfi_wanted(const char *name)
+{
+	const char *base = strrchr(name, '/');
+
+	base = base ? base + 1 : name;
+	return !strncmp(base, "libc.so", 7) ||
+	       !strncmp(base, "libstdc++.so", 12);
+}
+
+/*
+ * How the frame of the function holding the call at vaddr is left: the
+ * CFA must be rsp-based (a function that keeps rbp as its frame pointer
+ * is left by the frame-pointer walk), rbp unchanged or saved on the stack.
+ */
+static bool rule_at(Dwarf_CFI *cfi, Dwarf_Addr vaddr, struct lw_cfi_rule *r)
+{
+	Dwarf_Op mem[3], *ops;
+	Dwarf_Frame *f;
+	size_t n;
+	bool ok = false;
+
+	if (dwarf_cfi_addrframe(cfi, vaddr, &f))
+		return false;
+	if (dwarf_frame_cfa(f, &ops, &n) || n != 1 ||
+	    ops[0].atom != DW_OP_bregx || ops[0].number != X86_RSP)
+		goto out;
+	r->cfa_off = (int64_t)ops[0].number2;
+	r->rbp_off = 0;
+	if (dwarf_frame_register(f, X86_RBP, mem, &ops, &n))
+		goto out;
+	if (n == 2 && ops[0].atom == DW_OP_call_frame_cfa &&
+	    ops[1].atom == DW_OP_plus_uconst)
+		r->rbp_off = (int64_t)ops[1].number;
+	else if (n) /* some other rule: not followed */
+		goto out;
+	ok = r->cfa_off > 0 && r->cfa_off < (1 << 20);
+out:
+	free(f);
+	return ok;
+}
+
+struct build {
+	Dwarf_CFI *cfi;
+	int fd;
+	uint32_t id;
+	long n;
+	bool full;
+};
+
+static void add_call(struct build *b, uint64_t call_vaddr, uint64_t ret_off)
+{
+	struct lw_cfi_key key = { .module = b->id, .off = ret_off };
+	struct lw_cfi_rule r;
+
+	if (b->full || !rule_at(b->cfi, call_vaddr, &r))
+		return;
+	if (bpf_map_update_elem(b->fd, &key, &r, BPF_ANY)) {
+		b->full = errno == E2BIG || errno == ENOMEM;
+		return;
+	}
+	b->n++;
+}
+
+/* Every call of one executable section, decoded in order. */
+static void scan_section(struct build *b, const uint8_t *code, size_t len,
+			 uint64_t vaddr, uint64_t off)
+{
+	ZydisDecoder dec;
+	ZydisDecodedInstruction insn;
+	size_t at = 0;
+
+	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
+			 ZYDIS_STACK_WIDTH_64);
+	while (at < len) {
+		if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(
+			    &dec, NULL, code + at, len - at, &insn))) {
+			at++; /* padding or data: resynchronise */
+			continue;
+		}
+		if (insn.mnemonic == ZYDIS_MNEMONIC_CALL)
+			add_call(b, vaddr + at, off + at + insn.length);
+		at += insn.length;
+	}
+}
+
+static void scan_elf(struct build *b, Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	Elf_Data *d;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(sh.sh_flags & SHF_EXECINSTR))
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (d && d->d_buf)
+			scan_section(b, d->d_buf, d->d_size, sh.sh_addr,
+				     sh.sh_offset);
+	}
+}
+
+long cfi_build(const char *path, uint32_t id, int rules_fd)
+{
+	struct build b = { .fd = rules_fd, .id = id };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *elf;
+
+	if (fd < 0)
+		return -errno;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	b.cfi = elf ? dwarf_getcfi_elf(elf) : NULL;
+	if (b.cfi)
+		scan_elf(&b, elf);
+	if (b.cfi)
+		dwarf_cfi_end(b.cfi);
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return b.cfi ? b.n : -ENODATA;
+}
+
+struct map_line {
+	uint64_t start, end, off;
+	dev_t dev;
+	ino_t ino;
+};
+
+/* "start-end perms offset major:minor inode path": executable ones. */
+static bool parse_map(const char *line, struct map_line *m)
+{
+	unsigned long long s, e, o, ino;
+	unsigned int maj, min;
+	char perms[8];
+
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &s, &e, perms, &o,
+		   &maj, &min, &ino) != 7 ||
+	    perms[2] != 'x' || !ino)
+		return false;
+	*m = (struct map_line){ s, e, o, makedev(maj, min), ino };
+	return true;
+}
+
+/* The same file, however each side names it (/lib or /usr/lib). */
+static bool same_file(const struct map_line *m, const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && st.st_ino == m->ino && st.st_dev == m->dev;
+}
+
+int cfi_modules(pid_t pid, const struct lw_obj *objs, const bool *built,
+		int nobjs, struct lw_cfi_module *out)
+{
+	char path[64], line[4096];
+	struct map_line m;
+	int i, k = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (k < LW_MAX_CFI_MODULES && fgets(line, sizeof(line), f)) {
+		if (!parse_map(line, &m))
+			continue;
+		for (i = 0; i < nobjs; i++) {
+			if (!built[i] || !same_file(&m, objs[i].open))
+				continue;
+			out[k++] = (struct lw_cfi_module){
+				.start = m.start,
+				.end = m.end,
+				.off_base = m.start - m.off,
+				.id = i,
+			};
+			break;
+		}
+	}
+	fclose(f);
+	return k;
+}
