@@ -315,20 +315,11 @@ static __always_inline bool nested_in(__u64 outer_sp, __u64 sp)
 
 /*
  * Taken at the return probe, where the instruction pointer is the return
- * address in the caller: the immediate caller is the first frame. Unless
- * that caller is operator new, which keeps no frame pointer: its entry
- * left where it was called from.
+ * address in the caller: the immediate caller is the first frame.
  */
-static __always_inline __u32 capture_site(struct pt_regs *ctx,
-					  const struct lw_pending *p)
+static __always_inline __u32 capture_site(struct pt_regs *ctx)
 {
-	__u64 sp = ctx->sp;
-
-	barrier_var(sp);
-	if (nested_in(p->hint_sp, sp))
-		return site_of(p->hint_ip, p->hint_bp, p->hint_sp + 8,
-			       LW_KIND_HEAP, 0);
-	return site_of(ctx->ip, ctx->bp, sp, LW_KIND_HEAP, 0);
+	return site_of(ctx->ip, ctx->bp, ctx->sp, LW_KIND_HEAP, 0);
 }
 
 static __always_inline void site_add(__u32 idx, __u64 size, __u32 gen)
@@ -353,8 +344,7 @@ static __always_inline void site_sub(__u32 idx, __u64 size, __u32 gen)
 	__sync_fetch_and_add(&site->gen_count[gen % LW_NGEN], -1);
 }
 
-static __always_inline void track_alloc(struct pt_regs *ctx,
-					const struct lw_pending *p, __u64 addr,
+static __always_inline void track_alloc(struct pt_regs *ctx, __u64 addr,
 					__u64 size)
 {
 	struct lw_alloc_key key = { .tgid = targ_tgid,
@@ -362,7 +352,7 @@ static __always_inline void track_alloc(struct pt_regs *ctx,
 				    .addr = addr };
 	struct lw_alloc_val val = {
 		.size = size,
-		.site = capture_site(ctx, p),
+		.site = capture_site(ctx),
 		.gen = cur_gen,
 	};
 
@@ -391,8 +381,7 @@ static __always_inline bool track_free(__u64 addr)
 	return true;
 }
 
-static __always_inline void emit_map_event(struct pt_regs *ctx,
-					   const struct lw_pending *p, __u32 op,
+static __always_inline void emit_map_event(struct pt_regs *ctx, __u32 op,
 					   __u64 addr, __u64 len,
 					   __u64 new_addr, __u64 new_len)
 {
@@ -412,7 +401,7 @@ static __always_inline void emit_map_event(struct pt_regs *ctx,
 	e->new_len = new_len;
 	e->gen = cur_gen;
 	e->epoch = exec_epoch;
-	e->site = op == LW_MAP_MUNMAP ? LW_NO_SITE : capture_site(ctx, p);
+	e->site = op == LW_MAP_MUNMAP ? LW_NO_SITE : capture_site(ctx);
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -449,8 +438,7 @@ int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	return 0;
 }
 
-static __always_inline void realloc_exit(struct pt_regs *ctx,
-					 const struct lw_pending *p, __u64 old,
+static __always_inline void realloc_exit(struct pt_regs *ctx, __u64 old,
 					 __u64 size, __u64 ret)
 {
 	if (!ret) {
@@ -463,7 +451,7 @@ static __always_inline void realloc_exit(struct pt_regs *ctx,
 	}
 	if (old && !track_free(old))
 		count(LW_CNT_UNMATCHED_FREE);
-	track_alloc(ctx, p, ret, size);
+	track_alloc(ctx, ret, size);
 }
 
 static __always_inline void mmap_exit(struct pt_regs *ctx, struct lw_pending *p,
@@ -474,9 +462,9 @@ static __always_inline void mmap_exit(struct pt_regs *ctx, struct lw_pending *p,
 		return;
 	}
 	if (p->fn == LW_FN_MMAP)
-		emit_map_event(ctx, p, LW_MAP_MMAP, ret, p->arg1, 0, 0);
+		emit_map_event(ctx, LW_MAP_MMAP, ret, p->arg1, 0, 0);
 	else
-		emit_map_event(ctx, p, LW_MAP_MREMAP, p->arg0, p->arg1, ret,
+		emit_map_event(ctx, LW_MAP_MREMAP, p->arg0, p->arg1, ret,
 			       p->arg2);
 }
 
@@ -487,10 +475,10 @@ static __always_inline void dispatch_exit(struct pt_regs *ctx,
 
 	switch (p->fn) {
 	case LW_FN_REALLOC:
-		realloc_exit(ctx, p, p->arg0, p->arg1, ret);
+		realloc_exit(ctx, p->arg0, p->arg1, ret);
 		return;
 	case LW_FN_REALLOCARRAY:
-		realloc_exit(ctx, p, p->arg0, p->arg1 * p->arg2, ret);
+		realloc_exit(ctx, p->arg0, p->arg1 * p->arg2, ret);
 		return;
 	case LW_FN_MMAP:
 	case LW_FN_MREMAP:
@@ -517,7 +505,7 @@ static __always_inline void dispatch_exit(struct pt_regs *ctx,
 		break;
 	}
 	if (addr)
-		track_alloc(ctx, p, addr, size);
+		track_alloc(ctx, addr, size);
 	else
 		count(LW_CNT_FAILED_ALLOC);
 }
@@ -538,38 +526,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	}
 	copy = *p;
 	p->fn = 0;
-	p->hint_sp = 0;
 	dispatch_exit(ctx, &copy, ret);
-	return 0;
-}
-
-/*
- * operator new's entry (libstdc++ keeps no frame pointers): [rsp] is the
- * return address into its caller, rbp the caller's frame. The allocator
- * call new makes takes its site from there. Wrappers (nothrow, arrays)
- * call the plain new: the outermost entry wins.
- */
-SEC("uprobe.multi")
-int BPF_KPROBE(new_enter)
-{
-	__u64 sp = ctx->sp, bp = ctx->bp, ret;
-	struct lw_pending *p;
-
-	barrier_var(sp);
-	if (!is_target())
-		return 0;
-	p = pending_get(BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!p) {
-		count(LW_CNT_PENDING_FULL);
-		return 0;
-	}
-	/* inside an allocator call already, or inside an outer new */
-	if (p->fn || nested_in(p->hint_sp, sp) ||
-	    bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
-		return 0;
-	p->hint_ip = ret;
-	p->hint_bp = bp;
-	p->hint_sp = sp;
 	return 0;
 }
 
@@ -588,7 +545,7 @@ int BPF_KPROBE(release_enter, __u64 addr, __u64 len)
 	if (!is_target())
 		return 0;
 	if (fn == LW_FN_MUNMAP) {
-		emit_map_event(ctx, NULL, LW_MAP_MUNMAP, addr, len, 0, 0);
+		emit_map_event(ctx, LW_MAP_MUNMAP, addr, len, 0, 0);
 		return 0;
 	}
 	if (addr && !track_free(addr))
@@ -681,9 +638,6 @@ static __always_inline __u64 cxx_run_fn(__u64 state_ptr)
 	return run;
 }
 
-/* How far below std::thread's entry its pthread_create call may be. */
-#define LW_CXX_FRAME_MAX 256
-
 /*
  * Entry of pthread_create or of std::thread's _M_start_thread: [rsp] is
  * the return address into the code that creates the thread, rbp that
@@ -705,7 +659,7 @@ int BPF_KPROBE(thread_create, void *a0, __u64 a1, __u64 a2)
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c)
 		return 0;
-	if (!cxx && c->outer_sp > sp && c->outer_sp - sp <= LW_CXX_FRAME_MAX) {
+	if (!cxx && nested_in(c->outer_sp, sp)) {
 		c->outer_sp = 0; /* named once: a failed call leaves no trace */
 		return 0;
 	}

@@ -41,7 +41,6 @@ enum lw_fn {
 	LW_FN_GO_EXIT,	  /* runtime.goexit1 past its stack check: g in R14 */
 	LW_FN_PTHREAD_CREATE, /* entry: the creating stack, start routine */
 	LW_FN_CXX_THREAD,     /* std::thread::_M_start_thread entry: the same */
-	LW_FN_CXX_NEW, /* operator new's entry: where its malloc is from */
 	LW_FN_MAX,
 };
 
@@ -164,10 +163,6 @@ struct lw_pending {
 	__u64 arg2;
 	__u32 fn;    /* 0: no allocator call in flight on this thread */
 	__u32 depth; /* nested allocator calls seen inside this one */
-	/* operator new's caller: return address, frame and entry sp */
-	__u64 hint_ip;
-	__u64 hint_bp;
-	__u64 hint_sp;
 };
 
 /*

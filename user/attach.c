@@ -78,7 +78,6 @@ int attach_plan(const struct lw_plan *plan, pid_t pid,
 		{ LW_PROG_RELEASE, progs->release, false },
 		{ LW_PROG_GO, progs->go, false },
 		{ LW_PROG_THREAD, progs->thread, false },
-		{ LW_PROG_HINT, progs->hint, false },
 	};
 	struct batch b;
 	unsigned k;

@@ -14,7 +14,6 @@ struct lw_progs {
 	struct bpf_program *release; /* free, munmap: entry only */
 	struct bpf_program *go;	     /* goroutine birth and death */
 	struct bpf_program *thread;  /* pthread_create */
-	struct bpf_program *hint;    /* operator new */
 };
 
 #define LW_MAX_LINKS (3 * LW_MAX_PROBES + 3) /* + the tracepoints */

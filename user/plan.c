@@ -41,17 +41,6 @@ static const struct {
 	  "_ZNSt6thread15_M_start_threadESt10unique_ptrINS_6_StateESt14default_"
 	  "deleteIS1_EEPFvvE",
 	  LW_PROG_THREAD, PP_FRAME | PP_ARG(1) },
-	/* operator new: plain, nothrow, aligned, arrays (libstdc++) */
-	{ LW_FN_CXX_NEW, "_Znwm", LW_PROG_HINT, PP_FRAME },
-	{ LW_FN_CXX_NEW, "_Znam", LW_PROG_HINT, PP_FRAME },
-	{ LW_FN_CXX_NEW, "_ZnwmRKSt9nothrow_t", LW_PROG_HINT, PP_FRAME },
-	{ LW_FN_CXX_NEW, "_ZnamRKSt9nothrow_t", LW_PROG_HINT, PP_FRAME },
-	{ LW_FN_CXX_NEW, "_ZnwmSt11align_val_t", LW_PROG_HINT, PP_FRAME },
-	{ LW_FN_CXX_NEW, "_ZnamSt11align_val_t", LW_PROG_HINT, PP_FRAME },
-	{ LW_FN_CXX_NEW, "_ZnwmSt11align_val_tRKSt9nothrow_t", LW_PROG_HINT,
-	  PP_FRAME },
-	{ LW_FN_CXX_NEW, "_ZnamSt11align_val_tRKSt9nothrow_t", LW_PROG_HINT,
-	  PP_FRAME },
 };
 
 #define NFN (sizeof(fn_table) / sizeof(fn_table[0]))
@@ -106,14 +95,6 @@ static void add_probe(struct lw_plan *plan, int k, struct elf_obj *o,
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	snprintf(p->module, sizeof(p->module), "%s", module);
 	place(o, f, p, fn_table[k].args);
-	/*
-	 * A new that jumps straight into another (new[] into new) keeps its
-	 * caller's return address at [rsp]: the other's probe sees it.
-	 */
-	if (p->prog == LW_PROG_HINT && p->place.tail_jump) {
-		lw_debug("%s only jumps on: not probed", p->name);
-		return;
-	}
 	plan->n++;
 }
 
@@ -207,8 +188,7 @@ void plan_all_at_entry(struct lw_plan *plan)
 	int i, k = 0;
 
 	for (i = 0; i < plan->n; i++) {
-		if (plan->probes[i].prog == LW_PROG_HINT ||
-		    plan->probes[i].prog == LW_PROG_THREAD)
+		if (plan->probes[i].prog == LW_PROG_THREAD)
 			continue;
 		plan->probes[k] = plan->probes[i];
 		plan->probes[k++].place.offset = 0;

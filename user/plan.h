@@ -17,7 +17,6 @@ enum lw_prog {
 	LW_PROG_RELEASE, /* entry only: free, munmap */
 	LW_PROG_GO,	 /* entry probes in Go's runtime */
 	LW_PROG_THREAD,	 /* pthread_create's entry */
-	LW_PROG_HINT,	 /* operator new's entry: its caller */
 };
 
 /* One probed instruction, in the object that really defines it. */

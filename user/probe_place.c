@@ -148,7 +148,6 @@ int probe_place_first(const uint8_t *code, size_t len, struct probe_place *out)
 		return -1;
 	describe(&d, 0, out->insn, sizeof(out->insn));
 	out->emulated = kernel_emulates(&d, code);
-	out->tail_jump = d.insn.mnemonic == ZYDIS_MNEMONIC_JMP;
 	return 0;
 }
 
@@ -174,7 +173,6 @@ int probe_place_entry(const uint8_t *code, size_t len, unsigned args,
 				break;
 			out->offset = off;
 			out->emulated = 1;
-			out->tail_jump = d.insn.mnemonic == ZYDIS_MNEMONIC_JMP;
 			describe(&d, off, out->insn, sizeof(out->insn));
 			return 0;
 		}

@@ -14,7 +14,6 @@ struct probe_place {
 	uint64_t offset; /* from the function's start */
 	char insn[64];	 /* the instruction probed, for -v */
 	int emulated;	 /* 1: the kernel emulates it, no single-step */
-	int tail_jump;	 /* 1: it is a jmp: the function only forwards */
 };
 
 /*

@@ -116,14 +116,13 @@ int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid)
 					   s->floor->progs.floor_exit,
 					   s->floor->progs.floor_release,
 					   s->floor->progs.floor_release,
-					   s->floor->progs.floor_release,
 					   s->floor->progs.floor_release };
 	else
-		progs = (struct lw_progs){
-			s->heap->progs.alloc_enter,   s->heap->progs.alloc_exit,
-			s->heap->progs.release_enter, s->heap->progs.go_probe,
-			s->heap->progs.thread_create, s->heap->progs.new_enter
-		};
+		progs = (struct lw_progs){ s->heap->progs.alloc_enter,
+					   s->heap->progs.alloc_exit,
+					   s->heap->progs.release_enter,
+					   s->heap->progs.go_probe,
+					   s->heap->progs.thread_create };
 	err = attach_plan(plan, pid, &progs, &s->links);
 	if (!err && s->heap)
 		err = attach_exec(s);

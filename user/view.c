@@ -45,11 +45,23 @@ const char *view_kind_name(enum lw_site_kind kind)
 }
 
 /* The runtime's own frames above a go statement say nothing. */
-static int skip_runtime(struct lw_frame *f, int n)
+static bool is_go_runtime(const char *sym)
+{
+	return !strncmp(sym, "runtime.", 8);
+}
+
+/* Nor does operator new above the code that said new: it is the
+ * allocator, as malloc is (whose frame a site never has). */
+static bool is_cxx_new(const char *sym)
+{
+	return !strncmp(sym, "operator new", 12);
+}
+
+static int skip_leading(struct lw_frame *f, int n, bool (*skip)(const char *))
 {
 	int k = 0;
 
-	while (k < n - 1 && f[k].symbol && !strncmp(f[k].symbol, "runtime.", 8))
+	while (k < n - 1 && f[k].symbol && skip(f[k].symbol))
 		k++;
 	memmove(f, f + k, (n - k) * sizeof(*f));
 	return n - k;
@@ -63,5 +75,7 @@ int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
 	for (i = 0; i < s->depth && n < max; i++)
 		n += symbolizer_resolve(v->sym, s->ips[i], true, out + n,
 					max - n);
-	return s->kind == LW_KIND_GOROUTINE ? skip_runtime(out, n) : n;
+	if (s->kind == LW_KIND_GOROUTINE)
+		return skip_leading(out, n, is_go_runtime);
+	return s->kind == LW_KIND_HEAP ? skip_leading(out, n, is_cxx_new) : n;
 }

@@ -78,22 +78,6 @@ static void test_endbr64_skipped(void **state)
 	assert_true(p.emulated);
 }
 
-static void test_tail_jump_told(void **state)
-{
-	/* operator new[]: endbr64; jmp operator new */
-	static const uint8_t code[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xe9,
-					0x00, 0x01, 0x00, 0x00 };
-	struct probe_place p;
-
-	assert_int_equal(probe_place_entry(code, sizeof(code), PP_FRAME, &p),
-			 0);
-	assert_int_equal(p.offset, 4);
-	assert_true(p.tail_jump);
-	assert_int_equal(
-		probe_place_entry(cxx_new, sizeof(cxx_new), PP_FRAME, &p), 0);
-	assert_false(p.tail_jump);
-}
-
 static void test_frame_pointer_write_kept_for_frame_readers(void **state)
 {
 	/* endbr64; mov %rdi,%rbp; push %rbx; ret */
@@ -211,7 +195,6 @@ int main(void)
 		cmocka_unit_test(test_memory_write_stays_at_entry),
 		cmocka_unit_test(test_branch_into_prologue_stays_at_entry),
 		cmocka_unit_test(test_endbr64_skipped),
-		cmocka_unit_test(test_tail_jump_told),
 		cmocka_unit_test(
 			test_frame_pointer_write_kept_for_frame_readers),
 		cmocka_unit_test(test_stack_pointer_write_stays_at_entry),
