@@ -60,24 +60,45 @@ out:
 
 struct build {
 	Dwarf_CFI *cfi;
-	int fd;
 	uint32_t id;
-	long n;
-	bool full;
+	struct lw_cfi_key *keys;
+	struct lw_cfi_rule *rules;
+	size_t n, cap;
 };
 
 static void add_call(struct build *b, uint64_t call_vaddr, uint64_t ret_off)
 {
-	struct lw_cfi_key key = { .module = b->id, .off = ret_off };
-	struct lw_cfi_rule r;
+	size_t cap = b->cap ? 2 * b->cap : 4096;
+	struct lw_cfi_rule r, *rules;
+	struct lw_cfi_key *keys;
 
-	if (b->full || !rule_at(b->cfi, call_vaddr, &r))
+	if (!rule_at(b->cfi, call_vaddr, &r))
 		return;
-	if (bpf_map_update_elem(b->fd, &key, &r, BPF_ANY)) {
-		b->full = errno == E2BIG || errno == ENOMEM;
-		return;
+	if (b->n == b->cap) {
+		keys = realloc(b->keys, cap * sizeof(*keys));
+		if (keys)
+			b->keys = keys;
+		rules = realloc(b->rules, cap * sizeof(*rules));
+		if (rules)
+			b->rules = rules;
+		if (!keys || !rules)
+			return;
+		b->cap = cap;
 	}
-	b->n++;
+	b->keys[b->n] = (struct lw_cfi_key){ .module = b->id, .off = ret_off };
+	b->rules[b->n++] = r;
+}
+
+/* One system call for all of an object's rules, not one per rule. */
+static long store(struct build *b, int fd)
+{
+	__u32 count = b->n;
+
+	if (!b->n)
+		return 0;
+	if (bpf_map_update_batch(fd, b->keys, b->rules, &count, NULL))
+		return count ? (long)count : -errno;
+	return count;
 }
 
 /* Every call of one executable section, decoded in order. */
@@ -121,8 +142,9 @@ static void scan_elf(struct build *b, Elf *elf)
 
 long cfi_build(const char *path, uint32_t id, int rules_fd)
 {
-	struct build b = { .fd = rules_fd, .id = id };
+	struct build b = { .id = id };
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long n = -ENODATA;
 	Elf *elf;
 
 	if (fd < 0)
@@ -130,14 +152,17 @@ long cfi_build(const char *path, uint32_t id, int rules_fd)
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	b.cfi = elf ? dwarf_getcfi_elf(elf) : NULL;
-	if (b.cfi)
+	if (b.cfi) {
 		scan_elf(&b, elf);
-	if (b.cfi)
+		n = store(&b, rules_fd);
 		dwarf_cfi_end(b.cfi);
+	}
 	if (elf)
 		elf_end(elf);
 	close(fd);
-	return b.cfi ? b.n : -ENODATA;
+	free(b.keys);
+	free(b.rules);
+	return n;
 }
 
 struct map_line {
