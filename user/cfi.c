@@ -169,6 +169,7 @@ struct map_line {
 	uint64_t start, end, off;
 	dev_t dev;
 	ino_t ino;
+	const char *path;
 };
 
 /* "start-end perms offset major:minor inode path": executable ones. */
@@ -177,21 +178,35 @@ static bool parse_map(const char *line, struct map_line *m)
 	unsigned long long s, e, o, ino;
 	unsigned int maj, min;
 	char perms[8];
+	int n = 0;
 
-	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu", &s, &e, perms, &o,
-		   &maj, &min, &ino) != 7 ||
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &s, &e, perms, &o,
+		   &maj, &min, &ino, &n) != 7 ||
 	    perms[2] != 'x' || !ino)
 		return false;
-	*m = (struct map_line){ s, e, o, makedev(maj, min), ino };
+	*m = (struct map_line){ s, e, o, makedev(maj, min), ino, line + n };
 	return true;
 }
 
-/* The same file, however each side names it (/lib or /usr/lib). */
+static const char *base_of(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+/*
+ * The same file, however each side names it (/lib or /usr/lib). Overlay
+ * file systems show another device in maps than stat does: the inode and
+ * the file name must then agree.
+ */
 static bool same_file(const struct map_line *m, const char *path)
 {
 	struct stat st;
 
-	return !stat(path, &st) && st.st_ino == m->ino && st.st_dev == m->dev;
+	if (stat(path, &st) || st.st_ino != m->ino)
+		return false;
+	return st.st_dev == m->dev || !strcmp(base_of(path), base_of(m->path));
 }
 
 int cfi_modules(pid_t pid, const struct lw_obj *objs, const bool *built,
@@ -207,6 +222,7 @@ int cfi_modules(pid_t pid, const struct lw_obj *objs, const bool *built,
 	if (!f)
 		return 0;
 	while (k < LW_MAX_CFI_MODULES && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
 		if (!parse_map(line, &m))
 			continue;
 		for (i = 0; i < nobjs; i++) {
