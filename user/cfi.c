@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,11 +203,14 @@ static const char *base_of(const char *path)
  */
 static bool same_file(const struct map_line *m, const char *path)
 {
+	char real[PATH_MAX];
 	struct stat st;
 
 	if (stat(path, &st) || st.st_ino != m->ino)
 		return false;
-	return st.st_dev == m->dev || !strcmp(base_of(path), base_of(m->path));
+	if (st.st_dev == m->dev)
+		return true;
+	return realpath(path, real) && !strcmp(base_of(real), base_of(m->path));
 }
 
 int cfi_modules(pid_t pid, const struct lw_obj *objs, const bool *built,
