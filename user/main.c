@@ -112,7 +112,9 @@ struct run {
 	struct lw_model model;
 	struct symbolizer *sym;
 	struct lw_threads threads;
-	bool *cfi_built;  /* by target object: its calls have CFI rules */
+	bool *cfi_built; /* by target object: its calls have CFI rules */
+	struct lw_cfi_module cfi_mods[LW_MAX_CFI_MODULES]; /* in the map */
+	int cfi_nmods;
 	bool snap_warned; /* the thread iterator failed once: said so */
 	struct lw_drained_site *drained;
 	size_t drained_cap;
@@ -156,6 +158,7 @@ static void follow_exec(struct run *r)
 	r->sym = symbolizer_new(r->target.pid);
 	threads_forget(&r->threads);
 	session_set_cfi_modules(&r->session, NULL, 0);
+	r->cfi_nmods = 0;
 	r->epoch = r->model.epoch;
 	fprintf(r->out, "\nleakwatch: pid %d exec'd %s: tracking starts anew\n",
 		r->target.pid, r->target.exe);
@@ -231,7 +234,11 @@ static void plan_cfi(struct run *r)
 	}
 }
 
-/* Returns how many of the objects with rules are mapped now. */
+/*
+ * Returns how many of the objects with rules are mapped now. The map is
+ * rewritten only when that changed: while it is, walks go without rules,
+ * and a stack cut short there would be a site of its own.
+ */
 static int update_cfi_modules(struct run *r)
 {
 	struct lw_cfi_module m[LW_MAX_CFI_MODULES];
@@ -241,7 +248,11 @@ static int update_cfi_modules(struct run *r)
 		return 0;
 	n = cfi_modules(r->target.pid, r->target.objs, r->cfi_built,
 			r->target.nobjs, m);
+	if (n == r->cfi_nmods && !memcmp(m, r->cfi_mods, n * sizeof(*m)))
+		return n;
 	session_set_cfi_modules(&r->session, m, n);
+	memcpy(r->cfi_mods, m, n * sizeof(*m));
+	r->cfi_nmods = n;
 	return n;
 }
 
