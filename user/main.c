@@ -257,17 +257,18 @@ static int update_cfi_modules(struct run *r)
 }
 
 /*
- * A launched command maps its libraries just after exec: catch them
- * before its first allocations are far along (at most 200 ms).
+ * A launched command maps its libraries just after exec, and calls main
+ * soon after: catch them at once (reading /proc only; at most 200 ms).
  */
 static void first_cfi_modules(struct run *r)
 {
+	double until = lw_now() + 0.2;
 	int want = 0, i;
 
 	for (i = 0; r->cfi_built && i < r->target.nobjs; i++)
 		want += r->cfi_built[i];
-	for (i = 0; i < 200 && update_cfi_modules(r) < want; i++)
-		usleep(1000);
+	while (update_cfi_modules(r) < want && lw_now() < until)
+		;
 }
 
 /* One drain: a new generation, then the aggregates it closes. */
@@ -584,11 +585,14 @@ static int setup(struct run *r)
 		on_map_event, &r->model);
 	if (!rc)
 		plan_cfi(r);
+	/* a running target's objects are known before the first probe hit */
+	if (!rc && !r->target.launched)
+		update_cfi_modules(r);
 	if (!rc)
 		rc = session_attach(&r->session, &r->plan, r->target.pid);
 	if (!rc)
 		rc = target_release(&r->target);
-	if (!rc)
+	if (!rc && r->target.launched)
 		first_cfi_modules(r);
 	if (!rc && r->is_go)
 		goscan_init(&r->goscan, r->target.pid, go_bias(r), &r->go);
