@@ -133,30 +133,17 @@ static void note_blocked(struct lw_goscan *gs, struct lw_site *s,
 			? goinfo_waitreason_name(&gs->reasons, g->waitreason)
 			: NULL;
 	struct lw_blocked *b;
-	int i;
+	bool fresh;
+	int depth;
 
-	for (i = 0; i < s->nblocked; i++) {
-		b = &s->blocked[i];
-		if (b->pcs[0] == g->sched_pc && b->reason == reason) {
-			b->count++;
-			return;
-		}
-	}
-	if (s->nblocked == LW_MAX_BLOCKED)
+	b = model_blocked(s, reason ? reason : "waiting", g->sched_pc, &fresh);
+	if (!b || !fresh)
 		return;
-	b = realloc(s->blocked, (s->nblocked + 1) * sizeof(*b));
-	if (!b)
-		return;
-	s->blocked = b;
-	b = &b[s->nblocked++];
-	memset(b, 0, sizeof(*b));
-	b->reason = reason ? reason : "waiting";
-	b->count = 1;
-	b->depth = goinfo_unwind(gs->pid, g, b->pcs, LW_MAX_STACK_DEPTH);
-	if (b->depth < 1) {
+	depth = goinfo_unwind(gs->pid, g, b->pcs, LW_MAX_STACK_DEPTH);
+	if (depth >= 1)
+		b->depth = depth;
+	else
 		b->pcs[0] = g->sched_pc;
-		b->depth = 1;
-	}
 }
 
 /*

@@ -20,6 +20,36 @@ int model_init(struct lw_model *m, double t0)
 	return 0;
 }
 
+struct lw_blocked *model_blocked(struct lw_site *s, const char *reason,
+				 uint64_t pc, bool *fresh)
+{
+	struct lw_blocked *b;
+	int i;
+
+	*fresh = false;
+	for (i = 0; i < s->nblocked; i++) {
+		b = &s->blocked[i];
+		if (b->pcs[0] == pc && b->reason == reason) {
+			b->count++;
+			return b;
+		}
+	}
+	if (s->nblocked == LW_MAX_BLOCKED)
+		return NULL;
+	b = realloc(s->blocked, (s->nblocked + 1) * sizeof(*b));
+	if (!b)
+		return NULL;
+	s->blocked = b;
+	b = &b[s->nblocked++];
+	memset(b, 0, sizeof(*b));
+	b->reason = reason;
+	b->count = 1;
+	b->pcs[0] = pc;
+	b->depth = 1;
+	*fresh = true;
+	return b;
+}
+
 void model_clear_blocked(struct lw_model *m)
 {
 	size_t i;

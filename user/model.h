@@ -68,6 +68,13 @@ void model_set_epoch(struct lw_model *m, uint32_t epoch);
 void model_free(struct lw_model *m);
 /* Forgets where goroutines were blocked, before a new scan says. */
 void model_clear_blocked(struct lw_model *m);
+/*
+ * Counts one more goroutine or thread of s blocked for reason at pc, in
+ * its group. *fresh: the group is new, its stack (pcs[0] = pc, depth 1)
+ * the caller's to fill. NULL when s holds LW_MAX_BLOCKED groups already.
+ */
+struct lw_blocked *model_blocked(struct lw_site *s, const char *reason,
+				 uint64_t pc, bool *fresh);
 /* Starts generation gen at time t; returns its number. */
 uint32_t model_next_gen(struct lw_model *m, double t);
 /* Folds a drain taken at time t, while generation cur was current. */

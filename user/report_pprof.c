@@ -97,24 +97,6 @@ struct pp {
 	bool oom;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	return x ^ (x >> 33);
-}
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return mix64(h);
-}
-
 static int index_grow(struct pp_index *ix)
 {
 	size_t cap = ix->cap ? ix->cap * 2 : 256, i, j;
@@ -129,7 +111,7 @@ static int index_grow(struct pp_index *ix)
 	for (i = 0; i < ix->cap; i++) {
 		if (!ix->val[i])
 			continue;
-		for (j = mix64(ix->key[i]) & (cap - 1); val[j];
+		for (j = lw_mix64(ix->key[i]) & (cap - 1); val[j];
 		     j = (j + 1) & (cap - 1))
 			;
 		key[j] = ix->key[i];
@@ -152,7 +134,7 @@ static uint32_t *index_slot(struct pp *p, struct pp_index *ix, uint64_t key)
 		p->oom = true;
 		return NULL;
 	}
-	for (i = mix64(key) & (ix->cap - 1); ix->val[i];
+	for (i = lw_mix64(key) & (ix->cap - 1); ix->val[i];
 	     i = (i + 1) & (ix->cap - 1))
 		if (ix->key[i] == key)
 			return &ix->val[i];
@@ -194,7 +176,7 @@ static int64_t str_id(struct pp *p, const char *s)
 
 	if (!s || !*s)
 		return 0;
-	slot = index_slot(p, &p->strs, str_hash(s));
+	slot = index_slot(p, &p->strs, lw_str_hash(s));
 	if (!slot)
 		return 0;
 	if (*slot && !strcmp(pr->string_table[*slot - 1], s))

@@ -32,6 +32,7 @@
 
 #include "gopclntab.h"
 #include "symbolize.h"
+#include "util.h"
 
 /* Inline chain kept per pc; deeper chains lose their middle frames. */
 #define LW_MAX_INLINE 32
@@ -126,25 +127,6 @@ struct lw_map_line {
 	bool deleted;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return h;
-}
-
 /* ---- string interning: module names must outlive the mapping view ---- */
 
 static int strset_grow(struct lw_strset *ss)
@@ -159,7 +141,7 @@ static int strset_grow(struct lw_strset *ss)
 
 		if (!ss->slot[i])
 			continue;
-		j = str_hash(ss->slot[i]) & (cap - 1);
+		j = lw_str_hash(ss->slot[i]) & (cap - 1);
 		while (slot[j])
 			j = (j + 1) & (cap - 1);
 		slot[j] = ss->slot[i];
@@ -176,7 +158,7 @@ static const char *strset_intern(struct lw_strset *ss, const char *s)
 
 	if ((ss->used + 1) * 2 > ss->cap && strset_grow(ss))
 		return NULL;
-	i = str_hash(s) & (ss->cap - 1);
+	i = lw_str_hash(s) & (ss->cap - 1);
 	while (ss->slot[i]) {
 		if (!strcmp(ss->slot[i], s))
 			return ss->slot[i];
@@ -1009,7 +991,7 @@ static const char *demangle(struct symbolizer *s, const char *sym)
 
 static size_t ent_slot(const struct symbolizer *s, uint64_t pc, bool ra)
 {
-	return mix64(pc ^ (uint64_t)ra << 63) & (s->tab_cap - 1);
+	return lw_mix64(pc ^ (uint64_t)ra << 63) & (s->tab_cap - 1);
 }
 
 static struct lw_ent **cache_lookup(struct symbolizer *s, uint64_t pc, bool ra)

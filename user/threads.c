@@ -204,13 +204,9 @@ static uint64_t start_of(const struct lw_thread_view *tv,
 static struct lw_site *attach_site(struct lw_model *m, const char *comm,
 				   uint64_t start)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = lw_mix64(lw_str_hash(comm) ^ start);
 	struct lw_site *s;
-	const char *c;
 
-	for (c = comm; *c; c++)
-		h = (h ^ (unsigned char)*c) * 1099511628211ull;
-	h = (h ^ start) * 1099511628211ull;
 	s = model_site(m, ATTACH_ID | (h >> 3));
 	if (!s->stack_read) {
 		s->kind = LW_KIND_THREAD;
@@ -229,27 +225,14 @@ static struct lw_site *attach_site(struct lw_model *m, const char *comm,
 static void note_blocked(struct lw_site *s, const struct tstack *st,
 			 const char *state)
 {
+	/* a running thread has no stack: pc 0, depth 0 */
+	uint64_t pc = st->depth ? st->pcs[0] : 0;
 	struct lw_blocked *b;
-	int i;
+	bool fresh;
 
-	for (i = 0; i < s->nblocked; i++) {
-		b = &s->blocked[i];
-		if (b->depth == st->depth && b->pcs[0] == st->pcs[0] &&
-		    b->reason == state) {
-			b->count++;
-			return;
-		}
-	}
-	if (s->nblocked == LW_MAX_BLOCKED)
+	b = model_blocked(s, state, pc, &fresh);
+	if (!b || !fresh)
 		return;
-	b = realloc(s->blocked, (s->nblocked + 1) * sizeof(*b));
-	if (!b)
-		return;
-	s->blocked = b;
-	b = &b[s->nblocked++];
-	memset(b, 0, sizeof(*b));
-	b->reason = state;
-	b->count = 1;
 	b->depth = st->depth;
 	memcpy(b->pcs, st->pcs, st->depth * sizeof(b->pcs[0]));
 }

@@ -26,6 +26,26 @@ double lw_now(void); /* CLOCK_MONOTONIC seconds */
 uint64_t lw_now_ns(void);
 void lw_fmt_bytes(double bytes, char *buf, size_t len);
 
+/* Hashes for open addressing: a 64-bit finalizer (all bits count), and
+ * FNV-1a of a string. */
+static inline uint64_t lw_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	return x ^ (x >> 33);
+}
+
+static inline uint64_t lw_str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return h;
+}
+
 /*
  * Output files rewritten each interval are replaced whole: a reader never
  * sees half a file. lw_replace_open() creates "PATH.tmp" (tmp must hold
