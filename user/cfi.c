@@ -14,11 +14,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "cfi.h"
+#include "util.h"
 
 #define X86_RBP 6
 #define X86_RSP 7
 
-bool cfi_wanted(const char *name)
+static bool cfi_wanted(const char *name)
 {
 	const char *base = strrchr(name, '/');
 
@@ -141,7 +142,7 @@ static void scan_elf(struct build *b, Elf *elf)
 	}
 }
 
-long cfi_build(const char *path, uint32_t id, int rules_fd)
+static long cfi_build(const char *path, uint32_t id, int rules_fd)
 {
 	struct build b = { .id = id };
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -213,8 +214,9 @@ static bool same_file(const struct map_line *m, const char *path)
 	return realpath(path, real) && !strcmp(base_of(real), base_of(m->path));
 }
 
-int cfi_modules(pid_t pid, const struct lw_obj *objs, const bool *built,
-		int nobjs, struct lw_cfi_module *out)
+/* Where the objects with rules are mapped in pid: out's count. */
+static int cfi_modules(pid_t pid, const struct lw_obj *objs, const bool *built,
+		       int nobjs, struct lw_cfi_module *out)
 {
 	char path[64], line[4096];
 	struct map_line m;
@@ -243,4 +245,52 @@ int cfi_modules(pid_t pid, const struct lw_obj *objs, const bool *built,
 	}
 	fclose(f);
 	return k;
+}
+
+void cfi_plan(struct lw_cfi *c, const struct lw_target *t, int rules_fd)
+{
+	long n;
+	int i;
+
+	memset(c, 0, sizeof(*c));
+	c->built = calloc(t->nobjs, sizeof(*c->built));
+	for (i = 0; c->built && i < t->nobjs; i++) {
+		if (!cfi_wanted(t->objs[i].name))
+			continue;
+		n = cfi_build(t->objs[i].open, i, rules_fd);
+		if (n < 0)
+			lw_warn("no CFI rules for %s: %s: its frames end stacks",
+				t->objs[i].name, strerror(-n));
+		else
+			lw_debug("%ld CFI rules for the calls of %s", n,
+				 t->objs[i].name);
+		c->built[i] = n > 0;
+		c->nbuilt += n > 0;
+	}
+}
+
+bool cfi_locate(struct lw_cfi *c, const struct lw_target *t)
+{
+	struct lw_cfi_module m[LW_MAX_CFI_MODULES];
+	int n;
+
+	if (!c->nbuilt)
+		return false;
+	n = cfi_modules(t->pid, t->objs, c->built, t->nobjs, m);
+	if (n == c->nmods && !memcmp(m, c->mods, n * sizeof(*m)))
+		return false;
+	memcpy(c->mods, m, n * sizeof(*m));
+	c->nmods = n;
+	return true;
+}
+
+void cfi_forget(struct lw_cfi *c)
+{
+	c->nmods = 0;
+}
+
+void cfi_free(struct lw_cfi *c)
+{
+	free(c->built);
+	memset(c, 0, sizeof(*c));
 }

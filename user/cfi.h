@@ -16,20 +16,26 @@
 #include "leakwatch.h"
 #include "target.h"
 
-/* The objects whose calls get rules: the C and C++ runtimes. */
-bool cfi_wanted(const char *name);
+/* Which of the target's objects have rules, and where they are mapped. */
+struct lw_cfi {
+	bool *built; /* by object index, which is the rules' module id */
+	int nbuilt;
+	struct lw_cfi_module mods[LW_MAX_CFI_MODULES];
+	int nmods;
+};
 
 /*
- * Rules of every call in the object at path, as module id, into the BPF
- * hash at rules_fd. Returns how many, or a negative errno.
+ * Rules for every call of the C and C++ runtimes among t's objects, into
+ * the BPF hash at rules_fd. Says what it could not do.
  */
-long cfi_build(const char *path, uint32_t id, int rules_fd);
-
+void cfi_plan(struct lw_cfi *c, const struct lw_target *t, int rules_fd);
 /*
- * Where the objects (objs[i] is module id i) are mapped in pid now:
- * fills out (at most LW_MAX_CFI_MODULES) and returns the count.
+ * Reads where the objects with rules are mapped now, into mods and
+ * nmods: true when that changed (the BPF side is to be told).
  */
-int cfi_modules(pid_t pid, const struct lw_obj *objs, const bool *built,
-		int nobjs, struct lw_cfi_module *out);
+bool cfi_locate(struct lw_cfi *c, const struct lw_target *t);
+/* The target exec'd: its objects are to be found again. */
+void cfi_forget(struct lw_cfi *c);
+void cfi_free(struct lw_cfi *c);
 
 #endif

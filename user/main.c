@@ -112,10 +112,8 @@ struct run {
 	struct lw_model model;
 	struct symbolizer *sym;
 	struct lw_threads threads;
-	bool *cfi_built; /* by target object: its calls have CFI rules */
-	struct lw_cfi_module cfi_mods[LW_MAX_CFI_MODULES]; /* in the map */
-	int cfi_nmods;
-	bool snap_warned; /* the thread iterator failed once: said so */
+	struct lw_cfi cfi; /* stacks through the C and C++ runtimes */
+	bool snap_warned;  /* the thread iterator failed once: said so */
 	struct lw_drained_site *drained;
 	size_t drained_cap;
 	double t_start;
@@ -157,8 +155,8 @@ static void follow_exec(struct run *r)
 		symbolizer_free(r->sym);
 	r->sym = symbolizer_new(r->target.pid);
 	threads_forget(&r->threads);
+	cfi_forget(&r->cfi);
 	session_set_cfi_modules(&r->session, NULL, 0);
-	r->cfi_nmods = 0;
 	r->epoch = r->model.epoch;
 	fprintf(r->out, "\nleakwatch: pid %d exec'd %s: tracking starts anew\n",
 		r->target.pid, r->target.exe);
@@ -210,50 +208,16 @@ static void update_threads(struct run *r)
 	free(tv.snaps);
 }
 
-/* Rules for the calls of the C and C++ runtimes (no frame pointers). */
-static void plan_cfi(struct run *r)
-{
-	long n;
-	int i;
-
-	if (r->session.cfi_rules_fd < 0)
-		return;
-	r->cfi_built = calloc(r->target.nobjs, sizeof(*r->cfi_built));
-	for (i = 0; r->cfi_built && i < r->target.nobjs; i++) {
-		if (!cfi_wanted(r->target.objs[i].name))
-			continue;
-		n = cfi_build(r->target.objs[i].open, i,
-			      r->session.cfi_rules_fd);
-		if (n < 0)
-			lw_warn("no CFI rules for %s: %s: its frames end stacks",
-				r->target.objs[i].name, strerror(-n));
-		else
-			lw_debug("%ld CFI rules for the calls of %s", n,
-				 r->target.objs[i].name);
-		r->cfi_built[i] = n > 0;
-	}
-}
-
 /*
- * Returns how many of the objects with rules are mapped now. The map is
- * rewritten only when that changed: while it is, walks go without rules,
- * and a stack cut short there would be a site of its own.
+ * Tells the walk where the objects with CFI rules are mapped, when that
+ * changed: while the map is rewritten, walks go without rules, and a
+ * stack cut short then would be a site of its own. Returns how many are.
  */
 static int update_cfi_modules(struct run *r)
 {
-	struct lw_cfi_module m[LW_MAX_CFI_MODULES];
-	int n;
-
-	if (!r->cfi_built)
-		return 0;
-	n = cfi_modules(r->target.pid, r->target.objs, r->cfi_built,
-			r->target.nobjs, m);
-	if (n == r->cfi_nmods && !memcmp(m, r->cfi_mods, n * sizeof(*m)))
-		return n;
-	session_set_cfi_modules(&r->session, m, n);
-	memcpy(r->cfi_mods, m, n * sizeof(*m));
-	r->cfi_nmods = n;
-	return n;
+	if (cfi_locate(&r->cfi, &r->target))
+		session_set_cfi_modules(&r->session, r->cfi.mods, r->cfi.nmods);
+	return r->cfi.nmods;
 }
 
 /*
@@ -263,11 +227,8 @@ static int update_cfi_modules(struct run *r)
 static void first_cfi_modules(struct run *r)
 {
 	double until = lw_now() + 0.2;
-	int want = 0, i;
 
-	for (i = 0; r->cfi_built && i < r->target.nobjs; i++)
-		want += r->cfi_built[i];
-	while (update_cfi_modules(r) < want && lw_now() < until)
+	while (update_cfi_modules(r) < r->cfi.nbuilt && lw_now() < until)
 		;
 }
 
@@ -583,8 +544,8 @@ static int setup(struct run *r)
 		&r->session, r->target.pid, r->opts.floor,
 		&(struct lw_go_offsets){ r->go.g_goid, r->go.g_startpc },
 		on_map_event, &r->model);
-	if (!rc)
-		plan_cfi(r);
+	if (!rc && r->session.cfi_rules_fd >= 0)
+		cfi_plan(&r->cfi, &r->target, r->session.cfi_rules_fd);
 	/* a running target's objects are known before the first probe hit */
 	if (!rc && !r->target.launched)
 		update_cfi_modules(r);
@@ -648,7 +609,7 @@ int main(int argc, char **argv)
 	if (r.sym)
 		symbolizer_free(r.sym);
 	threads_free(&r.threads);
-	free(r.cfi_built);
+	cfi_free(&r.cfi);
 	model_free(&r.model);
 	free(r.drained);
 	if (r.json && r.json != stdout && fclose(r.json) && !rc) {
