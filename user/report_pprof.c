@@ -486,24 +486,14 @@ static void add_comments(struct pp *p)
 {
 	const struct lw_target *t = p->v->target;
 	char buf[PATH_MAX + 256];
-	size_t off = 0;
-	int c;
 
 	p->comments[0] = str_id(p, "leakwatch " LW_VERSION);
 	snprintf(buf, sizeof(buf), "target: pid %d %s (%s)%s", (int)t->pid,
 		 t->comm, t->exe, t->exited ? ", exited" : "");
 	p->comments[1] = str_id(p, buf);
-	off = snprintf(buf, sizeof(buf), "drops:");
-	for (c = 0; c < LW_CNT_MAX && off < sizeof(buf); c++)
-		if (view_counter_is_drop(c) && p->v->model->counters[c])
-			off += snprintf(buf + off, sizeof(buf) - off,
-					" %s=%" PRIu64, view_counter_name(c),
-					p->v->model->counters[c]);
-	if (symbolizer_unresolved(p->v->sym) && off < sizeof(buf))
-		off += snprintf(buf + off, sizeof(buf) - off,
-				" unresolved_frames=%lu",
-				symbolizer_unresolved(p->v->sym));
-	p->comments[2] = str_id(p, off > 6 ? buf : "drops: none");
+	memcpy(buf, "drops:", 6);
+	view_drops(p->v, buf + 6, sizeof(buf) - 6);
+	p->comments[2] = str_id(p, buf);
 	p->prof.comment = p->comments;
 	p->prof.n_comment = 3;
 }

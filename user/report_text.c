@@ -32,23 +32,10 @@ static void header(FILE *f, struct lw_view *v, struct lw_site **s, size_t n)
 
 static void drops(FILE *f, struct lw_view *v)
 {
-	unsigned long unresolved = symbolizer_unresolved(v->sym);
-	bool any = false;
-	int c;
+	char buf[1024];
 
-	fprintf(f, "drops:");
-	for (c = 0; c < LW_CNT_MAX; c++) {
-		if (!view_counter_is_drop(c) || !v->model->counters[c])
-			continue;
-		fprintf(f, " %s=%llu", view_counter_name(c),
-			(unsigned long long)v->model->counters[c]);
-		any = true;
-	}
-	if (unresolved) {
-		fprintf(f, " unresolved_frames=%lu", unresolved);
-		any = true;
-	}
-	fprintf(f, "%s\n", any ? "" : " none");
+	view_drops(v, buf, sizeof(buf));
+	fprintf(f, "drops:%s\n", buf);
 }
 
 static void site_line(FILE *f, struct lw_view *v, struct lw_site *s, int rank,

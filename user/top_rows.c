@@ -44,27 +44,6 @@ static void fill_row(struct top_row *row, struct lw_view *v, struct lw_site *s)
 	fill_where(row, v, s);
 }
 
-static void fill_drops(struct top_snap *snap, struct lw_view *v)
-{
-	unsigned long unresolved = symbolizer_unresolved(v->sym);
-	size_t len = sizeof(snap->drops), at = 0;
-	int c;
-
-	snap->drops[0] = '\0';
-	for (c = 0; c < LW_CNT_MAX && at < len; c++) {
-		if (!view_counter_is_drop(c) || !v->model->counters[c])
-			continue;
-		at += snprintf(snap->drops + at, len - at, " %s=%llu",
-			       view_counter_name(c),
-			       (unsigned long long)v->model->counters[c]);
-	}
-	if (unresolved && at < len)
-		at += snprintf(snap->drops + at, len - at,
-			       " unresolved_frames=%lu", unresolved);
-	if (!at)
-		snprintf(snap->drops, len, " none");
-}
-
 static void fill_totals(struct top_snap *snap)
 {
 	struct top_total *t;
@@ -111,7 +90,7 @@ void rows_refresh(struct top_snap *snap, struct lw_view *v)
 	snap->n = n;
 	free(s);
 	fill_totals(snap);
-	fill_drops(snap, v);
+	view_drops(v, snap->drops, sizeof(snap->drops));
 	snprintf(snap->target, sizeof(snap->target), "pid %d (%s)",
 		 v->target->pid, v->target->comm);
 	snap->elapsed = v->elapsed;

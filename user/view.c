@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
 #include <string.h>
 #include "view.h"
 
@@ -29,6 +30,27 @@ const char *view_counter_name(int c)
 bool view_counter_is_drop(int c)
 {
 	return counters[c].drop;
+}
+
+void view_drops(struct lw_view *v, char *buf, size_t len)
+{
+	unsigned long unresolved = symbolizer_unresolved(v->sym);
+	size_t at = 0;
+	int c;
+
+	buf[0] = '\0';
+	for (c = 0; c < LW_CNT_MAX && at < len; c++) {
+		if (!view_counter_is_drop(c) || !v->model->counters[c])
+			continue;
+		at += snprintf(buf + at, len - at, " %s=%llu",
+			       view_counter_name(c),
+			       (unsigned long long)v->model->counters[c]);
+	}
+	if (unresolved && at < len)
+		at += snprintf(buf + at, len - at, " unresolved_frames=%lu",
+			       unresolved);
+	if (!at)
+		snprintf(buf, len, " none");
 }
 
 const char *view_kind_name(enum lw_site_kind kind)

@@ -25,6 +25,9 @@ struct lw_view {
 /* Counter names as the JSON "drops" object and the text report show them. */
 const char *view_counter_name(int counter);
 bool view_counter_is_drop(int counter);
+/* The drop counters that are not 0 (and unresolved frames), as
+ * " name=N name=N", or " none": what every view shows after "drops:". */
+void view_drops(struct lw_view *v, char *buf, size_t len);
 /* The site's frames, innermost first, inlined frames expanded. */
 int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
 		int max);
