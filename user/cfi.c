@@ -21,11 +21,7 @@
 
 static bool cfi_wanted(const char *name)
 {
-	const char *base = strrchr(name, '/');
-
-	base = base ? base + 1 : name;
-	return !strncmp(base, "libc.so", 7) ||
-	       !strncmp(base, "libstdc++.so", 12);
+	return lw_base_is(name, "libc.so") || lw_base_is(name, "libstdc++.so");
 }
 
 /*
@@ -190,13 +186,6 @@ static bool parse_map(const char *line, struct map_line *m)
 	return true;
 }
 
-static const char *base_of(const char *path)
-{
-	const char *b = strrchr(path, '/');
-
-	return b ? b + 1 : path;
-}
-
 /*
  * The same file, however each side names it (/lib or /usr/lib). Overlay
  * file systems show another device in maps than stat does: the inode and
@@ -211,7 +200,8 @@ static bool same_file(const struct map_line *m, const char *path)
 		return false;
 	if (st.st_dev == m->dev)
 		return true;
-	return realpath(path, real) && !strcmp(base_of(real), base_of(m->path));
+	return realpath(path, real) &&
+	       !strcmp(lw_base_name(real), lw_base_name(m->path));
 }
 
 /* Where the objects with rules are mapped in pid: out's count. */

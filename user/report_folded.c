@@ -77,13 +77,6 @@ static void clean_frame(char *s)
 		*sp = '_';
 }
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /* prefix + the frame's text, cleaned, and its inline mark. */
 static void frame_text(const struct lw_frame *fr, const char *prefix, char *buf,
 		       size_t len)
@@ -95,7 +88,7 @@ static void frame_text(const struct lw_frame *fr, const char *prefix, char *buf,
 		n = room - 1;
 	if (!fr->symbol && fr->module)
 		snprintf(buf + n, room - n, "%s+0x%" PRIx64,
-			 base_name(fr->module), fr->offset);
+			 lw_base_name(fr->module), fr->offset);
 	else
 		symbolizer_format(fr, buf + n, room - n);
 	clean_frame(buf);

@@ -95,11 +95,9 @@ static void heap_table(FILE *f, struct lw_view *v, struct lw_site **s, size_t n,
 /* Go's parking machinery, or the C library's system call wrappers. */
 static bool is_plumbing(const struct lw_frame *f)
 {
-	const char *base = f->module ? strrchr(f->module, '/') : NULL;
-
 	if (f->symbol && !strncmp(f->symbol, "runtime.", 8))
 		return true;
-	return base && !strncmp(base + 1, "libc.so", 7);
+	return lw_base_is(f->module, "libc.so");
 }
 
 /* Where the program itself waits: its first frame past the plumbing. */

@@ -1123,13 +1123,6 @@ bool symbolizer_mapping(struct symbolizer *s, uint64_t pc,
 	return true;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *p = strrchr(path, '/');
-
-	return p ? p + 1 : path;
-}
-
 void symbolizer_format(const struct lw_frame *f, char *buf, size_t len)
 {
 	if (!buf || !len)
@@ -1137,10 +1130,10 @@ void symbolizer_format(const struct lw_frame *f, char *buf, size_t len)
 	if (!f)
 		buf[0] = '\0';
 	else if (f->symbol && f->file && f->line > 0)
-		snprintf(buf, len, "%s (%s:%d)", f->symbol, base_name(f->file),
-			 f->line);
+		snprintf(buf, len, "%s (%s:%d)", f->symbol,
+			 lw_base_name(f->file), f->line);
 	else if (f->symbol && f->file)
-		snprintf(buf, len, "%s (%s)", f->symbol, base_name(f->file));
+		snprintf(buf, len, "%s (%s)", f->symbol, lw_base_name(f->file));
 	else if (f->symbol)
 		snprintf(buf, len, "%s", f->symbol);
 	else if (f->module)

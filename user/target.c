@@ -67,10 +67,7 @@ static void add_obj(struct lw_target *t, const char *name, const char *open)
 
 static bool is_libc(const char *path)
 {
-	const char *base = strrchr(path, '/');
-
-	base = base ? base + 1 : path;
-	return !strncmp(base, "libc.so", 7) || !strncmp(base, "libc-", 5);
+	return lw_base_is(path, "libc.so") || lw_base_is(path, "libc-");
 }
 
 static bool is_loader(const char *path)
@@ -280,8 +277,7 @@ int target_launch(struct lw_target *t, char **cmd)
 	rc = resolve_objects(t);
 	if (rc)
 		return rc;
-	snprintf(t->comm, sizeof(t->comm), "%.15s",
-		 strrchr(t->exe, '/') ? strrchr(t->exe, '/') + 1 : t->exe);
+	snprintf(t->comm, sizeof(t->comm), "%.15s", lw_base_name(t->exe));
 	snprintf(t->root, sizeof(t->root), "%s", "");
 	if (pipe2(go, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
 		lw_err("pipe: %s", strerror(errno));

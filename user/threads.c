@@ -157,13 +157,9 @@ struct tstack {
 static bool in_module(struct symbolizer *sym, uint64_t pc, const char *prefix)
 {
 	struct lw_frame f;
-	const char *base;
 
-	if (symbolizer_resolve(sym, pc, true, &f, 1) < 1 || !f.module)
-		return false;
-	base = strrchr(f.module, '/');
-	base = base ? base + 1 : f.module;
-	return !strncmp(base, prefix, strlen(prefix));
+	return symbolizer_resolve(sym, pc, true, &f, 1) >= 1 &&
+	       lw_base_is(f.module, prefix);
 }
 
 /* Where glibc hands a thread (or the process) to the program. */

@@ -43,13 +43,12 @@ add(struct top_page *p, const char *fmt, ...)
 static void add_frame(struct top_page *p, const char *lead,
 		      const struct lw_frame *f)
 {
-	const char *mod = f->module ? strrchr(f->module, '/') : NULL;
 	char name[512];
 
 	symbolizer_format(f, name, sizeof(name));
 	if (f->symbol && f->module)
 		add(p, "  %-10s %s  [%s]", f->inlined ? "(inlined)" : lead,
-		    name, mod ? mod + 1 : f->module);
+		    name, lw_base_name(f->module));
 	else
 		add(p, "  %-10s %s", f->inlined ? "(inlined)" : lead, name);
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Exit codes are part of the command-line contract: scripts test them. */
 enum lw_exit {
@@ -25,6 +26,19 @@ void lw_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double lw_now(void); /* CLOCK_MONOTONIC seconds */
 uint64_t lw_now_ns(void);
 void lw_fmt_bytes(double bytes, char *buf, size_t len);
+
+/* The file name of a path; and whether it begins with prefix ("libc.so"). */
+static inline const char *lw_base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+static inline bool lw_base_is(const char *path, const char *prefix)
+{
+	return path && !strncmp(lw_base_name(path), prefix, strlen(prefix));
+}
 
 /* Hashes for open addressing: a 64-bit finalizer (all bits count), and
  * FNV-1a of a string. */
