@@ -46,7 +46,7 @@ deps:
 $(BUILD) $(BUILD)/unit:
 	@mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c include/leakwatch.h vmlinux/vmlinux.h | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/leakwatch.h vmlinux/vmlinux.h | $(BUILD)
 	$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Ivmlinux -Iinclude \
 		-c $< -o $@
 

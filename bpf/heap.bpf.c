@@ -8,22 +8,17 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "leakwatch.h"
+#include "common.bpf.h"
+#include "unwind.bpf.h"
 
 #define MAP_ANONYMOUS 0x20
 #define MAP_FAILED    ((__u64)-1)
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u32 targ_tgid;
 /* runtime.g's goid offset, from the target's DWARF or version table */
 const volatile __u32 go_goid_off;
 const volatile __u32 go_startpc_off;
-
-/* Written by user space at every report: the current generation. */
-__u32 cur_gen;
-
-/* Execs of the target so far: part of every key. */
-__u32 exec_epoch;
 
 /* The next free site index; 0 is LW_NO_SITE. */
 __u32 next_site = 1;
@@ -108,30 +103,9 @@ struct {
 } pending SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, LW_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, LW_RINGBUF_BYTES);
 } map_events SEC(".maps");
-
-static __always_inline void count(enum lw_counter c)
-{
-	__u32 key = c;
-	__u64 *v = bpf_map_lookup_elem(&counters, &key);
-
-	if (v)
-		*v += 1;
-}
-
-static __always_inline bool is_target(void)
-{
-	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
-}
 
 static __always_inline struct lw_pending *pending_get(__u64 flags)
 {
@@ -139,105 +113,37 @@ static __always_inline struct lw_pending *pending_get(__u64 flags)
 				    flags);
 }
 
-/* Where the C and C++ runtimes' code is mapped (user space fills it). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, LW_MAX_CFI_MODULES);
-	__type(key, __u32);
-	__type(value, struct lw_cfi_module);
-} cfi_modules SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LW_MAX_CFI_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct lw_cfi_key);
-	__type(value, struct lw_cfi_rule);
-} cfi_rules SEC(".maps");
-
-/* All modules lie in [cfi_lo, cfi_hi): most frames are outside. */
-__u64 cfi_lo, cfi_hi;
-
-static __always_inline struct lw_cfi_rule *cfi_rule(__u64 ip)
-{
-	struct lw_cfi_module *m;
-	struct lw_cfi_key key;
-	__u32 i;
-
-	if (ip < cfi_lo || ip >= cfi_hi)
-		return NULL;
-	for (i = 0; i < LW_MAX_CFI_MODULES; i++) {
-		m = bpf_map_lookup_elem(&cfi_modules, &i);
-		if (!m || !m->end)
-			return NULL;
-		if (ip < m->start || ip >= m->end)
-			continue;
-		key.module = m->id;
-		key.off = ip - m->off_base;
-		return bpf_map_lookup_elem(&cfi_rules, &key);
-	}
-	return NULL;
-}
-
-/*
- * One frame up from (*ip, *sp, *fp): by the CFI rule of the return
- * address when its code has one, else through the frame pointer. In C
- * code a frame must lie above the previous one and within LW_STACK_SPAN
- * of the stack pointer: code without frame pointers leaves other data in
- * rbp, and a read that faults costs microseconds.
- */
-static __always_inline bool step(__u64 *ip, __u64 *sp, __u64 *fp, __u64 lo,
-				 __u64 hi, bool cfi)
-{
-	struct lw_cfi_rule *r = cfi ? cfi_rule(*ip) : NULL;
-	__u64 frame[2], cfa;
-
-	if (r) {
-		cfa = *sp + r->cfa_off;
-		if (cfa < lo || cfa >= hi ||
-		    bpf_probe_read_user(ip, sizeof(*ip), (void *)(cfa - 8)))
-			return false;
-		if (r->rbp_off &&
-		    bpf_probe_read_user(fp, sizeof(*fp),
-					(void *)(cfa + (__s64)r->rbp_off)))
-			return false;
-		*sp = cfa;
-		return *ip != 0;
-	}
-	if (!*fp || *fp < lo || *fp >= hi || (*fp & 7) ||
-	    bpf_probe_read_user(frame, sizeof(frame), (void *)*fp) || !frame[1])
-		return false;
-	*ip = frame[1];
-	*sp = *fp + sizeof(frame);
-	*fp = frame[0];
-	return true;
-}
-
 /*
  * The stack from (ip, sp, fp): ip a return address (or the pc itself)
  * and sp the stack pointer there. Go always keeps frame pointers, but its
  * chain crosses from the system stack into the goroutine's, anywhere in
- * the heap: there only the depth bounds the walk.
+ * the heap: there only the depth bounds the walk. A C walk that stops
+ * short of its outermost frame is counted.
  */
 static __always_inline __u64 walk(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
 				  struct lw_stack *st)
 {
+	struct walk_state w = { .ip = ip, .sp = sp, .fp = fp };
 	bool go = kind == LW_KIND_GOROUTINE;
-	__u64 lo = go ? 0 : sp, hi = go ? ~0ull : sp + LW_STACK_SPAN;
 	__u64 h = 0xcbf29ce484222325ull;
-	int i;
+	int i, res = STEP_NEXT;
 
+	w.lo = go ? 0 : sp;
+	w.hi = go ? ~0ull : sp + LW_STACK_SPAN;
 	st->ips[0] = ip;
 	h = (h ^ ip) * 0x100000001b3ull;
 	for (i = 1; i < LW_MAX_STACK_DEPTH; i++) {
 		st->ips[i] = 0;
-		if (!step(&ip, &sp, &fp, lo, hi, !go))
+		res = go ? fp_step(&w) : lw_step(&w);
+		if (res != STEP_NEXT)
 			break;
-		st->ips[i] = ip;
-		h = (h ^ ip) * 0x100000001b3ull;
+		st->ips[i] = w.ip;
+		h = (h ^ w.ip) * 0x100000001b3ull;
 		if (!go)
-			lo = sp;
+			w.lo = w.sp;
 	}
+	if (!go && res != STEP_END)
+		count(LW_CNT_TRUNCATED_STACK);
 	/* what follows the 0 terminator is never read */
 	st->epoch = exec_epoch;
 	st->kind = kind;
@@ -554,8 +460,8 @@ int BPF_KPROBE(release_enter, __u64 addr, __u64 len)
 }
 
 /* A new program image: what the old one allocated is gone with it. */
-SEC("tp/sched/sched_process_exec")
-int on_exec(void *ctx)
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec)
 {
 	if (is_target())
 		__sync_fetch_and_add(&exec_epoch, 1);
@@ -680,15 +586,15 @@ static __always_inline __u32 clone_site(struct task_struct *task)
 	return site_of(regs.ip, regs.bp, regs.sp, LW_KIND_THREAD, 0);
 }
 
-SEC("tp/task/task_newtask")
-int on_newtask(struct trace_event_raw_task_newtask *args)
+SEC("tp_btf/task_newtask")
+int BPF_PROG(on_newtask, struct task_struct *child, __u64 clone_flags)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct lw_go_val val = { .gen = cur_gen };
 	struct lw_creator *c;
-	__u32 tid = args->pid;
+	__u32 tid = child->pid;
 
-	if (!is_target() || !(args->clone_flags & 0x00010000 /* THREAD */))
+	if (!is_target() || !(clone_flags & 0x00010000 /* CLONE_THREAD */))
 		return 0;
 	c = bpf_task_storage_get(&creators, task, 0, 0);
 	if (c && c->site) {
@@ -705,8 +611,8 @@ int on_newtask(struct trace_event_raw_task_newtask *args)
 	return 0;
 }
 
-SEC("tp/sched/sched_process_exit")
-int on_thread_exit(void *ctx)
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_thread_exit)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct lw_go_val *v, copy;

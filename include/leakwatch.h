@@ -44,23 +44,35 @@ enum lw_fn {
 	LW_FN_MAX,
 };
 
-/* Loss and anomaly counters: index into the "counters" per-CPU array. */
-enum lw_counter {
-	LW_CNT_ALLOC_MAP_FULL,	/* live allocation could not be recorded */
-	LW_CNT_SITE_MAP_FULL,	/* no site index left for a new stack */
-	LW_CNT_PENDING_FULL,	/* no task storage for a call's entry state */
-	LW_CNT_STACK_COLLISION, /* two stacks with one hash: one is lost */
-	LW_CNT_STACK_MAP_FULL,	/* no room for a new stack's hash */
-	LW_CNT_RINGBUF_LOST,	/* mmap-family record dropped */
-	LW_CNT_UNMATCHED_FREE,	/* free of a block not seen allocated */
-	LW_CNT_FAILED_ALLOC,	/* allocator returned NULL / MAP_FAILED */
-	LW_CNT_NESTED_CALL,	/* allocator called inside another: ignored */
-	LW_CNT_GO_MAP_FULL,	/* a new goroutine could not be recorded */
-	LW_CNT_GO_UNSEEN_EXIT,	/* a goroutine born before attach exited */
-	LW_CNT_GO_READ_ERROR,	/* the g struct could not be read */
-	LW_CNT_THREAD_MAP_FULL, /* a new thread could not be recorded */
-	LW_CNT_MAX,
-};
+/*
+ * Loss and anomaly counters: index into the "counters" per-CPU array. One
+ * list makes the enum and, in user space, the names shown in "drops" and
+ * "stats" (drop = 1: something was lost; 0: a fact worth counting).
+ */
+#define LW_COUNTERS(X)                                                        \
+	X(ALLOC_MAP_FULL, "alloc_map_full", 1) /* live alloc not recorded */  \
+	X(SITE_MAP_FULL, "site_map_full", 1)   /* no index for a new stack */ \
+	X(PENDING_FULL, "pending_map_full", 1) /* no room for entry state */  \
+	X(STACK_COLLISION, "stack_collisions", 1) /* one hash, two stacks */  \
+	X(STACK_MAP_FULL, "stack_map_full", 1)	  /* no room for its hash */  \
+	X(RINGBUF_LOST, "ringbuf_lost", 1)	  /* mmap record dropped */   \
+	X(UNMATCHED_FREE, "unmatched_frees", 1) /* block not seen alloc'd */  \
+	X(FAILED_ALLOC, "failed_allocs", 0)	/* NULL / MAP_FAILED */	      \
+	X(NESTED_CALL, "nested_calls", 0)	/* inside another: ignored */ \
+	X(GO_MAP_FULL, "goroutine_map_full", 1)				      \
+	X(GO_UNSEEN_EXIT, "goroutine_exits_unseen_birth", 0)		      \
+	X(GO_READ_ERROR, "goroutine_read_errors", 1) /* g not readable */     \
+	X(THREAD_MAP_FULL, "thread_map_full", 1)			      \
+	/* a stack walk stopped before its end: no rule, bad frame, depth */ \
+	X(TRUNCATED_STACK, "truncated_stacks", 1)			      \
+	/* a frame in a file whose unwind table was not loaded (yet): it     \
+	 * was left by its frame pointer */				      \
+	X(UNWIND_NO_TABLE, "unwind_no_table_frames", 1)			      \
+	X(FILE_EVENT_LOST, "unwind_file_requests_lost", 1)
+
+#define LW_COUNTER_ENUM(id, name, drop) LW_CNT_##id,
+enum lw_counter { LW_COUNTERS(LW_COUNTER_ENUM) LW_CNT_MAX };
+#undef LW_COUNTER_ENUM
 
 /*
  * Keys start with (tgid, epoch): the epoch counts the target's execs, so
@@ -121,28 +133,65 @@ struct lw_go_val {
 #define LW_MAX_THREADS	  (1 << 16)
 
 /*
- * Code without frame pointers (libc, libstdc++): how to leave a frame at
- * a return address, from its DWARF CFI. A module is one object's code as
- * the target maps it; a rule is keyed by the object's file offset.
+ * Unwind tables: how to leave a frame at each return address of a mapped
+ * file, from its DWARF CFI, shared by every process that maps the file.
+ * The walk finds a return address's file and file offset from its VMA
+ * (bpf_find_vma), the file's table by the kernel's (s_dev, i_ino), then
+ * the page of the offset, then the entry among the page's sorted entries.
+ * A file the walk meets before user space loaded its table is asked for
+ * (file_events) and left by frame pointers meanwhile (counted).
  */
-#define LW_MAX_CFI_MODULES 8
-#define LW_MAX_CFI_RULES   (1 << 18)
+#define LW_CFI_PAGE_SHIFT 12
+#define LW_CFI_RULE_BITS  20 /* an entry: page offset << 20 | rule index */
+#define LW_CFI_PAGE_MAX	  4096 /* entries a page may hold (2-byte calls) */
 
-struct lw_cfi_module {
-	__u64 start, end; /* [start, end): the executable mapping */
-	__u64 off_base;	  /* file offset = pc - off_base */
-	__u32 id;
-	__u32 pad;
-};
-
-struct lw_cfi_key {
-	__u32 module;
-	__u32 off;
+enum lw_cfi_kind {
+	LW_CFI_CFA_RSP = 1, /* CFA = rsp + cfa_off */
+	LW_CFI_CFA_RBP,	    /* CFA = rbp + cfa_off */
+	LW_CFI_END,	    /* the outermost frame (_start, a thread's start) */
+	LW_CFI_SIGNAL,	    /* a signal trampoline: registers in ucontext */
+	LW_CFI_STOP,	    /* CFI says something the walk cannot follow */
 };
 
 struct lw_cfi_rule {
-	__s32 cfa_off; /* the caller's CFA = sp + cfa_off; its ret at CFA-8 */
-	__s32 rbp_off; /* rbp saved at CFA + rbp_off; 0: rbp unchanged */
+	__s32 cfa_off;
+	__s32 rbp_off; /* caller's rbp saved at CFA + rbp_off; 0: unchanged */
+	__u32 kind;    /* enum lw_cfi_kind; the return address is at CFA-8 */
+};
+
+enum lw_file_state {
+	LW_FILE_PENDING, /* asked for; no table yet */
+	LW_FILE_READY,	 /* pages and entries loaded */
+	LW_FILE_NONE,	 /* no CFI (or it could not be read): frame pointers */
+};
+
+/* A mapped file as the kernel knows it: vm_file->f_inode. */
+struct lw_file_key {
+	__u64 dev; /* i_sb->s_dev: MAJOR << 20 | MINOR */
+	__u64 ino;
+};
+
+struct lw_file_val {
+	__u32 id;
+	__u32 state; /* enum lw_file_state */
+};
+
+struct lw_cfi_page_key {
+	__u32 file;
+	__u32 page; /* file offset >> LW_CFI_PAGE_SHIFT */
+};
+
+struct lw_cfi_page {
+	__u32 first; /* index into cfi_entries */
+	__u32 count;
+};
+
+/* The walk met a file without a table: user space builds it. */
+struct lw_file_event {
+	struct lw_file_key key;
+	__u64 start, end; /* the VMA, to open /proc/TGID/map_files/S-E */
+	__u32 tgid;
+	__u32 pad;
 };
 
 /*

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <Zydis/Zydis.h>
+/*
+ * The unwind tables' store: files, pages, entries and rules in the BPF
+ * maps the walk reads (see include/leakwatch.h for their layout). A file
+ * is published last: the walk uses its table only once the file's state
+ * says READY, when every page and entry of it is in place.
+ */
 #include <bpf/bpf.h>
-#include <dwarf.h>
-#include <elfutils/libdw.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,273 +16,254 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "cfi.h"
+#include "cfi_build.h"
 #include "util.h"
 
-#define X86_RBP 6
-#define X86_RSP 7
+#define RULE_SLOTS (2 * LW_CFI_MAX_RULES) /* a power of two */
 
-static bool cfi_wanted(const char *name)
+int cfi_init(struct lw_cfi *c, const struct lw_cfi_fds *fds)
 {
-	return lw_base_is(name, "libc.so") || lw_base_is(name, "libstdc++.so");
+	memset(c, 0, sizeof(*c));
+	c->fd = *fds;
+	c->rules = calloc(LW_CFI_MAX_RULES, sizeof(*c->rules));
+	c->rule_slot = calloc(RULE_SLOTS, sizeof(*c->rule_slot));
+	if (!c->rules || !c->rule_slot)
+		return -ENOMEM;
+	return 0;
 }
 
-/*
- * How the frame of the function holding the call at vaddr is left: the
- * CFA must be rsp-based (a function that keeps rbp as its frame pointer
- * is left by the frame-pointer walk), rbp unchanged or saved on the stack.
- */
-static bool rule_at(Dwarf_CFI *cfi, Dwarf_Addr vaddr, struct lw_cfi_rule *r)
+/* The kernel's dev_t (MAJOR << 20 | MINOR) of a user-space one. */
+static uint64_t kdev(dev_t d)
 {
-	Dwarf_Op mem[3], *ops;
-	Dwarf_Frame *f;
-	size_t n;
-	bool ok = false;
-
-	if (dwarf_cfi_addrframe(cfi, vaddr, &f))
-		return false;
-	if (dwarf_frame_cfa(f, &ops, &n) || n != 1 ||
-	    ops[0].atom != DW_OP_bregx || ops[0].number != X86_RSP)
-		goto out;
-	r->cfa_off = (int64_t)ops[0].number2;
-	r->rbp_off = 0;
-	if (dwarf_frame_register(f, X86_RBP, mem, &ops, &n))
-		goto out;
-	if (n == 2 && ops[0].atom == DW_OP_call_frame_cfa &&
-	    ops[1].atom == DW_OP_plus_uconst)
-		r->rbp_off = (int64_t)ops[1].number;
-	else if (n) /* some other rule: not followed */
-		goto out;
-	ok = r->cfa_off > 0 && r->cfa_off < (1 << 20);
-out:
-	free(f);
-	return ok;
+	return (uint64_t)major(d) << 20 | minor(d);
 }
 
-struct build {
-	Dwarf_CFI *cfi;
-	uint32_t id;
-	struct lw_cfi_key *keys;
-	struct lw_cfi_rule *rules;
-	size_t n, cap;
-};
-
-static void add_call(struct build *b, uint64_t call_vaddr, uint64_t ret_off)
+static struct cfi_file *find_file(struct lw_cfi *c,
+				  const struct lw_file_key *k)
 {
-	size_t cap = b->cap ? 2 * b->cap : 4096;
-	struct lw_cfi_rule r, *rules;
-	struct lw_cfi_key *keys;
+	int i;
 
-	if (!rule_at(b->cfi, call_vaddr, &r))
-		return;
-	if (b->n == b->cap) {
-		keys = realloc(b->keys, cap * sizeof(*keys));
-		if (keys)
-			b->keys = keys;
-		rules = realloc(b->rules, cap * sizeof(*rules));
-		if (rules)
-			b->rules = rules;
-		if (!keys || !rules)
-			return;
-		b->cap = cap;
+	for (i = 0; i < c->nfiles; i++)
+		if (c->files[i].key.dev == k->dev &&
+		    c->files[i].key.ino == k->ino)
+			return &c->files[i];
+	return NULL;
+}
+
+/* The index of rule r, added to the rule map when new; -1 when full. */
+static int64_t rule_index(struct lw_cfi *c, const struct lw_cfi_rule *r)
+{
+	uint64_t h = lw_mix64((uint64_t)(uint32_t)r->cfa_off << 32 ^
+			      (uint64_t)(uint32_t)r->rbp_off << 8 ^ r->kind);
+	uint32_t i = h & (RULE_SLOTS - 1), idx;
+
+	for (;; i = (i + 1) & (RULE_SLOTS - 1)) {
+		idx = c->rule_slot[i];
+		if (!idx)
+			break;
+		if (!memcmp(&c->rules[idx - 1], r, sizeof(*r)))
+			return idx - 1;
 	}
-	b->keys[b->n] = (struct lw_cfi_key){ .module = b->id, .off = ret_off };
-	b->rules[b->n++] = r;
+	if (c->nrules == LW_CFI_MAX_RULES)
+		return -1;
+	idx = c->nrules;
+	if (bpf_map_update_elem(c->fd.rules, &idx, r, BPF_ANY))
+		return -1;
+	c->rules[c->nrules++] = *r;
+	c->rule_slot[i] = idx + 1;
+	return idx;
 }
 
-/* One system call for all of an object's rules, not one per rule. */
-static long store(struct build *b, int fd)
+/* Entries (page offset << 20 | rule) and their pages, then the file. */
+static int publish(struct lw_cfi *c, struct cfi_file *f,
+		   const struct cfi_rows *rows)
 {
-	__u32 count = b->n;
+	struct lw_cfi_page_key *pk = calloc(rows->n, sizeof(*pk));
+	struct lw_cfi_page *pv = calloc(rows->n, sizeof(*pv));
+	uint32_t *keys = calloc(rows->n, sizeof(*keys));
+	uint32_t *vals = calloc(rows->n, sizeof(*vals));
+	uint32_t np = 0, n = 0, page, count;
+	struct lw_file_val fv;
+	int64_t rule;
+	size_t i;
+	int err = -ENOMEM;
 
-	if (!b->n)
-		return 0;
-	if (bpf_map_update_batch(fd, b->keys, b->rules, &count, NULL))
-		return count ? (long)count : -errno;
-	return count;
-}
-
-/* Every call of one executable section, decoded in order. */
-static void scan_section(struct build *b, const uint8_t *code, size_t len,
-			 uint64_t vaddr, uint64_t off)
-{
-	ZydisDecoder dec;
-	ZydisDecodedInstruction insn;
-	size_t at = 0;
-
-	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
-			 ZYDIS_STACK_WIDTH_64);
-	while (at < len) {
-		if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(
-			    &dec, NULL, code + at, len - at, &insn))) {
-			at++; /* padding or data: resynchronise */
-			continue;
+	if (!pk || !pv || !keys || !vals)
+		goto out;
+	err = -ENOSPC;
+	if (c->used_entries + rows->n > LW_CFI_MAX_ENTRIES)
+		goto out;
+	for (i = 0; i < rows->n; i++) {
+		rule = rule_index(c, &rows->v[i].rule);
+		if (rule < 0)
+			goto out;
+		page = rows->v[i].off >> LW_CFI_PAGE_SHIFT;
+		if (!np || pk[np - 1].page != page) {
+			pk[np] = (struct lw_cfi_page_key){ f->id, page };
+			pv[np++].first = c->used_entries + n;
 		}
-		if (insn.mnemonic == ZYDIS_MNEMONIC_CALL)
-			add_call(b, vaddr + at, off + at + insn.length);
-		at += insn.length;
+		pv[np - 1].count++;
+		keys[n] = c->used_entries + n;
+		vals[n++] = (rows->v[i].off & ((1u << LW_CFI_PAGE_SHIFT) - 1))
+				    << LW_CFI_RULE_BITS |
+			    (uint32_t)rule;
 	}
+	if (c->used_pages + np > LW_CFI_MAX_PAGES)
+		goto out;
+	count = n;
+	if (bpf_map_update_batch(c->fd.entries, keys, vals, &count, NULL))
+		goto fail;
+	count = np;
+	if (bpf_map_update_batch(c->fd.pages, pk, pv, &count, NULL))
+		goto fail;
+	c->used_entries += n;
+	c->used_pages += np;
+	f->entries = n;
+	f->pages = np;
+	fv = (struct lw_file_val){ .id = f->id, .state = LW_FILE_READY };
+	err = bpf_map_update_elem(c->fd.files, &f->key, &fv, BPF_ANY) ? -errno
+								       : 0;
+	goto out;
+fail:
+	err = -errno;
+out:
+	free(pk);
+	free(pv);
+	free(keys);
+	free(vals);
+	return err;
 }
 
-static void scan_elf(struct build *b, Elf *elf)
+static void mark(struct lw_cfi *c, struct cfi_file *f, uint32_t state)
 {
-	Elf_Scn *scn = NULL;
-	Elf_Data *d;
-	GElf_Shdr sh;
+	struct lw_file_val fv = { .id = f->id, .state = state };
 
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
-		    !(sh.sh_flags & SHF_EXECINSTR))
-			continue;
-		d = elf_getdata(scn, NULL);
-		if (d && d->d_buf)
-			scan_section(b, d->d_buf, d->d_size, sh.sh_addr,
-				     sh.sh_offset);
+	f->state = state;
+	bpf_map_update_elem(c->fd.files, &f->key, &fv, BPF_ANY);
+}
+
+static void load(struct lw_cfi *c, const struct lw_file_key *key,
+		 const char *open, const char *name)
+{
+	struct cfi_rows rows;
+	struct cfi_file *f, *files;
+	double t0 = lw_now();
+	int err;
+
+	if (find_file(c, key))
+		return;
+	files = realloc(c->files, (c->nfiles + 1) * sizeof(*files));
+	if (!files)
+		return;
+	c->files = files;
+	f = &c->files[c->nfiles];
+	*f = (struct cfi_file){ .key = *key, .id = c->nfiles,
+				.name = strdup(name) };
+	c->nfiles++;
+	err = cfi_build_file(open, &rows);
+	if (!err)
+		err = publish(c, f, &rows);
+	c->build_s += lw_now() - t0;
+	if (!err) {
+		f->state = LW_FILE_READY;
+		lw_debug("unwind table of %s: %u entries (%zu return "
+			 "addresses, %zu without CFI, %zu not followed, %zu "
+			 "signal trampolines) in %u pages, from %s",
+			 name, f->entries, rows.calls, rows.no_cfi, rows.stops,
+			 rows.signals, f->pages, rows.src ? rows.src : "-");
+	} else if (err == -ENOSPC && !c->full_said) {
+		lw_warn("unwind tables full (%u files, %u entries): %s and "
+			"later files are walked by frame pointers",
+			c->nfiles - 1, c->used_entries, name);
+		c->full_said = true;
+	} else if (err != -ENOSPC) {
+		lw_debug("no unwind table for %s: %s: frame pointers", name,
+			 err == -ENODATA ? "no CFI" : strerror(-err));
 	}
+	if (err)
+		mark(c, f, LW_FILE_NONE);
+	cfi_rows_free(&rows);
 }
 
-static long cfi_build(const char *path, uint32_t id, int rules_fd)
+void cfi_add_path(struct lw_cfi *c, const char *open, const char *name)
 {
-	struct build b = { .id = id };
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	long n = -ENODATA;
-	Elf *elf;
-
-	if (fd < 0)
-		return -errno;
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	b.cfi = elf ? dwarf_getcfi_elf(elf) : NULL;
-	if (b.cfi) {
-		scan_elf(&b, elf);
-		n = store(&b, rules_fd);
-		dwarf_cfi_end(b.cfi);
-	}
-	if (elf)
-		elf_end(elf);
-	close(fd);
-	free(b.keys);
-	free(b.rules);
-	return n;
-}
-
-struct map_line {
-	uint64_t start, end, off;
-	dev_t dev;
-	ino_t ino;
-	const char *path;
-};
-
-/* "start-end perms offset major:minor inode path": executable ones. */
-static bool parse_map(const char *line, struct map_line *m)
-{
-	unsigned long long s, e, o, ino;
-	unsigned int maj, min;
-	char perms[8];
-	int n = 0;
-
-	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &s, &e, perms, &o,
-		   &maj, &min, &ino, &n) != 7 ||
-	    perms[2] != 'x' || !ino)
-		return false;
-	*m = (struct map_line){ s, e, o, makedev(maj, min), ino, line + n };
-	return true;
-}
-
-/*
- * The same file, however each side names it (/lib or /usr/lib). Overlay
- * file systems show another device in maps than stat does: the inode and
- * the file name must then agree.
- */
-static bool same_file(const struct map_line *m, const char *path)
-{
-	char real[PATH_MAX];
+	struct lw_file_key key;
 	struct stat st;
 
-	if (stat(path, &st) || st.st_ino != m->ino)
-		return false;
-	if (st.st_dev == m->dev)
-		return true;
-	return realpath(path, real) &&
-	       !strcmp(lw_base_name(real), lw_base_name(m->path));
+	if (stat(open, &st))
+		return;
+	key = (struct lw_file_key){ kdev(st.st_dev), st.st_ino };
+	load(c, &key, open, name);
 }
 
-/* Where the objects with rules are mapped in pid: out's count. */
-static int cfi_modules(pid_t pid, const struct lw_obj *objs, const bool *built,
-		       int nobjs, struct lw_cfi_module *out)
+void cfi_add_pid(struct lw_cfi *c, pid_t pid)
 {
-	char path[64], line[4096];
-	struct map_line m;
-	int i, k = 0;
+	char path[64], line[PATH_MAX + 128], open[96];
+	unsigned long long s, e, ino;
+	unsigned int maj, min;
+	struct lw_file_key key;
+	char perms[8];
+	int at = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return 0;
-	while (k < LW_MAX_CFI_MODULES && fgets(line, sizeof(line), f)) {
+		return;
+	while (fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
-		if (!parse_map(line, &m))
+		if (sscanf(line, "%llx-%llx %7s %*x %x:%x %llu %n", &s, &e,
+			   perms, &maj, &min, &ino, &at) != 6 ||
+		    perms[2] != 'x' || !ino || line[at] != '/')
 			continue;
-		for (i = 0; i < nobjs; i++) {
-			if (!built[i] || !same_file(&m, objs[i].open))
-				continue;
-			out[k++] = (struct lw_cfi_module){
-				.start = m.start,
-				.end = m.end,
-				.off_base = m.start - m.off,
-				.id = i,
-			};
-			break;
-		}
+		key = (struct lw_file_key){ (uint64_t)maj << 20 | min, ino };
+		/* the mapped file itself: in a container, replaced, deleted */
+		snprintf(open, sizeof(open), "/proc/%d/map_files/%llx-%llx",
+			 pid, s, e);
+		load(c, &key, open, line + at);
 	}
 	fclose(f);
-	return k;
 }
 
-void cfi_plan(struct lw_cfi *c, const struct lw_target *t, int rules_fd)
+void cfi_on_event(struct lw_cfi *c, const struct lw_file_event *e)
 {
-	long n;
-	int i;
+	char open[96], name[PATH_MAX];
+	ssize_t n;
 
-	memset(c, 0, sizeof(*c));
-	c->built = calloc(t->nobjs, sizeof(*c->built));
-	for (i = 0; c->built && i < t->nobjs; i++) {
-		if (!cfi_wanted(t->objs[i].name))
-			continue;
-		n = cfi_build(t->objs[i].open, i, rules_fd);
-		if (n < 0)
-			lw_warn("no CFI rules for %s: %s: its frames end stacks",
-				t->objs[i].name, strerror(-n));
-		else
-			lw_debug("%ld CFI rules for the calls of %s", n,
-				 t->objs[i].name);
-		c->built[i] = n > 0;
-		c->nbuilt += n > 0;
+	snprintf(open, sizeof(open), "/proc/%u/map_files/%llx-%llx", e->tgid,
+		 (unsigned long long)e->start, (unsigned long long)e->end);
+	n = readlink(open, name, sizeof(name) - 1);
+	if (n < 0) {
+		/* unmapped already: let the walk ask again if it comes back */
+		bpf_map_delete_elem(c->fd.files, &e->key);
+		return;
 	}
+	name[n] = 0;
+	load(c, &e->key, open, name);
 }
 
-bool cfi_locate(struct lw_cfi *c, const struct lw_target *t)
+void cfi_summary(const struct lw_cfi *c, char *buf, size_t len)
 {
-	struct lw_cfi_module m[LW_MAX_CFI_MODULES];
-	int n;
+	int i, ready = 0;
 
-	if (!c->nbuilt)
-		return false;
-	n = cfi_modules(t->pid, t->objs, c->built, t->nobjs, m);
-	if (n == c->nmods && !memcmp(m, c->mods, n * sizeof(*m)))
-		return false;
-	memcpy(c->mods, m, n * sizeof(*m));
-	c->nmods = n;
-	return true;
-}
-
-void cfi_forget(struct lw_cfi *c)
-{
-	c->nmods = 0;
+	for (i = 0; i < c->nfiles; i++)
+		ready += c->files[i].state == LW_FILE_READY;
+	snprintf(buf, len,
+		 "unwind tables: %d files (%d without), %u entries (%u KiB), "
+		 "%u pages, %u rules, built in %.2f s",
+		 ready, c->nfiles - ready, c->used_entries,
+		 c->used_entries * 4 / 1024, c->used_pages, c->nrules,
+		 c->build_s);
 }
 
 void cfi_free(struct lw_cfi *c)
 {
-	free(c->built);
+	int i;
+
+	for (i = 0; i < c->nfiles; i++)
+		free(c->files[i].name);
+	free(c->files);
+	free(c->rules);
+	free(c->rule_slot);
 	memset(c, 0, sizeof(*c));
 }

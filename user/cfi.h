@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Stacks through code without frame pointers (Debian's libc and
- * libstdc++): for every call in such an object, how its caller's frame is
- * left at the return address, from the object's DWARF CFI (.eh_frame,
- * through libdw). The BPF walk looks return addresses up in these rules
- * and follows frame pointers elsewhere.
+ * The unwind tables in the kernel: one per mapped file, keyed by the
+ * file's (device, inode), shared by every process that maps it, loaded
+ * once. Rules are deduplicated across files (a few thousand distinct
+ * ones); a file's entries are 4 bytes each, grouped by 4 KiB page of the
+ * file. Tables are built before the probes go live for what the target
+ * maps (or, launched, will map: held before exec until then), and on the
+ * walk's request for files it maps later (dlopen, exec).
  */
 #ifndef LW_CFI_H
 #define LW_CFI_H
@@ -14,28 +16,45 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "leakwatch.h"
-#include "target.h"
 
-/* Which of the target's objects have rules, and where they are mapped. */
-struct lw_cfi {
-	bool *built; /* by object index, which is the rules' module id */
-	int nbuilt;
-	struct lw_cfi_module mods[LW_MAX_CFI_MODULES];
-	int nmods;
+/* Map sizes, set at load. */
+#define LW_CFI_MAX_FILES   4096
+#define LW_CFI_MAX_PAGES   (1u << 17)
+#define LW_CFI_MAX_ENTRIES (1u << 22)
+#define LW_CFI_MAX_RULES   (1u << 16)
+
+struct lw_cfi_fds {
+	int files, pages, entries, rules;
 };
 
-/*
- * Rules for every call of the C and C++ runtimes among t's objects, into
- * the BPF hash at rules_fd. Says what it could not do.
- */
-void cfi_plan(struct lw_cfi *c, const struct lw_target *t, int rules_fd);
-/*
- * Reads where the objects with rules are mapped now, into mods and
- * nmods: true when that changed (the BPF side is to be told).
- */
-bool cfi_locate(struct lw_cfi *c, const struct lw_target *t);
-/* The target exec'd: its objects are to be found again. */
-void cfi_forget(struct lw_cfi *c);
+struct cfi_file {
+	struct lw_file_key key;
+	uint32_t id, state;
+	uint32_t entries, pages;
+	char *name;
+};
+
+struct lw_cfi {
+	struct lw_cfi_fds fd;
+	struct lw_cfi_rule *rules;
+	uint32_t nrules;
+	uint32_t *rule_slot; /* open addressing: rule index + 1 */
+	uint32_t used_entries, used_pages;
+	struct cfi_file *files;
+	int nfiles;
+	bool full_said;
+	double build_s; /* time spent building tables */
+};
+
+int cfi_init(struct lw_cfi *c, const struct lw_cfi_fds *fds);
+/* The table of the file at path (opened as open, keyed by its stat). */
+void cfi_add_path(struct lw_cfi *c, const char *open, const char *name);
+/* Every file pid maps executable: before attaching, and each report. */
+void cfi_add_pid(struct lw_cfi *c, pid_t pid);
+/* The walk asked for a file's table. */
+void cfi_on_event(struct lw_cfi *c, const struct lw_file_event *e);
+/* Totals for -v and the bench: files with tables, entries, bytes. */
+void cfi_summary(const struct lw_cfi *c, char *buf, size_t len);
 void cfi_free(struct lw_cfi *c);
 
 #endif

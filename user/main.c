@@ -112,7 +112,7 @@ struct run {
 	struct lw_model model;
 	struct symbolizer *sym;
 	struct lw_threads threads;
-	struct lw_cfi cfi; /* stacks through the C and C++ runtimes */
+	struct lw_cfi cfi; /* unwind tables of the files the target maps */
 	bool snap_warned;  /* the thread iterator failed once: said so */
 	struct lw_drained_site *drained;
 	size_t drained_cap;
@@ -131,7 +131,7 @@ struct run {
 static int on_map_event(void *ctx, void *data, size_t size)
 {
 	const struct lw_map_event *e = data;
-	struct lw_model *m = ctx;
+	struct lw_model *m = &((struct run *)ctx)->model;
 
 	if (size < sizeof(*e))
 		return 0;
@@ -139,6 +139,16 @@ static int on_map_event(void *ctx, void *data, size_t size)
 		model_set_epoch(m, e->epoch);
 	if (e->epoch == m->epoch)
 		regions_apply(&m->regions, e);
+	return 0;
+}
+
+/* The walk met a file without an unwind table: build it now. */
+static int on_file_event(void *ctx, void *data, size_t size)
+{
+	struct run *r = ctx;
+
+	if (size >= sizeof(struct lw_file_event))
+		cfi_on_event(&r->cfi, data);
 	return 0;
 }
 
@@ -155,8 +165,6 @@ static void follow_exec(struct run *r)
 		symbolizer_free(r->sym);
 	r->sym = symbolizer_new(r->target.pid);
 	threads_forget(&r->threads);
-	cfi_forget(&r->cfi);
-	session_set_cfi_modules(&r->session, NULL, 0);
 	r->epoch = r->model.epoch;
 	fprintf(r->out, "\nleakwatch: pid %d exec'd %s: tracking starts anew\n",
 		r->target.pid, r->target.exe);
@@ -208,30 +216,6 @@ static void update_threads(struct run *r)
 	free(tv.snaps);
 }
 
-/*
- * Tells the walk where the objects with CFI rules are mapped, when that
- * changed: while the map is rewritten, walks go without rules, and a
- * stack cut short then would be a site of its own. Returns how many are.
- */
-static int update_cfi_modules(struct run *r)
-{
-	if (cfi_locate(&r->cfi, &r->target))
-		session_set_cfi_modules(&r->session, r->cfi.mods, r->cfi.nmods);
-	return r->cfi.nmods;
-}
-
-/*
- * A launched command maps its libraries just after exec, and calls main
- * soon after: catch them at once (reading /proc only; at most 200 ms).
- */
-static void first_cfi_modules(struct run *r)
-{
-	double until = lw_now() + 0.2;
-
-	while (update_cfi_modules(r) < r->cfi.nbuilt && lw_now() < until)
-		;
-}
-
 /* One drain: a new generation, then the aggregates it closes. */
 static void drain(struct run *r)
 {
@@ -255,7 +239,7 @@ static void drain(struct run *r)
 	if (!r->target.exited) {
 		target_refresh(&r->target);
 		symbolizer_refresh(r->sym);
-		update_cfi_modules(r);
+		cfi_add_pid(&r->cfi, r->target.pid); /* dlopen'ed since */
 	}
 	if (r->is_go && !r->target.exited)
 		goscan_update(&r->goscan, &r->model, r->session.goroutines_fd,
@@ -515,6 +499,33 @@ static uint64_t go_bias(struct run *r)
 	return bias;
 }
 
+/*
+ * Before the first probe hit: the tables of every file the target maps,
+ * or, launched and held before exec, of the files it will map (the
+ * executable, its loader and libraries). Files mapped later are asked
+ * for by the walk itself.
+ */
+static int load_unwind_tables(struct run *r)
+{
+	const struct lw_target *t = &r->target;
+	char sum[256];
+	int i;
+
+	if (cfi_init(&r->cfi, &r->session.cfi)) {
+		lw_err("unwind tables: %s", strerror(ENOMEM));
+		return LW_EXIT_ERROR;
+	}
+	if (!t->launched)
+		cfi_add_pid(&r->cfi, t->pid);
+	for (i = 0; t->launched && i < t->nobjs; i++)
+		cfi_add_path(&r->cfi, t->objs[i].open, t->objs[i].name);
+	if (t->launched && t->interp[0])
+		cfi_add_path(&r->cfi, t->interp, t->interp);
+	cfi_summary(&r->cfi, sum, sizeof(sum));
+	lw_debug("%s", sum);
+	return LW_EXIT_OK;
+}
+
 static int setup(struct run *r)
 {
 	int rc;
@@ -543,18 +554,13 @@ static int setup(struct run *r)
 	rc = session_open(
 		&r->session, r->target.pid, r->opts.floor,
 		&(struct lw_go_offsets){ r->go.g_goid, r->go.g_startpc },
-		on_map_event, &r->model);
-	if (!rc && r->session.cfi_rules_fd >= 0)
-		cfi_plan(&r->cfi, &r->target, r->session.cfi_rules_fd);
-	/* a running target's objects are known before the first probe hit */
-	if (!rc && !r->target.launched)
-		update_cfi_modules(r);
+		&(struct lw_session_events){ on_map_event, on_file_event, r });
+	if (!rc && !r->opts.floor)
+		rc = load_unwind_tables(r);
 	if (!rc)
 		rc = session_attach(&r->session, &r->plan, r->target.pid);
 	if (!rc)
 		rc = target_release(&r->target);
-	if (!rc && r->target.launched)
-		first_cfi_modules(r);
 	if (!rc && r->is_go)
 		goscan_init(&r->goscan, r->target.pid, go_bias(r), &r->go);
 	if (!rc && r->target.launched) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "floor.skel.h"
 #include "heap.skel.h"
+#include "cfi.h"
 #include "session.h"
 #include "util.h"
 
@@ -41,9 +42,32 @@ static int open_floor(struct lw_session *s)
 	return LW_EXIT_OK;
 }
 
+/* Map sizes are decided here, at load, not in the BPF source. */
+static int size_maps(struct heap_bpf *h)
+{
+	const struct {
+		struct bpf_map *map;
+		__u32 n;
+	} sizes[] = {
+		{ h->maps.cfi_files, LW_CFI_MAX_FILES },
+		{ h->maps.cfi_pages, LW_CFI_MAX_PAGES },
+		{ h->maps.cfi_entries, LW_CFI_MAX_ENTRIES },
+		{ h->maps.cfi_rules, LW_CFI_MAX_RULES },
+	};
+	unsigned i;
+	int err;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		err = bpf_map__set_max_entries(sizes[i].map, sizes[i].n);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int open_heap(struct lw_session *s, pid_t pid,
-		     const struct lw_go_offsets *go, session_event_fn fn,
-		     void *ctx)
+		     const struct lw_go_offsets *go,
+		     const struct lw_session_events *ev)
 {
 	int err;
 
@@ -53,7 +77,9 @@ static int open_heap(struct lw_session *s, pid_t pid,
 	s->heap->rodata->targ_tgid = pid;
 	s->heap->rodata->go_goid_off = go->goid;
 	s->heap->rodata->go_startpc_off = go->startpc;
-	err = heap_bpf__load(s->heap);
+	err = size_maps(s->heap);
+	if (!err)
+		err = heap_bpf__load(s->heap);
 	if (err)
 		return load_error("load", err);
 	s->sites_fd = bpf_map__fd(s->heap->maps.sites);
@@ -62,9 +88,18 @@ static int open_heap(struct lw_session *s, pid_t pid,
 	s->allocs_fd = bpf_map__fd(s->heap->maps.allocs);
 	s->goroutines_fd = bpf_map__fd(s->heap->maps.goroutines);
 	s->threads_fd = bpf_map__fd(s->heap->maps.threads);
-	s->cfi_rules_fd = bpf_map__fd(s->heap->maps.cfi_rules);
-	s->rb = ring_buffer__new(bpf_map__fd(s->heap->maps.map_events), fn, ctx,
-				 NULL);
+	s->cfi = (struct lw_cfi_fds){
+		.files = bpf_map__fd(s->heap->maps.cfi_files),
+		.pages = bpf_map__fd(s->heap->maps.cfi_pages),
+		.entries = bpf_map__fd(s->heap->maps.cfi_entries),
+		.rules = bpf_map__fd(s->heap->maps.cfi_rules),
+	};
+	s->rb = ring_buffer__new(bpf_map__fd(s->heap->maps.map_events),
+				 ev->map_event, ev->ctx, NULL);
+	if (s->rb &&
+	    ring_buffer__add(s->rb, bpf_map__fd(s->heap->maps.file_events),
+			     ev->file_event, ev->ctx))
+		s->rb = (ring_buffer__free(s->rb), NULL);
 	if (!s->rb) {
 		lw_err("ring buffer: %s", strerror(errno));
 		return LW_EXIT_ERROR;
@@ -73,16 +108,17 @@ static int open_heap(struct lw_session *s, pid_t pid,
 }
 
 int session_open(struct lw_session *s, pid_t pid, bool floor,
-		 const struct lw_go_offsets *go, session_event_fn on_event,
-		 void *ctx)
+		 const struct lw_go_offsets *go,
+		 const struct lw_session_events *ev)
 {
 	memset(s, 0, sizeof(*s));
 	s->sites_fd = s->stacks_fd = s->counters_fd = s->allocs_fd = -1;
-	s->goroutines_fd = s->threads_fd = s->cfi_rules_fd = -1;
+	s->goroutines_fd = s->threads_fd = -1;
+	s->cfi = (struct lw_cfi_fds){ -1, -1, -1, -1 };
 	libbpf_set_print(libbpf_print);
 	if (floor)
 		return open_floor(s);
-	return open_heap(s, pid, go, on_event, ctx);
+	return open_heap(s, pid, go, ev);
 }
 
 /* Exec, thread birth and thread death: tracepoints. */
@@ -249,31 +285,4 @@ int session_thread_snaps(struct lw_session *s, pid_t pid,
 	close(fd);
 	bpf_link__destroy(link);
 	return n;
-}
-
-/*
- * The walk trusts [cfi_lo, cfi_hi) before it reads the modules: close it
- * while they change, open it on the new ones.
- */
-void session_set_cfi_modules(struct lw_session *s,
-			     const struct lw_cfi_module *m, int n)
-{
-	int fd = s->heap ? bpf_map__fd(s->heap->maps.cfi_modules) : -1;
-	struct lw_cfi_module none = {};
-	__u64 lo = ~0ull, hi = 0;
-	__u32 i;
-
-	if (fd < 0)
-		return;
-	__atomic_store_n(&s->heap->bss->cfi_hi, 0, __ATOMIC_RELEASE);
-	for (i = 0; i < LW_MAX_CFI_MODULES; i++) {
-		bpf_map_update_elem(fd, &i, (int)i < n ? &m[i] : &none,
-				    BPF_ANY);
-		if ((int)i < n && m[i].start < lo)
-			lo = m[i].start;
-		if ((int)i < n && m[i].end > hi)
-			hi = m[i].end;
-	}
-	__atomic_store_n(&s->heap->bss->cfi_lo, lo, __ATOMIC_RELEASE);
-	__atomic_store_n(&s->heap->bss->cfi_hi, hi, __ATOMIC_RELEASE);
 }

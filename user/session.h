@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "attach.h"
+#include "cfi.h"
 #include "plan.h"
 
 struct heap_bpf;
@@ -20,10 +21,16 @@ struct lw_session {
 	struct ring_buffer *rb;
 	int sites_fd, stacks_fd, counters_fd, allocs_fd, goroutines_fd;
 	int threads_fd;
-	int cfi_rules_fd; /* -1 under --floor */
+	struct lw_cfi_fds cfi; /* the unwind tables' maps; -1 under --floor */
 };
 
 typedef int (*session_event_fn)(void *ctx, void *data, size_t size);
+
+/* Ring-buffer records: mmap-family calls, and files the walk needs. */
+struct lw_session_events {
+	session_event_fn map_event, file_event;
+	void *ctx;
+};
 
 /* runtime.g offsets the goroutine probes read; zero for C targets. */
 struct lw_go_offsets {
@@ -32,8 +39,8 @@ struct lw_go_offsets {
 
 /* Returns an lw_exit code, with the reason printed. */
 int session_open(struct lw_session *s, pid_t pid, bool floor,
-		 const struct lw_go_offsets *go, session_event_fn on_event,
-		 void *ctx);
+		 const struct lw_go_offsets *go,
+		 const struct lw_session_events *ev);
 int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid);
 void session_set_gen(struct lw_session *s, uint32_t gen);
 int session_poll_fd(struct lw_session *s); /* -1 when nothing to poll */
@@ -46,9 +53,6 @@ uint32_t session_nsites(struct lw_session *s);
  */
 int session_thread_snaps(struct lw_session *s, pid_t pid,
 			 struct lw_thread_snap **out);
-/* Where the objects with CFI rules are mapped now (n of them). */
-void session_set_cfi_modules(struct lw_session *s,
-			     const struct lw_cfi_module *m, int n);
 /* How many times the target has exec'd since attach. */
 uint32_t session_epoch(struct lw_session *s);
 void session_consume(struct lw_session *s);

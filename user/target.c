@@ -234,8 +234,11 @@ static int resolve_objects(struct lw_target *t)
 		return LW_EXIT_BAD_TARGET;
 	}
 	add_obj(t, elf_path, NULL);
-	if (elf_obj_interp(o))
-		objs_from_loader(t, elf_obj_interp(o), elf_path);
+	if (elf_obj_interp(o)) {
+		snprintf(t->interp, sizeof(t->interp), "%s",
+			 elf_obj_interp(o));
+		objs_from_loader(t, t->interp, elf_path);
+	}
 	elf_obj_close(o);
 	return LW_EXIT_OK;
 }

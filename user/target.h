@@ -17,6 +17,7 @@ struct lw_target {
 	char comm[64];
 	char exe[PATH_MAX]; /* as the target names it */
 	char root[64];	    /* prefix to open the target's files */
+	char interp[PATH_MAX]; /* launch: the executable's loader, if any */
 	bool launched;
 	int pidfd;	 /* readable once the target exits */
 	int go_fd;	 /* launch: releases the child into exec */

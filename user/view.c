@@ -3,24 +3,12 @@
 #include <string.h>
 #include "view.h"
 
+#define LW_COUNTER_NAME(id, name, is_drop) [LW_CNT_##id] = { name, is_drop },
 static const struct {
 	const char *name;
 	bool drop;
-} counters[LW_CNT_MAX] = {
-	[LW_CNT_ALLOC_MAP_FULL] = { "alloc_map_full", true },
-	[LW_CNT_SITE_MAP_FULL] = { "site_map_full", true },
-	[LW_CNT_PENDING_FULL] = { "pending_map_full", true },
-	[LW_CNT_STACK_COLLISION] = { "stack_collisions", true },
-	[LW_CNT_STACK_MAP_FULL] = { "stack_map_full", true },
-	[LW_CNT_RINGBUF_LOST] = { "ringbuf_lost", true },
-	[LW_CNT_UNMATCHED_FREE] = { "unmatched_frees", true },
-	[LW_CNT_FAILED_ALLOC] = { "failed_allocs", false },
-	[LW_CNT_NESTED_CALL] = { "nested_calls", false },
-	[LW_CNT_GO_MAP_FULL] = { "goroutine_map_full", true },
-	[LW_CNT_GO_UNSEEN_EXIT] = { "goroutine_exits_unseen_birth", false },
-	[LW_CNT_GO_READ_ERROR] = { "goroutine_read_errors", true },
-	[LW_CNT_THREAD_MAP_FULL] = { "thread_map_full", true },
-};
+} counters[LW_CNT_MAX] = { LW_COUNTERS(LW_COUNTER_NAME) };
+#undef LW_COUNTER_NAME
 
 const char *view_counter_name(int c)
 {

@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The stack walk. C and C++ frames are left by the unwind tables user
+ * space builds from each mapped file's DWARF CFI (one table per file,
+ * shared by every process mapping it); the file and file offset of a
+ * return address come from its VMA, so no user-space view of the target's
+ * mappings can be stale. Frames without a table entry are left by their
+ * frame pointer, as Go code and code built with frame pointers allow.
+ */
+#ifndef LW_UNWIND_BPF_H
+#define LW_UNWIND_BPF_H
+
+#include "common.bpf.h"
+
+/* Sizes are set at load (session.c); 1 here only keeps libbpf happy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct lw_file_key);
+	__type(value, struct lw_file_val);
+} cfi_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lw_cfi_page_key);
+	__type(value, struct lw_cfi_page);
+} cfi_pages SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cfi_entries SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lw_cfi_rule);
+} cfi_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} file_events SEC(".maps");
+
+/* A VMA the walk has looked up: its file's table, or none. */
+struct vma_slot {
+	__u64 start, end;
+	__u64 bias; /* file offset = pc - bias */
+	__u32 file;
+	__u32 state; /* enum lw_file_state */
+};
+
+struct vma_found {
+	__u64 start, end, bias;
+	struct lw_file_key key;
+	__u32 has_file;
+};
+
+static long vma_cb(struct task_struct *task, struct vm_area_struct *vma,
+		   void *data)
+{
+	struct vma_found *f = data;
+	struct file *file = vma->vm_file;
+
+	f->start = vma->vm_start;
+	f->end = vma->vm_end;
+	f->bias = vma->vm_start - (vma->vm_pgoff << 12);
+	if (file) {
+		f->key.dev = file->f_inode->i_sb->s_dev;
+		f->key.ino = file->f_inode->i_ino;
+		f->has_file = 1;
+	}
+	return 0;
+}
+
+/* A file nobody asked for yet: ask user space for its table, once. */
+static __always_inline void ask_for_table(const struct vma_found *f)
+{
+	struct lw_file_val pending = { .state = LW_FILE_PENDING };
+	struct lw_file_event *e;
+
+	if (bpf_map_update_elem(&cfi_files, &f->key, &pending, BPF_NOEXIST))
+		return; /* asked already, or the map is full */
+	e = bpf_ringbuf_reserve(&file_events, sizeof(*e), 0);
+	if (!e) {
+		count(LW_CNT_FILE_EVENT_LOST);
+		bpf_map_delete_elem(&cfi_files, &f->key); /* ask again later */
+		return;
+	}
+	e->key = f->key;
+	e->start = f->start;
+	e->end = f->end;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	e->pad = 0;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Fills *s for the VMA holding ip; false when there is none (or the
+ * target's mmap lock is held for writing just now). */
+static __always_inline bool vma_lookup(__u64 ip, struct vma_slot *s)
+{
+	struct vma_found f = {};
+	struct lw_file_val *v;
+
+	if (bpf_find_vma(bpf_get_current_task_btf(), ip, vma_cb, &f, 0))
+		return false;
+	s->start = f.start;
+	s->end = f.end;
+	s->bias = f.bias;
+	s->file = 0;
+	s->state = LW_FILE_NONE;
+	if (!f.has_file)
+		return true; /* anonymous code (a JIT): frame pointers */
+	v = bpf_map_lookup_elem(&cfi_files, &f.key);
+	if (v) {
+		s->file = v->id;
+		s->state = v->state;
+		return true;
+	}
+	s->state = LW_FILE_PENDING;
+	ask_for_table(&f);
+	return true;
+}
+
+/* The rule of the return address at file offset off, if it has one. */
+static __always_inline struct lw_cfi_rule *rule_of(__u32 file, __u64 off)
+{
+	struct lw_cfi_page_key pk = { .file = file,
+				      .page = off >> LW_CFI_PAGE_SHIFT };
+	__u32 want = off & ((1u << LW_CFI_PAGE_SHIFT) - 1);
+	__u32 lo, end, n, half, idx, *e;
+	struct lw_cfi_page *pg;
+	int i;
+
+	pg = bpf_map_lookup_elem(&cfi_pages, &pk);
+	if (!pg || pg->count > LW_CFI_PAGE_MAX)
+		return NULL;
+	lo = pg->first;
+	n = pg->count;
+	end = lo + n;
+	/* the first entry not below want: 13 halvings cover 4096 */
+	for (i = 0; i < 13; i++) {
+		if (!n)
+			break;
+		half = n / 2;
+		idx = lo + half;
+		e = bpf_map_lookup_elem(&cfi_entries, &idx);
+		if (!e)
+			return NULL;
+		if ((*e >> LW_CFI_RULE_BITS) < want) {
+			lo = idx + 1;
+			n -= half + 1;
+		} else {
+			n = half;
+		}
+	}
+	if (lo >= end)
+		return NULL;
+	e = bpf_map_lookup_elem(&cfi_entries, &lo);
+	if (!e || (*e >> LW_CFI_RULE_BITS) != want)
+		return NULL;
+	idx = *e & ((1u << LW_CFI_RULE_BITS) - 1);
+	return bpf_map_lookup_elem(&cfi_rules, &idx);
+}
+
+enum step_result { STEP_NEXT, STEP_END, STEP_TRUNCATED };
+
+struct walk_state {
+	__u64 ip, sp, fp;
+	__u64 lo, hi; /* the next frame lies in [lo, hi) */
+	struct vma_slot vma[2];
+	__u32 flip;
+	/* the pc is no return address (a signal interrupted it): only an
+	 * exact rule may leave its frame */
+	__u32 exact;
+};
+
+static __always_inline struct vma_slot *vma_for(struct walk_state *w)
+{
+	struct vma_slot *s;
+
+	if (w->ip >= w->vma[0].start && w->ip < w->vma[0].end)
+		return &w->vma[0];
+	if (w->ip >= w->vma[1].start && w->ip < w->vma[1].end)
+		return &w->vma[1];
+	s = w->flip ? &w->vma[1] : &w->vma[0];
+	w->flip ^= 1;
+	return vma_lookup(w->ip, s) ? s : NULL;
+}
+
+/* Frame-pointer code: [rbp] is the caller's rbp, [rbp+8] the return. */
+static __always_inline int fp_step(struct walk_state *w)
+{
+	__u64 frame[2];
+
+	if (!w->fp)
+		return STEP_END; /* _start and thread starts clear rbp */
+	if (w->fp < w->lo || w->fp >= w->hi || (w->fp & 7) ||
+	    bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp))
+		return STEP_TRUNCATED;
+	if (!frame[1])
+		return STEP_END;
+	w->ip = frame[1];
+	w->sp = w->fp + sizeof(frame);
+	w->fp = frame[0];
+	return STEP_NEXT;
+}
+
+/*
+ * A signal handler returned into the trampoline: sp is the ucontext the
+ * kernel saved, its mcontext 40 bytes in (gregs: rbp, rsp, rip at 10,
+ * 15, 16). The interrupted pc is no return address.
+ */
+static __always_inline int signal_step(struct walk_state *w)
+{
+	__u64 mc = w->sp + 40, regs[7];
+
+	if (bpf_probe_read_user(regs, sizeof(regs), (void *)(mc + 10 * 8)))
+		return STEP_TRUNCATED;
+	w->fp = regs[0];
+	w->sp = regs[5];
+	w->ip = regs[6];
+	w->lo = w->sp; /* it may have run on an alternate signal stack */
+	w->hi = w->sp + LW_STACK_SPAN;
+	w->exact = 1;
+	return w->ip ? STEP_NEXT : STEP_TRUNCATED;
+}
+
+/*
+ * One frame up from (ip, sp, fp) in C or C++ code: by the rule of the
+ * return address where its file's table has one, else by the frame
+ * pointer. Frames only ever lie above the previous one, within
+ * LW_STACK_SPAN of the stack pointer: code without frame pointers leaves
+ * other data in rbp, and a read that faults costs microseconds.
+ *
+ * A global function: the verifier checks it once, for any walk state,
+ * instead of once per frame of every walk of every program.
+ */
+__noinline int lw_step(struct walk_state *w)
+{
+	struct lw_cfi_rule *r = NULL;
+	struct vma_slot *v;
+	__u64 cfa;
+
+	if (!w)
+		return STEP_TRUNCATED;
+	v = vma_for(w);
+	if (!v)
+		return STEP_TRUNCATED;
+	if (v->state == LW_FILE_READY)
+		r = rule_of(v->file, w->ip - v->bias);
+	else if (v->state == LW_FILE_PENDING)
+		count(LW_CNT_UNWIND_NO_TABLE);
+	if (!r)
+		return w->exact ? STEP_TRUNCATED : fp_step(w);
+	switch (r->kind) {
+	case LW_CFI_CFA_RSP:
+		cfa = w->sp + r->cfa_off;
+		break;
+	case LW_CFI_CFA_RBP:
+		cfa = w->fp + r->cfa_off;
+		break;
+	case LW_CFI_END:
+		return STEP_END;
+	case LW_CFI_SIGNAL:
+		return signal_step(w);
+	default:
+		return STEP_TRUNCATED;
+	}
+	if (cfa <= w->sp || cfa < w->lo || cfa >= w->hi ||
+	    bpf_probe_read_user(&w->ip, sizeof(w->ip), (void *)(cfa - 8)))
+		return STEP_TRUNCATED;
+	if (r->rbp_off && bpf_probe_read_user(&w->fp, sizeof(w->fp),
+					      (void *)(cfa + (__s64)r->rbp_off)))
+		return STEP_TRUNCATED;
+	w->sp = cfa;
+	w->exact = 0;
+	return w->ip ? STEP_NEXT : STEP_END;
+}
+
+#endif
