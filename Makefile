@@ -93,10 +93,10 @@ bench: deps
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 --inline-suppr -Iinclude -Iuser user/ tests/unit/
-	clang-format --dry-run --Werror user/*.c user/*.h include/*.h bpf/*.bpf.c
+	clang-format --dry-run --Werror user/*.c user/*.h include/*.h bpf/*.bpf.c bpf/*.h
 
 format:
-	clang-format -i user/*.c user/*.h include/*.h bpf/*.bpf.c
+	clang-format -i user/*.c user/*.h include/*.h bpf/*.bpf.c bpf/*.h
 
 clean:
 	rm -rf $(BUILD) leakwatch

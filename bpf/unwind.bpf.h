@@ -168,7 +168,11 @@ static __always_inline struct lw_cfi_rule *rule_of(__u32 file, __u64 off)
 	return bpf_map_lookup_elem(&cfi_rules, &idx);
 }
 
-enum step_result { STEP_NEXT, STEP_END, STEP_TRUNCATED };
+enum step_result {
+	STEP_NEXT,
+	STEP_END,
+	STEP_TRUNCATED
+};
 
 struct walk_state {
 	__u64 ip, sp, fp;
@@ -252,10 +256,13 @@ __noinline int lw_step(struct walk_state *w)
 	v = vma_for(w);
 	if (!v)
 		return STEP_TRUNCATED;
+	if (v->state == LW_FILE_PENDING) {
+		/* its table is being built: stop rather than guess a caller */
+		count(LW_CNT_UNWIND_NO_TABLE);
+		return STEP_TRUNCATED;
+	}
 	if (v->state == LW_FILE_READY)
 		r = rule_of(v->file, w->ip - v->bias);
-	else if (v->state == LW_FILE_PENDING)
-		count(LW_CNT_UNWIND_NO_TABLE);
 	if (!r)
 		return w->exact ? STEP_TRUNCATED : fp_step(w);
 	switch (r->kind) {
@@ -275,8 +282,9 @@ __noinline int lw_step(struct walk_state *w)
 	if (cfa <= w->sp || cfa < w->lo || cfa >= w->hi ||
 	    bpf_probe_read_user(&w->ip, sizeof(w->ip), (void *)(cfa - 8)))
 		return STEP_TRUNCATED;
-	if (r->rbp_off && bpf_probe_read_user(&w->fp, sizeof(w->fp),
-					      (void *)(cfa + (__s64)r->rbp_off)))
+	if (r->rbp_off &&
+	    bpf_probe_read_user(&w->fp, sizeof(w->fp),
+				(void *)(cfa + (__s64)r->rbp_off)))
 		return STEP_TRUNCATED;
 	w->sp = cfa;
 	w->exact = 0;

@@ -49,29 +49,30 @@ enum lw_fn {
  * list makes the enum and, in user space, the names shown in "drops" and
  * "stats" (drop = 1: something was lost; 0: a fact worth counting).
  */
-#define LW_COUNTERS(X)                                                        \
-	X(ALLOC_MAP_FULL, "alloc_map_full", 1) /* live alloc not recorded */  \
-	X(SITE_MAP_FULL, "site_map_full", 1)   /* no index for a new stack */ \
-	X(PENDING_FULL, "pending_map_full", 1) /* no room for entry state */  \
-	X(STACK_COLLISION, "stack_collisions", 1) /* one hash, two stacks */  \
-	X(STACK_MAP_FULL, "stack_map_full", 1)	  /* no room for its hash */  \
-	X(RINGBUF_LOST, "ringbuf_lost", 1)	  /* mmap record dropped */   \
-	X(UNMATCHED_FREE, "unmatched_frees", 1) /* block not seen alloc'd */  \
-	X(FAILED_ALLOC, "failed_allocs", 0)	/* NULL / MAP_FAILED */	      \
-	X(NESTED_CALL, "nested_calls", 0)	/* inside another: ignored */ \
-	X(GO_MAP_FULL, "goroutine_map_full", 1)				      \
-	X(GO_UNSEEN_EXIT, "goroutine_exits_unseen_birth", 0)		      \
-	X(GO_READ_ERROR, "goroutine_read_errors", 1) /* g not readable */     \
-	X(THREAD_MAP_FULL, "thread_map_full", 1)			      \
-	/* a stack walk stopped before its end: no rule, bad frame, depth */ \
-	X(TRUNCATED_STACK, "truncated_stacks", 1)			      \
-	/* a frame in a file whose unwind table was not loaded (yet): it     \
-	 * was left by its frame pointer */				      \
-	X(UNWIND_NO_TABLE, "unwind_no_table_frames", 1)			      \
+#define LW_COUNTERS(X)                                                         \
+	X(ALLOC_MAP_FULL, "alloc_map_full", 1) /* live alloc not recorded */   \
+	X(SITE_MAP_FULL, "site_map_full", 1)   /* no index for a new stack */  \
+	X(PENDING_FULL, "pending_map_full", 1) /* no room for entry state */   \
+	X(STACK_COLLISION, "stack_collisions", 1) /* one hash, two stacks */   \
+	X(STACK_MAP_FULL, "stack_map_full", 1)	  /* no room for its hash */   \
+	X(RINGBUF_LOST, "ringbuf_lost", 1)	  /* mmap record dropped */    \
+	X(UNMATCHED_FREE, "unmatched_frees", 1)	  /* block not seen alloc'd */ \
+	X(FAILED_ALLOC, "failed_allocs", 0)	  /* NULL / MAP_FAILED */      \
+	X(NESTED_CALL, "nested_calls", 0) /* inside another: ignored */        \
+	X(GO_MAP_FULL, "goroutine_map_full", 1)                                \
+	X(GO_UNSEEN_EXIT, "goroutine_exits_unseen_birth", 0)                   \
+	X(GO_READ_ERROR, "goroutine_read_errors", 1) /* g not readable */      \
+	X(THREAD_MAP_FULL, "thread_map_full", 1)                               \
+	/* a stack walk stopped before its end: no rule, bad frame, depth */   \
+	X(TRUNCATED_STACK, "truncated_stacks", 1)                              \
+	/* a walk met a file whose unwind table was being built: it stopped */ \
+	X(UNWIND_NO_TABLE, "unwind_no_table_frames", 1)                        \
 	X(FILE_EVENT_LOST, "unwind_file_requests_lost", 1)
 
 #define LW_COUNTER_ENUM(id, name, drop) LW_CNT_##id,
-enum lw_counter { LW_COUNTERS(LW_COUNTER_ENUM) LW_CNT_MAX };
+enum lw_counter {
+	LW_COUNTERS(LW_COUNTER_ENUM) LW_CNT_MAX
+};
 #undef LW_COUNTER_ENUM
 
 /*
@@ -139,10 +140,10 @@ struct lw_go_val {
  * (bpf_find_vma), the file's table by the kernel's (s_dev, i_ino), then
  * the page of the offset, then the entry among the page's sorted entries.
  * A file the walk meets before user space loaded its table is asked for
- * (file_events) and left by frame pointers meanwhile (counted).
+ * (file_events); until it is there, walks stop at its frames (counted).
  */
 #define LW_CFI_PAGE_SHIFT 12
-#define LW_CFI_RULE_BITS  20 /* an entry: page offset << 20 | rule index */
+#define LW_CFI_RULE_BITS  20   /* an entry: page offset << 20 | rule index */
 #define LW_CFI_PAGE_MAX	  4096 /* entries a page may hold (2-byte calls) */
 
 enum lw_cfi_kind {

@@ -38,8 +38,7 @@ static uint64_t kdev(dev_t d)
 	return (uint64_t)major(d) << 20 | minor(d);
 }
 
-static struct cfi_file *find_file(struct lw_cfi *c,
-				  const struct lw_file_key *k)
+static struct cfi_file *find_file(struct lw_cfi *c, const struct lw_file_key *k)
 {
 	int i;
 
@@ -122,7 +121,7 @@ static int publish(struct lw_cfi *c, struct cfi_file *f,
 	f->pages = np;
 	fv = (struct lw_file_val){ .id = f->id, .state = LW_FILE_READY };
 	err = bpf_map_update_elem(c->fd.files, &f->key, &fv, BPF_ANY) ? -errno
-								       : 0;
+								      : 0;
 	goto out;
 fail:
 	err = -errno;
@@ -157,7 +156,8 @@ static void load(struct lw_cfi *c, const struct lw_file_key *key,
 		return;
 	c->files = files;
 	f = &c->files[c->nfiles];
-	*f = (struct cfi_file){ .key = *key, .id = c->nfiles,
+	*f = (struct cfi_file){ .key = *key,
+				.id = c->nfiles,
 				.name = strdup(name) };
 	c->nfiles++;
 	err = cfi_build_file(open, &rows);

@@ -19,9 +19,9 @@
 #include <unistd.h>
 #include "cfi_build.h"
 
-#define DW_REG_RBP 6
-#define DW_REG_RSP 7
-#define DW_REG_RA  16
+#define DW_REG_RBP   6
+#define DW_REG_RSP   7
+#define DW_REG_RA    16
 #define RT_SIGRETURN 15
 
 /* The CFI sources of one file, tried in order for each address. */
@@ -190,9 +190,8 @@ static void scan_section(struct cfi_src *s, struct cfi_rows *r,
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
 			 ZYDIS_STACK_WIDTH_64);
 	while (at < len) {
-		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, code + at,
-							 len - at, &insn,
-							 ops))) {
+		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(
+			    &dec, code + at, len - at, &insn, ops))) {
 			at++; /* padding or data: resynchronise */
 			mov_at = SIZE_MAX;
 			continue;

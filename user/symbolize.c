@@ -1087,6 +1087,10 @@ int symbolizer_resolve(struct symbolizer *s, uint64_t pc, bool return_addr,
 	if (e && ent_valid(s, e, m))
 		return copy_frames(e->f, e->n, out, max);
 	n = resolve_uncached(m, pc, return_addr, f, LW_MAX_INLINE);
+	/* a signal trampoline is returned into at its first byte, never
+	 * called: the byte before it belongs to no function */
+	if (!f[n - 1].symbol && return_addr && m)
+		n = resolve_uncached(m, pc, false, f, LW_MAX_INLINE);
 	if (!f[n - 1].symbol)
 		s->unresolved++;
 	for (int i = 0; i < n; i++)

@@ -235,8 +235,7 @@ static int resolve_objects(struct lw_target *t)
 	}
 	add_obj(t, elf_path, NULL);
 	if (elf_obj_interp(o)) {
-		snprintf(t->interp, sizeof(t->interp), "%s",
-			 elf_obj_interp(o));
+		snprintf(t->interp, sizeof(t->interp), "%s", elf_obj_interp(o));
 		objs_from_loader(t, t->interp, elf_path);
 	}
 	elf_obj_close(o);

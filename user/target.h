@@ -15,8 +15,8 @@ struct lw_obj {
 struct lw_target {
 	pid_t pid;
 	char comm[64];
-	char exe[PATH_MAX]; /* as the target names it */
-	char root[64];	    /* prefix to open the target's files */
+	char exe[PATH_MAX];    /* as the target names it */
+	char root[64];	       /* prefix to open the target's files */
 	char interp[PATH_MAX]; /* launch: the executable's loader, if any */
 	bool launched;
 	int pidfd;	 /* readable once the target exits */

@@ -26,6 +26,8 @@ LEAKWATCH = os.environ.get("LEAKWATCH", os.path.join(ROOT, "leakwatch"))
 
 CFLAGS_O1 = ["-O1", "-g", "-fno-omit-frame-pointer"]
 CFLAGS_O2 = ["-O2", "-g", "-fno-omit-frame-pointer"]
+# As distributions build: no frame pointers (CFI in .eh_frame only).
+CFLAGS_NOFP = ["-O2", "-g", "-fomit-frame-pointer"]
 
 # Target binaries: name -> (sources, cflags, extra link flags).
 TARGETS = {
@@ -37,6 +39,14 @@ TARGETS = {
     "threads": (["threads.c"], CFLAGS_O1, ["-pthread"]),
     "threads-cxx": (["threads_cxx.cc"], CFLAGS_O2, ["-pthread"]),
     "cxxleak": (["cxxleak.cc"], CFLAGS_O2, []),
+    # the same program and its own shared library, without and with
+    # frame pointers: the sites must be the same
+    # ("dl:" libraries are built, not linked: dlopen'ed by -P)
+    "nofp": (["nofp.c"], CFLAGS_NOFP, [],
+             {"libnofp": ["libnofp.c"], "dl:libplugin": ["libnofp.c"]}),
+    "nofp-fp": (["nofp.c"], CFLAGS_O2, [], {"libnofp": ["libnofp.c"]}),
+    # through Debian's libglib, built without frame pointers
+    "glibleak": (["glibleak.c"], CFLAGS_NOFP, ["pkg-config:glib-2.0"]),
 }
 
 # Public allocator entry points: never the first frame of a site (the
@@ -113,7 +123,8 @@ def target(name):
     """Path of a target binary, built on first use into build/tests/."""
     if name in _built:
         return _built[name]
-    srcs, cflags, ldflags = TARGETS[name]
+    srcs, cflags, ldflags = TARGETS[name][:3]
+    shared = TARGETS[name][3] if len(TARGETS[name]) > 3 else {}
     if any(s.endswith(".cc") for s in srcs):
         cc = shutil.which("c++") or shutil.which("g++")
         if not cc:
@@ -123,16 +134,52 @@ def target(name):
         if not cc:
             raise Skip("no C compiler (cc)")
     out = os.path.join(build_dir(), name)
+    ldflags = _pkg_flags(ldflags)
+    if shared:
+        # each variant's libraries in a directory of its own, found by rpath
+        libdir = out + ".libs"
+        os.makedirs(libdir, exist_ok=True)
+        for lib, lsrcs in shared.items():
+            dl = lib.startswith("dl:")
+            lib = lib[3:] if dl else lib
+            so = os.path.join(libdir, lib + ".so")
+            _compile([cc] + cflags + ["-fPIC", "-shared", "-Wall", "-Wextra",
+                                      "-I", TARGETS_SRC, "-o", so] +
+                     [os.path.join(TARGETS_SRC, s) for s in lsrcs], name)
+            if not dl:
+                ldflags = ldflags + ["-L", libdir, "-l" + lib[3:],
+                                     "-Wl,-rpath," + libdir]
     cmd = [cc] + cflags + ["-Wall", "-Wextra", "-o", out]
     cmd += [os.path.join(TARGETS_SRC, s) for s in srcs] + ldflags
+    _compile(cmd, name)
+    _built[name] = out
+    return out
+
+
+def _pkg_flags(flags):
+    """"pkg-config:NAME" becomes NAME's compile and link flags."""
+    out = []
+    for f in flags:
+        if not f.startswith("pkg-config:"):
+            out.append(f)
+            continue
+        pkg = f.split(":", 1)[1]
+        res = subprocess.run(["pkg-config", "--cflags", "--libs", pkg],
+                             capture_output=True, text=True)
+        # make deps installs it: its absence is a bug in the suite
+        check(res.returncode == 0, "pkg-config %s: %s (make deps installs it)"
+              % (pkg, res.stderr.strip()))
+        out += res.stdout.split()
+    return out
+
+
+def _compile(cmd, name):
     res = subprocess.run(cmd, capture_output=True, text=True)
     # A target that does not build is a bug in the suite: fail, not skip.
     check(res.returncode == 0, "building %s failed: %s\n%s" %
           (name, " ".join(cmd), res.stderr))
     check("warning" not in res.stderr,
           "building %s warns:\n%s" % (name, res.stderr))
-    _built[name] = out
-    return out
 
 
 def source(name):
