@@ -4,7 +4,6 @@
  * views. This file only sequences the stages.
  */
 #include <errno.h>
-#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "cfi.h"
 #include "drain.h"
 #include "elfsym.h"
+#include "machine.h"
 #include "goroutines.h"
 #include "threads.h"
 #include "model.h"
@@ -60,48 +60,6 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-static bool has_cap(const struct __user_cap_data_struct *d, int cap)
-{
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
-
-/* Say which capability is missing: "permission denied" helps nobody. */
-static int check_privileges(bool attach_pid)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2] = {};
-	char missing[128] = "";
-	bool admin;
-
-	if (syscall(SYS_capget, &h, d))
-		return LW_EXIT_OK; /* let the BPF calls tell */
-	admin = has_cap(d, CAP_SYS_ADMIN);
-	if (!admin && !has_cap(d, CAP_BPF))
-		strcat(missing, " CAP_BPF");
-	if (!admin && !has_cap(d, CAP_PERFMON))
-		strcat(missing, " CAP_PERFMON");
-	if (attach_pid && !has_cap(d, CAP_SYS_PTRACE))
-		strcat(missing, " CAP_SYS_PTRACE");
-	if (!missing[0])
-		return LW_EXIT_OK;
-	lw_err("permission denied: run as root (missing%s)", missing);
-	return LW_EXIT_PERM;
-}
-
-static int check_kernel(void)
-{
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		lw_err("this kernel has no BTF (/sys/kernel/btf/vmlinux): "
-		       "CONFIG_DEBUG_INFO_BTF is needed");
-		return LW_EXIT_KERNEL;
-	}
-	if (access("/sys/bus/event_source/devices/uprobe", F_OK)) {
-		lw_err("this kernel has no uprobes (CONFIG_UPROBE_EVENTS)");
-		return LW_EXIT_KERNEL;
-	}
-	return LW_EXIT_OK;
 }
 
 struct run {
@@ -530,9 +488,9 @@ static int setup(struct run *r)
 {
 	int rc;
 
-	rc = check_privileges(r->opts.pid != 0);
+	rc = machine_check_privileges(r->opts.pid != 0);
 	if (!rc)
-		rc = check_kernel();
+		rc = machine_check_kernel();
 	if (rc)
 		return rc;
 	if (r->opts.pid)

@@ -9,6 +9,7 @@
 #include "floor.skel.h"
 #include "heap.skel.h"
 #include "cfi.h"
+#include "machine.h"
 #include "session.h"
 #include "util.h"
 
@@ -22,11 +23,13 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 
 static int load_error(const char *what, int err)
 {
+	const char *hint = machine_load_hint(err);
+
 	lw_err("loading the BPF programs (%s): %s", what, strerror(-err));
-	if (err == -EPERM || err == -EACCES) {
-		lw_err("needs root, or CAP_BPF and CAP_PERFMON");
+	if (hint)
+		lw_err("%s", hint);
+	if (err == -EPERM || err == -EACCES)
 		return LW_EXIT_PERM;
-	}
 	return LW_EXIT_KERNEL;
 }
 

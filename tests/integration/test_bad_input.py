@@ -194,3 +194,31 @@ def test_view_files_unwritable():
     path = "/nonexistent-lwtest-dir/out"
     check_all([expect_exit(["-d", "1", flag, path, "-p", pid], [2], [path])
                for flag in ("--folded", "--pprof")])
+
+
+def in_namespace(setup, args):
+    """leakwatch ARGS in a private mount namespace after shell SETUP: the
+    machine as a container or an odd kernel shows it, ours untouched."""
+    lwlib.require_tool("unshare")
+    return lwlib.spawn(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                        setup + ' && exec "$@"', "sh", lwlib.LEAKWATCH] + list(args))
+
+
+def test_missing_kernel_parts_exit_4():
+    """No BTF, no uprobe PMU, no sysfs at all: exit 4, each named."""
+    lwlib.require_leakwatch()
+    cases = [
+        ("mount -t tmpfs none /sys/kernel/btf", ["BTF"]),
+        ("mount -t tmpfs none /sys/bus/event_source/devices", ["uprobe"]),
+        ("umount -l /sys", ["sysfs is not mounted"]),
+    ]
+    problems = []
+    for setup, hints in cases:
+        p = in_namespace(setup, ["-d", "1", "--", "/bin/true"])
+        rc = p.wait(TIMEOUT)
+        if rc is None:
+            p.kill()
+            problems.append("%s: still running" % setup)
+        elif rc != 4 or not any(h in p.stderr for h in hints):
+            problems.append("%s: exit %s, stderr %r" % (setup, rc, lwlib.tail(p.stderr, 3)))
+    check_all(problems)
