@@ -7,6 +7,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "leakwatch.h"
 #include "common.bpf.h"
 #include "unwind.bpf.h"
@@ -126,8 +127,12 @@ static __always_inline __u64 walk(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
 	struct walk_state w = { .ip = ip, .sp = sp, .fp = fp };
 	bool go = kind == LW_KIND_GOROUTINE;
 	__u64 h = 0xcbf29ce484222325ull;
+	struct vma_cache *cache = NULL;
 	int i, res = STEP_NEXT;
+	__u32 seq = 1;
 
+	if (!go)
+		cache = cache_load(&w, &seq);
 	w.lo = go ? 0 : sp;
 	w.hi = go ? ~0ull : sp + LW_STACK_SPAN;
 	st->ips[0] = ip;
@@ -144,6 +149,7 @@ static __always_inline __u64 walk(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
 	}
 	if (!go && res != STEP_END)
 		count(LW_CNT_TRUNCATED_STACK);
+	cache_store(cache, &w, seq);
 	/* what follows the 0 terminator is never read */
 	st->epoch = exec_epoch;
 	st->kind = kind;

@@ -12,6 +12,9 @@
 
 #include "common.bpf.h"
 
+/* --unwind fp: frame pointers only, no VMA or table lookups at all. */
+const volatile bool use_tables = true;
+
 /* Sizes are set at load (session.c); 1 here only keeps libbpf happy. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -21,10 +24,9 @@ struct {
 } cfi_files SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct lw_cfi_page_key);
+	__type(key, __u32);
 	__type(value, struct lw_cfi_page);
 } cfi_pages SEC(".maps");
 
@@ -50,9 +52,8 @@ struct {
 /* A VMA the walk has looked up: its file's table, or none. */
 struct vma_slot {
 	__u64 start, end;
-	__u64 bias; /* file offset = pc - bias */
-	__u32 file;
-	__u32 state; /* enum lw_file_state */
+	__u64 bias;		 /* file offset = pc - bias */
+	struct lw_file_val file; /* its table */
 };
 
 struct vma_found {
@@ -112,39 +113,40 @@ static __always_inline bool vma_lookup(__u64 ip, struct vma_slot *s)
 	s->start = f.start;
 	s->end = f.end;
 	s->bias = f.bias;
-	s->file = 0;
-	s->state = LW_FILE_NONE;
+	s->file = (struct lw_file_val){ .state = LW_FILE_NONE };
 	if (!f.has_file)
 		return true; /* anonymous code (a JIT): frame pointers */
 	v = bpf_map_lookup_elem(&cfi_files, &f.key);
 	if (v) {
-		s->file = v->id;
-		s->state = v->state;
+		s->file = *v;
 		return true;
 	}
-	s->state = LW_FILE_PENDING;
+	s->file.state = LW_FILE_PENDING;
 	ask_for_table(&f);
 	return true;
 }
 
 /* The rule of the return address at file offset off, if it has one. */
-static __always_inline struct lw_cfi_rule *rule_of(__u32 file, __u64 off)
+static __always_inline struct lw_cfi_rule *
+rule_of(const struct lw_file_val *file, __u64 off)
 {
-	struct lw_cfi_page_key pk = { .file = file,
-				      .page = off >> LW_CFI_PAGE_SHIFT };
 	__u32 want = off & ((1u << LW_CFI_PAGE_SHIFT) - 1);
+	__u64 page = off >> LW_CFI_PAGE_SHIFT;
 	__u32 lo, end, n, half, idx, *e;
 	struct lw_cfi_page *pg;
 	int i;
 
-	pg = bpf_map_lookup_elem(&cfi_pages, &pk);
+	if (page < file->page_lo || page - file->page_lo >= file->npages)
+		return NULL;
+	idx = file->page_base + (__u32)(page - file->page_lo);
+	pg = bpf_map_lookup_elem(&cfi_pages, &idx);
 	if (!pg || pg->count > LW_CFI_PAGE_MAX)
 		return NULL;
 	lo = pg->first;
 	n = pg->count;
 	end = lo + n;
-	/* the first entry not below want: 13 halvings cover 4096 */
-	for (i = 0; i < 13; i++) {
+	/* the first entry not below want */
+	for (i = 0; i < LW_CFI_PAGE_HALVINGS; i++) {
 		if (!n)
 			break;
 		half = n / 2;
@@ -183,6 +185,69 @@ struct walk_state {
 	 * exact rule may leave its frame */
 	__u32 exact;
 };
+
+/*
+ * A thread's VMAs from its last walk, valid while the process's
+ * mm_lock_seq (bumped whenever the mmap lock is taken for writing, as
+ * every change of a VMA needs) is what it was: most walks then look no
+ * VMA up at all. Files whose table is still being built are not kept.
+ */
+struct vma_cache {
+	__u32 seq;
+	__u32 flip;
+	struct vma_slot vma[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct vma_cache);
+} vma_caches SEC(".maps");
+
+/* The mmap lock's sequence: odd while written, or when unknown. */
+static __always_inline __u32 mm_seq(void)
+{
+	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
+
+	if (!mm || !bpf_core_field_exists(mm->mm_lock_seq))
+		return 1;
+	return mm->mm_lock_seq.sequence;
+}
+
+static __always_inline struct vma_cache *cache_load(struct walk_state *w,
+						    __u32 *seq)
+{
+	struct vma_cache *c;
+
+	if (!use_tables)
+		return NULL;
+	c = bpf_task_storage_get(&vma_caches, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	*seq = mm_seq();
+	if (c && c->seq == *seq && !(*seq & 1)) {
+		w->vma[0] = c->vma[0];
+		w->vma[1] = c->vma[1];
+		w->flip = c->flip;
+	}
+	return c;
+}
+
+static __always_inline void cache_store(struct vma_cache *c,
+					const struct walk_state *w, __u32 seq)
+{
+	int i;
+
+	if (!c || (seq & 1) || mm_seq() != seq)
+		return;
+	c->seq = seq;
+	c->flip = w->flip;
+	for (i = 0; i < 2; i++) {
+		c->vma[i] = w->vma[i];
+		if (c->vma[i].file.state == LW_FILE_PENDING)
+			c->vma[i].end = 0; /* ask again next time */
+	}
+}
 
 static __always_inline struct vma_slot *vma_for(struct walk_state *w)
 {
@@ -249,20 +314,22 @@ __noinline int lw_step(struct walk_state *w)
 {
 	struct lw_cfi_rule *r = NULL;
 	struct vma_slot *v;
-	__u64 cfa;
+	__u64 cfa, pair[2];
 
 	if (!w)
 		return STEP_TRUNCATED;
+	if (!use_tables)
+		return fp_step(w);
 	v = vma_for(w);
 	if (!v)
 		return STEP_TRUNCATED;
-	if (v->state == LW_FILE_PENDING) {
+	if (v->file.state == LW_FILE_PENDING) {
 		/* its table is being built: stop rather than guess a caller */
 		count(LW_CNT_UNWIND_NO_TABLE);
 		return STEP_TRUNCATED;
 	}
-	if (v->state == LW_FILE_READY)
-		r = rule_of(v->file, w->ip - v->bias);
+	if (v->file.state == LW_FILE_READY)
+		r = rule_of(&v->file, w->ip - v->bias);
 	if (!r)
 		return w->exact ? STEP_TRUNCATED : fp_step(w);
 	switch (r->kind) {
@@ -279,13 +346,21 @@ __noinline int lw_step(struct walk_state *w)
 	default:
 		return STEP_TRUNCATED;
 	}
-	if (cfa <= w->sp || cfa < w->lo || cfa >= w->hi ||
-	    bpf_probe_read_user(&w->ip, sizeof(w->ip), (void *)(cfa - 8)))
+	if (cfa <= w->sp || cfa < w->lo || cfa >= w->hi)
 		return STEP_TRUNCATED;
-	if (r->rbp_off &&
-	    bpf_probe_read_user(&w->fp, sizeof(w->fp),
-				(void *)(cfa + (__s64)r->rbp_off)))
+	if (r->rbp_off == -16) {
+		/* "push %rbp" first, as most functions: one read for both */
+		if (bpf_probe_read_user(pair, sizeof(pair), (void *)(cfa - 16)))
+			return STEP_TRUNCATED;
+		w->fp = pair[0];
+		w->ip = pair[1];
+	} else if (bpf_probe_read_user(&w->ip, sizeof(w->ip),
+				       (void *)(cfa - 8)) ||
+		   (r->rbp_off &&
+		    bpf_probe_read_user(&w->fp, sizeof(w->fp),
+					(void *)(cfa + (__s64)r->rbp_off)))) {
 		return STEP_TRUNCATED;
+	}
 	w->sp = cfa;
 	w->exact = 0;
 	return w->ip ? STEP_NEXT : STEP_END;

@@ -138,13 +138,19 @@ struct lw_go_val {
  * file, from its DWARF CFI, shared by every process that maps the file.
  * The walk finds a return address's file and file offset from its VMA
  * (bpf_find_vma), the file's table by the kernel's (s_dev, i_ino), then
- * the page of the offset, then the entry among the page's sorted entries.
+ * the page of the offset (an array index: a file's pages are contiguous),
+ * then the entry among the page's sorted entries.
  * A file the walk meets before user space loaded its table is asked for
  * (file_events); until it is there, walks stop at its frames (counted).
  */
-#define LW_CFI_PAGE_SHIFT 12
-#define LW_CFI_RULE_BITS  20   /* an entry: page offset << 20 | rule index */
-#define LW_CFI_PAGE_MAX	  4096 /* entries a page may hold (2-byte calls) */
+/*
+ * "Pages" of 256 bytes: a few calls each, so that a lookup touches one
+ * cache line of entries (memory touched is what a probe hit pays for).
+ */
+#define LW_CFI_PAGE_SHIFT  8
+#define LW_CFI_RULE_BITS   24  /* an entry: page offset << 24 | rule index */
+#define LW_CFI_PAGE_MAX	   128 /* entries a page may hold (2-byte calls) */
+#define LW_CFI_PAGE_HALVINGS 8 /* binary search steps over PAGE_MAX */
 
 enum lw_cfi_kind {
 	LW_CFI_CFA_RSP = 1, /* CFA = rsp + cfa_off */
@@ -174,16 +180,16 @@ struct lw_file_key {
 
 struct lw_file_val {
 	__u32 id;
-	__u32 state; /* enum lw_file_state */
+	__u32 state;	 /* enum lw_file_state */
+	__u32 page_base; /* its pages: cfi_pages[page_base + page - page_lo] */
+	__u32 page_lo;	 /* the first page (file offset >> PAGE_SHIFT) with entries */
+	__u32 npages;
+	__u32 pad;
 };
 
-struct lw_cfi_page_key {
-	__u32 file;
-	__u32 page; /* file offset >> LW_CFI_PAGE_SHIFT */
-};
-
+/* One page of a file: its entries, sorted, in cfi_entries. */
 struct lw_cfi_page {
-	__u32 first; /* index into cfi_entries */
+	__u32 first;
 	__u32 count;
 };
 

@@ -73,55 +73,62 @@ static int64_t rule_index(struct lw_cfi *c, const struct lw_cfi_rule *r)
 	return idx;
 }
 
-/* Entries (page offset << 20 | rule) and their pages, then the file. */
+/*
+ * Entries (page offset << 20 | rule), then the file's pages (a range of
+ * cfi_pages from its first page with entries to its last), then the file.
+ */
 static int publish(struct lw_cfi *c, struct cfi_file *f,
 		   const struct cfi_rows *rows)
 {
-	struct lw_cfi_page_key *pk = calloc(rows->n, sizeof(*pk));
-	struct lw_cfi_page *pv = calloc(rows->n, sizeof(*pv));
+	uint32_t lo = rows->v[0].off >> LW_CFI_PAGE_SHIFT;
+	uint32_t np = (rows->v[rows->n - 1].off >> LW_CFI_PAGE_SHIFT) - lo + 1;
+	struct lw_cfi_page *pv = calloc(np, sizeof(*pv));
+	uint32_t *pk = calloc(np, sizeof(*pk));
 	uint32_t *keys = calloc(rows->n, sizeof(*keys));
 	uint32_t *vals = calloc(rows->n, sizeof(*vals));
-	uint32_t np = 0, n = 0, page, count;
+	uint32_t i, page, count, n = rows->n;
 	struct lw_file_val fv;
 	int64_t rule;
-	size_t i;
 	int err = -ENOMEM;
 
 	if (!pk || !pv || !keys || !vals)
 		goto out;
 	err = -ENOSPC;
-	if (c->used_entries + rows->n > LW_CFI_MAX_ENTRIES)
+	if (c->used_entries + n > LW_CFI_MAX_ENTRIES ||
+	    c->used_pages + np > LW_CFI_MAX_PAGES)
 		goto out;
-	for (i = 0; i < rows->n; i++) {
+	for (i = 0; i < n; i++) {
 		rule = rule_index(c, &rows->v[i].rule);
 		if (rule < 0)
 			goto out;
-		page = rows->v[i].off >> LW_CFI_PAGE_SHIFT;
-		if (!np || pk[np - 1].page != page) {
-			pk[np] = (struct lw_cfi_page_key){ f->id, page };
-			pv[np++].first = c->used_entries + n;
-		}
-		pv[np - 1].count++;
-		keys[n] = c->used_entries + n;
-		vals[n++] = (rows->v[i].off & ((1u << LW_CFI_PAGE_SHIFT) - 1))
-				    << LW_CFI_RULE_BITS |
-			    (uint32_t)rule;
+		page = (rows->v[i].off >> LW_CFI_PAGE_SHIFT) - lo;
+		if (!pv[page].count)
+			pv[page].first = c->used_entries + i;
+		pv[page].count++;
+		keys[i] = c->used_entries + i;
+		vals[i] = (rows->v[i].off & ((1u << LW_CFI_PAGE_SHIFT) - 1))
+				  << LW_CFI_RULE_BITS |
+			  (uint32_t)rule;
 	}
-	if (c->used_pages + np > LW_CFI_MAX_PAGES)
-		goto out;
+	for (i = 0; i < np; i++)
+		pk[i] = c->used_pages + i;
 	count = n;
 	if (bpf_map_update_batch(c->fd.entries, keys, vals, &count, NULL))
 		goto fail;
 	count = np;
 	if (bpf_map_update_batch(c->fd.pages, pk, pv, &count, NULL))
 		goto fail;
+	fv = (struct lw_file_val){ .id = f->id,
+				   .state = LW_FILE_READY,
+				   .page_base = c->used_pages,
+				   .page_lo = lo,
+				   .npages = np };
 	c->used_entries += n;
 	c->used_pages += np;
 	f->entries = n;
 	f->pages = np;
-	fv = (struct lw_file_val){ .id = f->id, .state = LW_FILE_READY };
 	err = bpf_map_update_elem(c->fd.files, &f->key, &fv, BPF_ANY) ? -errno
-								      : 0;
+								       : 0;
 	goto out;
 fail:
 	err = -errno;

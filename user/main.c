@@ -105,7 +105,7 @@ static int on_file_event(void *ctx, void *data, size_t size)
 {
 	struct run *r = ctx;
 
-	if (size >= sizeof(struct lw_file_event))
+	if (size >= sizeof(struct lw_file_event) && r->cfi.rules)
 		cfi_on_event(&r->cfi, data);
 	return 0;
 }
@@ -197,7 +197,8 @@ static void drain(struct run *r)
 	if (!r->target.exited) {
 		target_refresh(&r->target);
 		symbolizer_refresh(r->sym);
-		cfi_add_pid(&r->cfi, r->target.pid); /* dlopen'ed since */
+		if (r->cfi.rules) /* tables are in use: dlopen'ed since */
+			cfi_add_pid(&r->cfi, r->target.pid);
 	}
 	if (r->is_go && !r->target.exited)
 		goscan_update(&r->goscan, &r->model, r->session.goroutines_fd,
@@ -510,10 +511,12 @@ static int setup(struct run *r)
 	if (r->opts.floor == LW_FLOOR_MEMLEAK)
 		plan_all_at_entry(&r->plan);
 	rc = session_open(
-		&r->session, r->target.pid, r->opts.floor,
+		&r->session, r->target.pid,
+		&(struct lw_session_opts){ r->opts.floor != LW_FLOOR_NONE,
+					   r->opts.unwind_fp },
 		&(struct lw_go_offsets){ r->go.g_goid, r->go.g_startpc },
 		&(struct lw_session_events){ on_map_event, on_file_event, r });
-	if (!rc && !r->opts.floor)
+	if (!rc && !r->opts.floor && !r->opts.unwind_fp)
 		rc = load_unwind_tables(r);
 	if (!rc)
 		rc = session_attach(&r->session, &r->plan, r->target.pid);
@@ -562,6 +565,8 @@ int main(int argc, char **argv)
 		rc = loop(&r);
 	}
 	close_top(&r);
+	if (lw_verbose)
+		session_print_run_time(&r.session, stderr);
 	session_close(&r.session);
 	if (r.target.launched && r.target.pid > 0 && !r.target.exited &&
 	    r.target.go_fd < 0)

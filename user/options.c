@@ -42,7 +42,13 @@ static void usage(FILE *f)
 		"                           goroutines)\n"
 		"      --pprof FILE         gzipped pprof profile, rewritten each\n"
 		"                           interval (go tool pprof FILE)\n"
-		"  -v, --verbose            say what is attached where\n"
+		"      --unwind MODE        tables: leave frames by unwind tables\n"
+		"                           built from each file's DWARF CFI (the\n"
+		"                           default), frame pointers elsewhere; fp:\n"
+		"                           by frame pointers only (cheaper, for\n"
+		"                           programs built with them)\n"
+		"  -v, --verbose            say what is attached where (and, at the\n"
+		"                           end, the BPF programs' run time)\n"
 		"  -h, --help               this text\n"
 		"      --version            print the version\n"
 		"\n"
@@ -51,7 +57,8 @@ static void usage(FILE *f)
 		"Exit codes: 0 ok (also when the target exits), 1 runtime error,\n"
 		"2 usage, 3 permission (needs root, or CAP_BPF and CAP_PERFMON, and\n"
 		"CAP_SYS_PTRACE for -p),\n"
-		"4 unsupported kernel (no BTF or uprobes), 5 target not found,\n"
+		"4 unsupported kernel or system (no sysfs, BTF, uprobes or\n"
+		"bpf_find_vma; lockdown), 5 target not found,\n"
 		"6 target unusable (binary unreadable, no allocator found).\n",
 		TREND_RULE_HELP, TREND_LIMITS_HELP);
 }
@@ -103,6 +110,7 @@ enum {
 	OPT_FOLDED,
 	OPT_FOLDED_VALUE,
 	OPT_PPROF,
+	OPT_UNWIND,
 };
 
 static const struct option long_opts[] = {
@@ -118,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "floor", optional_argument, NULL, OPT_FLOOR },
+	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{},
 };
 
@@ -201,6 +210,11 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 			o->floor = LW_FLOOR_MEMLEAK;
 		else
 			return bad_value("--floor", optarg);
+		return LW_PARSE_RUN;
+	case OPT_UNWIND:
+		if (strcmp(optarg, "tables") && strcmp(optarg, "fp"))
+			return bad_value("--unwind (tables, fp)", optarg);
+		o->unwind_fp = !strcmp(optarg, "fp");
 		return LW_PARSE_RUN;
 	case 'v':
 		lw_verbose = true;

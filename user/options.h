@@ -33,6 +33,7 @@ struct lw_opts {
 	enum lw_folded_value folded_value;
 	const char *pprof_path; /* --pprof FILE */
 	enum lw_floor floor;	/* make bench: empty programs only */
+	bool unwind_fp;		/* --unwind fp: no unwind tables */
 };
 
 enum lw_parse {

@@ -68,7 +68,7 @@ static int size_maps(struct heap_bpf *h)
 	return 0;
 }
 
-static int open_heap(struct lw_session *s, pid_t pid,
+static int open_heap(struct lw_session *s, pid_t pid, bool unwind_fp,
 		     const struct lw_go_offsets *go,
 		     const struct lw_session_events *ev)
 {
@@ -80,6 +80,7 @@ static int open_heap(struct lw_session *s, pid_t pid,
 	s->heap->rodata->targ_tgid = pid;
 	s->heap->rodata->go_goid_off = go->goid;
 	s->heap->rodata->go_startpc_off = go->startpc;
+	s->heap->rodata->use_tables = !unwind_fp;
 	err = size_maps(s->heap);
 	if (!err)
 		err = heap_bpf__load(s->heap);
@@ -110,7 +111,8 @@ static int open_heap(struct lw_session *s, pid_t pid,
 	return LW_EXIT_OK;
 }
 
-int session_open(struct lw_session *s, pid_t pid, bool floor,
+int session_open(struct lw_session *s, pid_t pid,
+		 const struct lw_session_opts *o,
 		 const struct lw_go_offsets *go,
 		 const struct lw_session_events *ev)
 {
@@ -119,9 +121,9 @@ int session_open(struct lw_session *s, pid_t pid, bool floor,
 	s->goroutines_fd = s->threads_fd = -1;
 	s->cfi = (struct lw_cfi_fds){ -1, -1, -1, -1 };
 	libbpf_set_print(libbpf_print);
-	if (floor)
+	if (o->floor)
 		return open_floor(s);
-	return open_heap(s, pid, go, ev);
+	return open_heap(s, pid, o->unwind_fp, go, ev);
 }
 
 /* Exec, thread birth and thread death: tracepoints. */
@@ -209,6 +211,35 @@ void session_consume(struct lw_session *s)
 {
 	if (s->rb)
 		ring_buffer__consume(s->rb);
+}
+
+void session_print_run_time(struct lw_session *s, FILE *f)
+{
+	struct bpf_object *obj = s->heap	? s->heap->obj
+				 : s->floor ? s->floor->obj
+					    : NULL;
+	unsigned long long runs = 0, ns = 0;
+	struct bpf_prog_info info;
+	struct bpf_program *p;
+	__u32 len;
+
+	if (!obj)
+		return;
+	bpf_object__for_each_program(p, obj) {
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_program__fd(p) < 0 ||
+		    bpf_prog_get_info_by_fd(bpf_program__fd(p), &info, &len) ||
+		    !info.run_cnt)
+			continue;
+		fprintf(f, "leakwatch: bpf %s: %llu runs, %llu ns\n",
+			bpf_program__name(p), (unsigned long long)info.run_cnt,
+			(unsigned long long)info.run_time_ns);
+		runs += info.run_cnt;
+		ns += info.run_time_ns;
+	}
+	fprintf(f, "leakwatch: bpf total: %llu runs, %llu ns%s\n", runs, ns,
+		runs ? "" : " (kernel.bpf_stats_enabled = 1 counts them)");
 }
 
 void session_close(struct lw_session *s)

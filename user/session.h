@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include "attach.h"
 #include "cfi.h"
@@ -37,8 +38,14 @@ struct lw_go_offsets {
 	uint32_t goid, startpc;
 };
 
+struct lw_session_opts {
+	bool floor;	 /* the bench's empty programs */
+	bool unwind_fp;	 /* walks by frame pointers only */
+};
+
 /* Returns an lw_exit code, with the reason printed. */
-int session_open(struct lw_session *s, pid_t pid, bool floor,
+int session_open(struct lw_session *s, pid_t pid,
+		 const struct lw_session_opts *o,
 		 const struct lw_go_offsets *go,
 		 const struct lw_session_events *ev);
 int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid);
@@ -56,6 +63,8 @@ int session_thread_snaps(struct lw_session *s, pid_t pid,
 /* How many times the target has exec'd since attach. */
 uint32_t session_epoch(struct lw_session *s);
 void session_consume(struct lw_session *s);
+/* Each program's runs and run time (with kernel.bpf_stats_enabled = 1). */
+void session_print_run_time(struct lw_session *s, FILE *f);
 void session_close(struct lw_session *s);
 
 #endif
