@@ -147,10 +147,10 @@ struct lw_go_val {
  * "Pages" of 256 bytes: a few calls each, so that a lookup touches one
  * cache line of entries (memory touched is what a probe hit pays for).
  */
-#define LW_CFI_PAGE_SHIFT  8
-#define LW_CFI_RULE_BITS   24  /* an entry: page offset << 24 | rule index */
-#define LW_CFI_PAGE_MAX	   128 /* entries a page may hold (2-byte calls) */
-#define LW_CFI_PAGE_HALVINGS 8 /* binary search steps over PAGE_MAX */
+#define LW_CFI_PAGE_SHIFT    8
+#define LW_CFI_RULE_BITS     24	 /* an entry: page offset << 24 | rule index */
+#define LW_CFI_PAGE_MAX	     128 /* entries a page may hold (2-byte calls) */
+#define LW_CFI_PAGE_HALVINGS 8	 /* binary search steps over PAGE_MAX */
 
 enum lw_cfi_kind {
 	LW_CFI_CFA_RSP = 1, /* CFA = rsp + cfa_off */
@@ -182,7 +182,8 @@ struct lw_file_val {
 	__u32 id;
 	__u32 state;	 /* enum lw_file_state */
 	__u32 page_base; /* its pages: cfi_pages[page_base + page - page_lo] */
-	__u32 page_lo;	 /* the first page (file offset >> PAGE_SHIFT) with entries */
+	__u32 page_lo;	 /* the first page (file offset >> PAGE_SHIFT) with
+			    entries */
 	__u32 npages;
 	__u32 pad;
 };

@@ -14,11 +14,11 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int main(int argc, char **argv)
+static void pairs(long n)
 {
-	long i, n = argc > 1 ? atol(argv[1]) : 20000;
 	double t0, t1;
 	void *p;
+	long i;
 
 	for (i = 0; i < 1000; i++) /* warm the tcache and the page tables */
 		free(malloc(64 + (i & 7) * 32));
@@ -30,5 +30,21 @@ int main(int argc, char **argv)
 	}
 	t1 = now();
 	printf("%.1f\n", (t1 - t0) * 1e9 / n);
+}
+
+/* The pairs run depth calls below main: a walk has that many more frames. */
+static long __attribute__((noinline)) nest(long n, int depth)
+{
+	if (depth > 0)
+		return nest(n, depth - 1) + (sink != NULL);
+	pairs(n);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 20000;
+	int depth = argc > 2 ? atoi(argv[2]) : 0;
+
+	return (int)nest(n, depth) & 0;
 }

@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 N=${BENCH_PAIRS:-20000}
 ROUNDS=${BENCH_ROUNDS:-5}
 mkdir -p build
-gcc -O2 scripts/bench.c -o build/bench
+gcc -O2 -fno-omit-frame-pointer scripts/bench.c -o build/bench
+gcc -O2 -fomit-frame-pointer scripts/bench.c -o build/bench_nofp
 g++ -O2 scripts/bench_cxx.cc -o build/bench_cxx
 
 run() {
@@ -58,7 +59,56 @@ pairs() {
 }
 
 pairs "C: malloc+free" build/bench
+pairs "C, no frame pointers: malloc+free" build/bench_nofp
 pairs "C++: new[]+delete[]" build/bench_cxx
+
+# --- The unwind tables' walk against the frame-pointer walk, in BPF run
+# time per pair (kernel.bpf_stats_enabled): the same program DEPTH calls
+# deep, built with frame pointers and walked by them (--unwind fp), and
+# built without and walked by its tables. The table walk also goes on
+# through libc's frames, where the frame-pointer walk stops.
+DEPTH=${BENCH_DEPTH:-8}
+bpf_ns() {
+	local out runs ns
+	out=$(./leakwatch -v "$@" 2>&1 >/dev/null)
+	runs=$(echo "$out" | awk '/bpf alloc_exit:/ {print $4}')
+	ns=$(echo "$out" | awk '/bpf total:/ {print $6}')
+	# observed for real: every malloc of the run hit the exit probe
+	if [ -z "$runs" ] || [ "$runs" -lt "$N" ]; then
+		echo "bench: leakwatch $* saw ${runs:-no} allocations of $N" >&2
+		return 1
+	fi
+	echo "$ns"
+}
+old_stats=$(sysctl -n kernel.bpf_stats_enabled)
+sysctl -q kernel.bpf_stats_enabled=1
+declare -A ws=()
+for r in $(seq "$ROUNDS"); do
+	ws[fp]="${ws[fp]:-} $(bpf_ns --unwind fp -i 60 -- build/bench "$N" "$DEPTH")"
+	ws[tables]="${ws[tables]:-} $(bpf_ns -i 60 -- build/bench_nofp "$N" "$DEPTH")"
+done
+sysctl -q kernel.bpf_stats_enabled="$old_stats"
+printf '\nstack walk, %d calls deep: BPF ns per malloc+free pair\n' "$DEPTH"
+for c in fp tables; do
+	printf '%-16s %12s  %s\n' "$c" "$(echo "${ws[$c]}" | median | awk -v n="$N" '{printf "%.0f", $1 / n}')" "${ws[$c]}"
+done
+awk -v fp="$(echo "${ws[fp]}" | median)" -v t="$(echo "${ws[tables]}" | median)" 'BEGIN {
+	printf "tables (no frame pointers) / frame pointers = %.2f   (target <= 1.30)\n", t / fp
+}'
+
+# --- What the tables cost for a process mapping many libraries.
+python3 -c "import ssl, sqlite3, ctypes, lzma, bz2, readline, curses, zlib, decimal, \
+hashlib, xml.parsers.expat, uuid, json, socket, mmap, unicodedata, asyncio, dbm, time; \
+print(flush=True); time.sleep(60)" >/dev/null &
+py=$!
+sleep 2
+nlibs=$(awk '$2 ~ /x/ && $6 ~ /^\// {print $6}' "/proc/$py/maps" | sort -u | wc -l)
+t0=$(date +%s.%N)
+out=$(./leakwatch -v -i 60 -d 0.1 -p "$py" 2>&1)
+t1=$(date +%s.%N)
+kill "$py"
+printf '\nunwind tables for python3 mapping %d files: attach and report %.2f s\n%s\n' \
+	"$nlibs" "$(echo "$t1 - $t0" | bc)" "$(echo "$out" | grep 'unwind tables:')"
 
 # --- Go: goroutine churn
 GO=${BENCH_GO:-/usr/lib/go-1.23/bin/go}

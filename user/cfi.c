@@ -128,7 +128,7 @@ static int publish(struct lw_cfi *c, struct cfi_file *f,
 	f->entries = n;
 	f->pages = np;
 	err = bpf_map_update_elem(c->fd.files, &f->key, &fv, BPF_ANY) ? -errno
-								       : 0;
+								      : 0;
 	goto out;
 fail:
 	err = -errno;
@@ -255,12 +255,19 @@ void cfi_summary(const struct lw_cfi *c, char *buf, size_t len)
 
 	for (i = 0; i < c->nfiles; i++)
 		ready += c->files[i].state == LW_FILE_READY;
+	size_t used = (size_t)c->used_entries * 4 +
+		      (size_t)c->used_pages * sizeof(struct lw_cfi_page) +
+		      (size_t)c->nrules * sizeof(struct lw_cfi_rule);
+	size_t reserved =
+		(size_t)LW_CFI_MAX_ENTRIES * 4 +
+		(size_t)LW_CFI_MAX_PAGES * sizeof(struct lw_cfi_page) +
+		(size_t)LW_CFI_MAX_RULES * sizeof(struct lw_cfi_rule);
+
 	snprintf(buf, len,
-		 "unwind tables: %d files (%d without), %u entries (%u KiB), "
-		 "%u pages, %u rules, built in %.2f s",
-		 ready, c->nfiles - ready, c->used_entries,
-		 c->used_entries * 4 / 1024, c->used_pages, c->nrules,
-		 c->build_s);
+		 "unwind tables: %d files (%d without), %u entries, %u pages, "
+		 "%u rules: %zu KiB of %zu KiB reserved; built in %.2f s",
+		 ready, c->nfiles - ready, c->used_entries, c->used_pages,
+		 c->nrules, used / 1024, reserved / 1024, c->build_s);
 }
 
 void cfi_free(struct lw_cfi *c)

@@ -19,8 +19,8 @@
 
 /* Map sizes, set at load. */
 #define LW_CFI_MAX_FILES   4096
-#define LW_CFI_MAX_PAGES   (1u << 20)
-#define LW_CFI_MAX_ENTRIES (1u << 22)
+#define LW_CFI_MAX_PAGES   (1u << 19)
+#define LW_CFI_MAX_ENTRIES (1u << 21)
 #define LW_CFI_MAX_RULES   (1u << 16)
 
 struct lw_cfi_fds {

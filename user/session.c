@@ -215,7 +215,7 @@ void session_consume(struct lw_session *s)
 
 void session_print_run_time(struct lw_session *s, FILE *f)
 {
-	struct bpf_object *obj = s->heap	? s->heap->obj
+	struct bpf_object *obj = s->heap    ? s->heap->obj
 				 : s->floor ? s->floor->obj
 					    : NULL;
 	unsigned long long runs = 0, ns = 0;
@@ -225,7 +225,8 @@ void session_print_run_time(struct lw_session *s, FILE *f)
 
 	if (!obj)
 		return;
-	bpf_object__for_each_program(p, obj) {
+	bpf_object__for_each_program(p, obj)
+	{
 		memset(&info, 0, sizeof(info));
 		len = sizeof(info);
 		if (bpf_program__fd(p) < 0 ||
