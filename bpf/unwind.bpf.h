@@ -178,6 +178,9 @@ enum step_result {
 
 struct walk_state {
 	__u64 ip, sp, fp;
+	/* where fp is saved, when it is still to be read (0: fp is read);
+	 * most frames never need the caller's rbp, so it is read lazily */
+	__u64 fp_at;
 	__u64 lo, hi; /* the next frame lies in [lo, hi) */
 	struct vma_slot vma[2];
 	__u32 flip;
@@ -193,6 +196,7 @@ struct walk_state {
  * VMA up at all. Files whose table is still being built are not kept.
  */
 struct vma_cache {
+	__u64 mm; /* whose VMAs: an exec brings another mm, its own sequence */
 	__u32 seq;
 	__u32 flip;
 	struct vma_slot vma[2];
@@ -206,10 +210,11 @@ struct {
 } vma_caches SEC(".maps");
 
 /* The mmap lock's sequence: odd while written, or when unknown. */
-static __always_inline __u32 mm_seq(void)
+static __always_inline __u32 mm_seq(__u64 *which)
 {
 	struct mm_struct *mm = bpf_get_current_task_btf()->mm;
 
+	*which = (__u64)mm;
 	if (!mm || !bpf_core_field_exists(mm->mm_lock_seq))
 		return 1;
 	return mm->mm_lock_seq.sequence;
@@ -219,13 +224,14 @@ static __always_inline struct vma_cache *cache_load(struct walk_state *w,
 						    __u32 *seq)
 {
 	struct vma_cache *c;
+	__u64 mm;
 
 	if (!use_tables)
 		return NULL;
 	c = bpf_task_storage_get(&vma_caches, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	*seq = mm_seq();
-	if (c && c->seq == *seq && !(*seq & 1)) {
+	*seq = mm_seq(&mm);
+	if (c && c->mm == mm && c->seq == *seq && !(*seq & 1)) {
 		w->vma[0] = c->vma[0];
 		w->vma[1] = c->vma[1];
 		w->flip = c->flip;
@@ -236,10 +242,12 @@ static __always_inline struct vma_cache *cache_load(struct walk_state *w,
 static __always_inline void cache_store(struct vma_cache *c,
 					const struct walk_state *w, __u32 seq)
 {
+	__u64 mm;
 	int i;
 
-	if (!c || (seq & 1) || mm_seq() != seq)
+	if (!c || (seq & 1) || mm_seq(&mm) != seq)
 		return;
+	c->mm = mm;
 	c->seq = seq;
 	c->flip = w->flip;
 	for (i = 0; i < 2; i++) {
@@ -262,11 +270,23 @@ static __always_inline struct vma_slot *vma_for(struct walk_state *w)
 	return vma_lookup(w->ip, s) ? s : NULL;
 }
 
+static __always_inline bool need_fp(struct walk_state *w)
+{
+	if (!w->fp_at)
+		return true;
+	if (bpf_probe_read_user(&w->fp, sizeof(w->fp), (void *)w->fp_at))
+		return false;
+	w->fp_at = 0;
+	return true;
+}
+
 /* Frame-pointer code: [rbp] is the caller's rbp, [rbp+8] the return. */
 static __always_inline int fp_step(struct walk_state *w)
 {
 	__u64 frame[2];
 
+	if (!need_fp(w))
+		return STEP_TRUNCATED;
 	if (!w->fp)
 		return STEP_END; /* _start and thread starts clear rbp */
 	if (w->fp < w->lo || w->fp >= w->hi || (w->fp & 7) ||
@@ -292,6 +312,7 @@ static __always_inline int signal_step(struct walk_state *w)
 	if (bpf_probe_read_user(regs, sizeof(regs), (void *)(mc + 10 * 8)))
 		return STEP_TRUNCATED;
 	w->fp = regs[0];
+	w->fp_at = 0;
 	w->sp = regs[5];
 	w->ip = regs[6];
 	w->lo = w->sp; /* it may have run on an alternate signal stack */
@@ -314,7 +335,7 @@ __noinline int lw_step(struct walk_state *w)
 {
 	struct lw_cfi_rule *r = NULL;
 	struct vma_slot *v;
-	__u64 cfa, pair[2];
+	__u64 cfa;
 
 	if (!w)
 		return STEP_TRUNCATED;
@@ -337,6 +358,8 @@ __noinline int lw_step(struct walk_state *w)
 		cfa = w->sp + r->cfa_off;
 		break;
 	case LW_CFI_CFA_RBP:
+		if (!need_fp(w))
+			return STEP_TRUNCATED;
 		cfa = w->fp + r->cfa_off;
 		break;
 	case LW_CFI_END:
@@ -348,19 +371,10 @@ __noinline int lw_step(struct walk_state *w)
 	}
 	if (cfa <= w->sp || cfa < w->lo || cfa >= w->hi)
 		return STEP_TRUNCATED;
-	if (r->rbp_off == -16) {
-		/* "push %rbp" first, as most functions: one read for both */
-		if (bpf_probe_read_user(pair, sizeof(pair), (void *)(cfa - 16)))
-			return STEP_TRUNCATED;
-		w->fp = pair[0];
-		w->ip = pair[1];
-	} else if (bpf_probe_read_user(&w->ip, sizeof(w->ip),
-				       (void *)(cfa - 8)) ||
-		   (r->rbp_off &&
-		    bpf_probe_read_user(&w->fp, sizeof(w->fp),
-					(void *)(cfa + (__s64)r->rbp_off)))) {
+	if (bpf_probe_read_user(&w->ip, sizeof(w->ip), (void *)(cfa - 8)))
 		return STEP_TRUNCATED;
-	}
+	if (r->rbp_off)
+		w->fp_at = cfa + (__s64)r->rbp_off;
 	w->sp = cfa;
 	w->exact = 0;
 	return w->ip ? STEP_NEXT : STEP_END;
