@@ -116,7 +116,10 @@ def run_unit(path, tally, timeout=300):
         if status == "OK":
             print("PASS %s" % full)
         elif status == "SKIPPED":
-            print("SKIP %s: skipped by the test" % full)
+            # the test's own words (print_message) say why
+            why = [l.strip() for l in log if l.strip()]
+            print("SKIP %s: %s" % (full, indent("\n".join(why[-3:])) or
+                                  "skipped by the test, which printed no reason"))
         else:
             print("FAIL %s: %s" % (full, indent("\n".join(log[-10:]) or status)))
     sys.stdout.flush()

@@ -431,6 +431,15 @@ def load_report(path, proc=None):
                              (path, e, tail(text), where))
 
 
+# The JSON contract's counters (README "JSON report"): only ever added to.
+DROP_NAMES = ("alloc_map_full", "site_map_full", "pending_map_full",
+              "stack_collisions", "stack_map_full", "ringbuf_lost",
+              "unmatched_frees", "goroutine_map_full", "goroutine_read_errors",
+              "thread_map_full", "truncated_stacks", "unwind_no_table_frames",
+              "unwind_file_requests_lost", "unresolved_frames")
+STAT_NAMES = ("failed_allocs", "nested_calls", "goroutine_exits_unseen_birth")
+
+
 def check_schema(rep, interval=None, duration=None):
     """The schema-1 structure of a report, and its sort order."""
     check(isinstance(rep, dict), "report is not an object")
@@ -451,8 +460,13 @@ def check_schema(rep, interval=None, duration=None):
               "duration_s is %r, ran with -d %r" % (rep["duration_s"], duration))
     drops = rep.get("drops")
     check(isinstance(drops, dict) and
-          all(isinstance(v, int) for v in drops.values()),
+          all(isinstance(v, int) and v >= 0 for v in drops.values()),
           "report.drops is %r" % drops)
+    missing = [k for k in DROP_NAMES if k not in drops]
+    check(not missing, "report.drops lacks %s: %r" % (missing, drops))
+    stats = rep.get("stats")
+    check(isinstance(stats, dict) and all(k in stats for k in STAT_NAMES),
+          "report.stats is %r, expected %s" % (stats, STAT_NAMES))
     sites = rep.get("sites")
     check(isinstance(sites, list), "report.sites is %r" % sites)
     fields = (("kind", str), ("bytes", int), ("count", int),
@@ -528,14 +542,17 @@ def fmt_sites(sites, limit=12):
 
 
 def bpftool_json(*args):
+    """bpftool's JSON answer. A bpftool that cannot answer fails the test:
+    "no probes remain" must never be said without having looked."""
     res = subprocess.run(["bpftool", "-j"] + list(args), capture_output=True,
                          text=True)
-    if res.returncode != 0:
-        return []
+    check(res.returncode == 0, "bpftool %s failed (%d): %s" %
+          (" ".join(args), res.returncode, res.stderr.strip()[:300]))
     try:
         return json.loads(res.stdout or "[]") or []
-    except ValueError:
-        return []
+    except ValueError as e:
+        raise AssertionError("bpftool %s: no JSON (%s): %r" %
+                             (" ".join(args), e, res.stdout[:300]))
 
 
 def fd_bpf_ids(pid):
@@ -632,11 +649,9 @@ def text_patches(pid):
     "path+offset: mem xx file yy" strings (first difference per mapping).
     """
     diffs = []
-    try:
-        with open("/proc/%d/maps" % pid) as f:
-            maps = f.read().splitlines()
-    except OSError:
-        return diffs
+    # a target that is gone cannot be checked: that is a failure, not a pass
+    with open("/proc/%d/maps" % pid) as f:
+        maps = f.read().splitlines()
     with open("/proc/%d/mem" % pid, "rb", buffering=0) as mem:
         for line in maps:
             parts = line.split(None, 5)
@@ -644,13 +659,15 @@ def text_patches(pid):
                 continue
             start, end = (int(x, 16) for x in parts[0].split("-"))
             off, path = int(parts[2], 16), parts[5]
+            # the mapped file itself, even when replaced on disk since
             try:
-                with open(path, "rb") as f:
+                with open("/proc/%d/map_files/%s" % (pid, parts[0]), "rb") as f:
                     f.seek(off)
                     want = f.read(end - start)
                 mem.seek(start)
                 have = mem.read(len(want))
-            except OSError:
+            except OSError as e:
+                diffs.append("%s: unreadable (%s)" % (path, e))
                 continue
             if have != want:
                 i = next(i for i in range(len(want)) if have[i] != want[i])

@@ -82,6 +82,12 @@ def run_exact(variant, line_tolerance):
                             (s["allocs"], s["frees"], s["count"], lwlib.fmt_site(s)))
         if s["bytes"] < 0 or s["count"] < 0:
             problems.append("negative outstanding: %s" % lwlib.fmt_site(s))
+    # launched and followed from its first instruction: nothing lost, no
+    # stack cut short (two frees of blocks never seen allocated remain
+    # unexplained here: counted, so not hidden; see the issue 9 note)
+    for name, n in rep["drops"].items():
+        if n and name not in ("unresolved_frames", "unmatched_frees"):
+            problems.append("drops.%s is %d in an exact run" % (name, n))
     check(not problems, "\n".join(problems) + "\ndrops: %s\nsites:%s" %
           (rep["drops"], lwlib.fmt_sites(rep["sites"], 40)))
 

@@ -112,6 +112,9 @@ def check_leaks(rep, lw, tgt, version, reasons=True):
     marks = markers()
     # a launched program writes to leakwatch's stdout
     leaked = program_leaked(tgt or lw)
+    # the program prints its count every second: none is a broken run
+    check(leaked is not None, "Go %s: the program printed no 'leaked N' line:\n%s" %
+          (version, (tgt or lw).describe()))
     for (kind, name), (func, line) in sorted(marks.items()):
         found = site_at(rep, func, line)
         if kind == "FIXED":
@@ -128,11 +131,10 @@ def check_leaks(rep, lw, tgt, version, reasons=True):
         rate = s["count_per_s"]
         check(abs(rate - RATE) <= 0.2 * RATE,
               "Go %s: %s grows %.1f/s, expected %d/s" % (version, name, rate, RATE))
-        if leaked is not None:
-            # the program's count is printed once a second: allow a second
-            check(abs(s["count"] - leaked) <= RATE + 3,
-                  "Go %s: %s has %d live goroutines, the program left %d" %
-                  (version, name, s["count"], leaked))
+        # the program's count is printed once a second: allow a second
+        check(abs(s["count"] - leaked) <= RATE + 3,
+              "Go %s: %s has %d live goroutines, the program left %d" %
+              (version, name, s["count"], leaked))
         if reasons:
             got = {b["reason"] for b in s.get("blocked", [])}
             check(got & REASONS[name], "Go %s: %s blocked on %s, expected %s" %

@@ -148,14 +148,16 @@ def test_exact_heap_matches_valgrind():
 
 
 def test_leaky_matches_valgrind():
-    """Over 300 ticks leaky leaks exactly 300/period events per site, in
-    3.0 s of wall time, and the churn functions lose nothing."""
+    """Over 300 ticks leaky leaks exactly 300/period events per site, and
+    the churn functions lose nothing."""
     sites, churn = leaky_table()
     losses, out = valgrind_losses([target("leaky"), "-V", "-t", "3"],
                                   ["leaky.c", "churn.c"])
+    # 300 ticks on absolute deadlines: never sooner than 3 s (later under
+    # load is fine: what is checked below counts ticks, not seconds)
     m = re.search(r"done after ([\d.]+) s", out)
-    check(m and abs(float(m.group(1)) - 3.0) < 0.5,
-          "leaky -t 3 under valgrind did not keep time: %r" % (m and m.group(0)))
+    check(m and float(m.group(1)) >= 2.99,
+          "leaky -t 3 under valgrind did not run its 300 ticks: %r" % (m and m.group(0)))
     marks = markers("leaky.c")
     for name, (func, kind, rate) in sites.items():
         if kind != "heap" or name == "pvalloc":

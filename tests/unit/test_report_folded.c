@@ -163,8 +163,10 @@ static void test_write_error(void **state)
 	struct lw_view v = { .model = &model, .interval = 1, .top = 10 };
 	FILE *f = fopen("/dev/full", "w");
 
-	if (!f)
+	if (!f) {
+		print_message("skipped: no /dev/full to fail writes with\n");
 		skip();
+	}
 	heap("h", 8, 1);
 	assert_int_equal(report_folded(f, "/dev/full", &v, LW_FOLDED_AUTO), -1);
 	fclose(f);
