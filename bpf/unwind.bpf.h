@@ -50,6 +50,9 @@ struct {
 } file_events SEC(".maps");
 
 /* A VMA the walk has looked up: its file's table, or none. */
+/* A walk's code mostly lies in a few files: the program, libc, libstdc++. */
+#define LW_VMA_SLOTS 4
+
 struct vma_slot {
 	__u64 start, end;
 	__u64 bias;		 /* file offset = pc - bias */
@@ -182,7 +185,7 @@ struct walk_state {
 	 * most frames never need the caller's rbp, so it is read lazily */
 	__u64 fp_at;
 	__u64 lo, hi; /* the next frame lies in [lo, hi) */
-	struct vma_slot vma[2];
+	struct vma_slot vma[LW_VMA_SLOTS];
 	__u32 flip;
 	/* the pc is no return address (a signal interrupted it): only an
 	 * exact rule may leave its frame */
@@ -199,7 +202,7 @@ struct vma_cache {
 	__u64 mm; /* whose VMAs: an exec brings another mm, its own sequence */
 	__u32 seq;
 	__u32 flip;
-	struct vma_slot vma[2];
+	struct vma_slot vma[LW_VMA_SLOTS];
 };
 
 struct {
@@ -232,8 +235,7 @@ static __always_inline struct vma_cache *cache_load(struct walk_state *w,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	*seq = mm_seq(&mm);
 	if (c && c->mm == mm && c->seq == *seq && !(*seq & 1)) {
-		w->vma[0] = c->vma[0];
-		w->vma[1] = c->vma[1];
+		__builtin_memcpy(w->vma, c->vma, sizeof(w->vma));
 		w->flip = c->flip;
 	}
 	return c;
@@ -250,7 +252,7 @@ static __always_inline void cache_store(struct vma_cache *c,
 	c->mm = mm;
 	c->seq = seq;
 	c->flip = w->flip;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < LW_VMA_SLOTS; i++) {
 		c->vma[i] = w->vma[i];
 		if (c->vma[i].file.state == LW_FILE_PENDING)
 			c->vma[i].end = 0; /* ask again next time */
@@ -259,15 +261,18 @@ static __always_inline void cache_store(struct vma_cache *c,
 
 static __always_inline struct vma_slot *vma_for(struct walk_state *w)
 {
-	struct vma_slot *s;
+	struct vma_slot *s = NULL;
+	int i;
 
-	if (w->ip >= w->vma[0].start && w->ip < w->vma[0].end)
-		return &w->vma[0];
-	if (w->ip >= w->vma[1].start && w->ip < w->vma[1].end)
-		return &w->vma[1];
-	s = w->flip ? &w->vma[1] : &w->vma[0];
-	w->flip ^= 1;
-	return vma_lookup(w->ip, s) ? s : NULL;
+	for (i = 0; i < LW_VMA_SLOTS; i++)
+		if (w->ip >= w->vma[i].start && w->ip < w->vma[i].end)
+			return &w->vma[i];
+	/* replaced in turn */
+	for (i = 0; i < LW_VMA_SLOTS; i++)
+		if ((w->flip % LW_VMA_SLOTS) == i)
+			s = &w->vma[i];
+	w->flip++;
+	return s && vma_lookup(w->ip, s) ? s : NULL;
 }
 
 static __always_inline bool need_fp(struct walk_state *w)
