@@ -9,6 +9,10 @@
 # Then Go: ns per goroutine (spawn-and-exit loop) and per request (a local
 # net/http server under load from a local client), for no observer, the
 # bare floor of leakwatch's goroutine probes, and leakwatch.
+# Every observed run must have been observed: it exits 0, and leakwatch's
+# own report (--json totals) counts the work (N allocations, the
+# goroutines spawned); a configuration that was not is reported loudly and
+# fails the bench. The last line sums up the targets met and missed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${BENCH_PAIRS:-20000}
@@ -18,13 +22,53 @@ gcc -O2 -fno-omit-frame-pointer scripts/bench.c -o build/bench
 gcc -O2 -fomit-frame-pointer scripts/bench.c -o build/bench_nofp
 g++ -O2 scripts/bench_cxx.cc -o build/bench_cxx
 
+REPORT=build/bench-report.json
+# verdicts go to a file: the functions below run in command substitutions
+STATE=build/bench-verdicts
+: >"$STATE"
+
+unobserved() {
+	echo "bench: NOT OBSERVED: $*" >&2
+	echo "unobserved $*" >>"$STATE"
+}
+
+# $1: what ran, $2: its exit status, $3: totals key, $4: at least this
+observed() {
+	local got
+	if [ "$2" != 0 ]; then
+		unobserved "$1 exited $2"
+		return
+	fi
+	[ -n "$3" ] || return 0
+	got=$(python3 -c 'import json, sys
+print(json.load(open(sys.argv[1]))["totals"][sys.argv[2]])' "$REPORT" "$3" 2>/dev/null || echo 0)
+	if [ "$got" -lt "$4" ]; then
+		unobserved "$1 saw $got $3 of at least $4"
+	fi
+}
+
+# $1: a ratio, $2: its target; counts it met or missed
+target() {
+	if awk -v r="$1" -v t="$2" 'BEGIN { exit !(r <= t) }'; then
+		echo "met" >>"$STATE"
+		echo "met"
+	else
+		echo "missed" >>"$STATE"
+		echo "MISSED"
+	fi
+}
+
 run() {
+	local rc=0 out
+	rm -f "$REPORT"
 	case "$1" in
-	none) "$BIN" "$N" ;;
-	memleak) ./leakwatch --floor=memleak -i 60 -- "$BIN" "$N" ;;
-	own) ./leakwatch --floor=own -i 60 -- "$BIN" "$N" ;;
-	leakwatch) ./leakwatch -i 60 -- "$BIN" "$N" ;;
+	none) out=$("$BIN" "$N") || rc=$? ;;
+	memleak) out=$(./leakwatch --floor=memleak -i 60 -- "$BIN" "$N") || rc=$? ;;
+	own) out=$(./leakwatch --floor=own -i 60 -- "$BIN" "$N") || rc=$? ;;
+	leakwatch) out=$(./leakwatch -i 60 --json "$REPORT" -- "$BIN" "$N") || rc=$? ;;
 	esac
+	observed "$1 on $BIN" "$rc" "$([ "$1" = leakwatch ] && echo heap_allocs)" "$N"
+	echo "$out"
 }
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -49,10 +93,11 @@ pairs() {
 	for c in $configs; do
 		printf '%-16s %12s  %s\n' "$c" "${med[$c]}" "${samples[$c]}"
 	done
-	awk -v none="${med[none]}" -v ml="${med[memleak]}" -v own="${med[own]}" \
-	    -v lw="${med[leakwatch]}" 'BEGIN {
-		printf "leakwatch / memleak floor = %.2f   (target <= 0.50)\n", lw / ml
-		printf "leakwatch / own floor     = %.2f   (target <= 1.15)\n", lw / own
+	r1=$(awk -v a="${med[leakwatch]}" -v b="${med[memleak]}" 'BEGIN { printf "%.2f", a / b }')
+	r2=$(awk -v a="${med[leakwatch]}" -v b="${med[own]}" 'BEGIN { printf "%.2f", a / b }')
+	echo "leakwatch / memleak floor = $r1   (target <= 0.50: $(target "$r1" 0.50))"
+	echo "leakwatch / own floor     = $r2   (target <= 1.15: $(target "$r2" 1.15))"
+	awk -v none="${med[none]}" -v ml="${med[memleak]}" -v own="${med[own]}" 'BEGIN {
 		printf "own floor / memleak floor = %.2f\n", own / ml
 		printf "memleak floor / none      = %.1f\n", ml / none
 	}'
@@ -75,8 +120,8 @@ bpf_ns() {
 	ns=$(echo "$out" | awk '/bpf total:/ {print $6}')
 	# observed for real: every malloc of the run hit the exit probe
 	if [ -z "$runs" ] || [ "$runs" -lt "$N" ]; then
-		echo "bench: leakwatch $* saw ${runs:-no} allocations of $N" >&2
-		return 1
+		unobserved "leakwatch $* saw ${runs:-no} allocations of $N"
+		return 0
 	fi
 	echo "$ns"
 }
@@ -92,9 +137,9 @@ printf '\nstack walk, %d calls deep: BPF ns per malloc+free pair\n' "$DEPTH"
 for c in fp tables; do
 	printf '%-16s %12s  %s\n' "$c" "$(echo "${ws[$c]}" | median | awk -v n="$N" '{printf "%.0f", $1 / n}')" "${ws[$c]}"
 done
-awk -v fp="$(echo "${ws[fp]}" | median)" -v t="$(echo "${ws[tables]}" | median)" 'BEGIN {
-	printf "tables (no frame pointers) / frame pointers = %.2f   (target <= 1.30)\n", t / fp
-}'
+r=$(awk -v fp="$(echo "${ws[fp]}" | median)" -v t="$(echo "${ws[tables]}" | median)" \
+	'BEGIN { printf "%.2f", t / fp }')
+echo "tables (no frame pointers) / frame pointers = $r   (target <= 1.30: $(target "$r" 1.30))"
 
 # --- What the tables cost for a process mapping many libraries.
 python3 -c "import ssl, sqlite3, ctypes, lzma, bz2, readline, curses, zlib, decimal, \
@@ -104,26 +149,43 @@ py=$!
 sleep 2
 nlibs=$(awk '$2 ~ /x/ && $6 ~ /^\// {print $6}' "/proc/$py/maps" | sort -u | wc -l)
 t0=$(date +%s.%N)
-out=$(./leakwatch -v -i 60 -d 0.1 -p "$py" 2>&1)
+rc=0
+out=$(./leakwatch -v -i 60 -d 0.1 -p "$py" 2>&1) || rc=$?
 t1=$(date +%s.%N)
+observed "leakwatch -p python3" "$rc" "" 0
 kill "$py"
 printf '\nunwind tables for python3 mapping %d files: attach and report %.2f s\n%s\n' \
 	"$nlibs" "$(echo "$t1 - $t0" | bc)" "$(echo "$out" | grep 'unwind tables:')"
 
 # --- Go: goroutine churn
 GO=${BENCH_GO:-/usr/lib/go-1.23/bin/go}
+summary() {
+	local met missed unobs
+	met=$(grep -c '^met' "$STATE" || true)
+	missed=$(grep -c '^missed' "$STATE" || true)
+	unobs=$(grep -c '^unobserved' "$STATE" || true)
+	echo
+	grep '^unobserved' "$STATE" | sed 's/^unobserved/  not observed:/' || true
+	echo "bench: targets met: $met, missed: $missed; runs not observed: $unobs"
+	[ "$unobs" = 0 ]
+}
 if [ ! -x "$GO" ]; then
 	echo "bench: no Go toolchain at $GO: Go benchmarks skipped"
-	exit 0
+	summary
+	exit $?
 fi
 HOME=$PWD/build GOCACHE=$PWD/build/gocache "$GO" build -o build/gobench scripts/gobench.go
 
 gospawn() {
+	local rc=0 out
+	rm -f "$REPORT"
 	case "$1" in
-	none) build/gobench spawn "$2" ;;
-	floor) ./leakwatch --floor -i 60 -- build/gobench spawn "$2" ;;
-	leakwatch) ./leakwatch -i 60 -- build/gobench spawn "$2" ;;
+	none) out=$(build/gobench spawn "$2") || rc=$? ;;
+	floor) out=$(./leakwatch --floor -i 60 -- build/gobench spawn "$2") || rc=$? ;;
+	leakwatch) out=$(./leakwatch -i 60 --json "$REPORT" -- build/gobench spawn "$2") || rc=$? ;;
 	esac
+	observed "Go spawn $1" "$rc" "$([ "$1" = leakwatch ] && echo goroutines_created)" "$2"
+	echo "$out"
 }
 
 # The server runs observed (or not); the client is a process of its own.
@@ -132,15 +194,23 @@ gohttp() {
 	rm -f "$f"
 	case "$1" in
 	none) build/gobench serve "$f" & ;;
-	floor) ./leakwatch --floor -i 60 -- build/gobench serve "$f" >/dev/null & lw=$! ;;
-	leakwatch) ./leakwatch -i 60 -- build/gobench serve "$f" >/dev/null & lw=$! ;;
+	floor) ./leakwatch --floor -i 60 -- build/gobench serve "$f" >build/bench-lw.log 2>&1 & lw=$! ;;
+	leakwatch) ./leakwatch -i 60 --json "$REPORT" -- build/gobench serve "$f" >build/bench-lw.log 2>&1 & lw=$! ;;
 	esac
+	rm -f "$REPORT"
 	for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.1; done
 	read -r pid url <"$f"
 	build/gobench load "$url" "$2"
-	[ -n "$lw" ] && kill -INT "$lw" && wait "$lw" 2>/dev/null
+	if [ -n "$lw" ]; then
+		# still attached at the end of the load, then stopped cleanly
+		local rc=0
+		kill -0 "$lw" 2>/dev/null || unobserved "Go http $1: leakwatch ended before the load did"
+		kill -INT "$lw"
+		wait "$lw" 2>/dev/null || rc=$?
+		observed "Go http $1" "$rc" "$([ "$1" = leakwatch ] && echo goroutines_created)" 1
+	fi
 	kill "$pid" 2>/dev/null
-	wait 2>/dev/null
+	wait 2>/dev/null || true
 }
 
 gorun() {
@@ -167,9 +237,11 @@ for work in "spawn ${BENCH_SPAWNS:-100000}" "http ${BENCH_REQUESTS:-20000}"; do
 	for c in none floor leakwatch; do
 		printf '%-16s %12s  %s\n' "$c" "${gm[$c]}" "${gs[$c]}"
 	done
-	awk -v none="${gm[none]}" -v fl="${gm[floor]}" -v lw="${gm[leakwatch]}" 'BEGIN {
-		printf "leakwatch / goroutine-probe floor = %.2f   (target <= 1.15)\n", lw / fl
+	r=$(awk -v fl="${gm[floor]}" -v lw="${gm[leakwatch]}" 'BEGIN { printf "%.2f", lw / fl }')
+	echo "leakwatch / goroutine-probe floor = $r   (target <= 1.15: $(target "$r" 1.15))"
+	awk -v none="${gm[none]}" -v lw="${gm[leakwatch]}" 'BEGIN {
 		printf "leakwatch / none                  = %.2f\n", lw / none
 	}'
 	unset gs gm
 done
+summary

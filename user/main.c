@@ -513,7 +513,8 @@ static int setup(struct run *r)
 	rc = session_open(
 		&r->session, r->target.pid,
 		&(struct lw_session_opts){ r->opts.floor != LW_FLOOR_NONE,
-					   r->opts.unwind_fp },
+					   r->opts.unwind_fp,
+					   r->opts.max_allocs },
 		&(struct lw_go_offsets){ r->go.g_goid, r->go.g_startpc },
 		&(struct lw_session_events){ on_map_event, on_file_event, r });
 	if (!rc && !r->opts.floor && !r->opts.unwind_fp)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "leakwatch.h"
 #include "options.h"
 #include "trend.h"
 #include "util.h"
@@ -47,6 +48,9 @@ static void usage(FILE *f)
 		"                           default), frame pointers elsewhere; fp:\n"
 		"                           by frame pointers only (cheaper, for\n"
 		"                           programs built with them)\n"
+		"      --max-allocs N       live allocations tracked at most (default\n"
+		"                           1048576; more are counted as\n"
+		"                           alloc_map_full)\n"
 		"  -v, --verbose            say what is attached where (and, at the\n"
 		"                           end, the BPF programs' run time)\n"
 		"  -h, --help               this text\n"
@@ -111,6 +115,7 @@ enum {
 	OPT_FOLDED_VALUE,
 	OPT_PPROF,
 	OPT_UNWIND,
+	OPT_MAX_ALLOCS,
 };
 
 static const struct option long_opts[] = {
@@ -127,6 +132,7 @@ static const struct option long_opts[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "floor", optional_argument, NULL, OPT_FLOOR },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
+	{ "max-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
 	{},
 };
 
@@ -211,6 +217,12 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 		else
 			return bad_value("--floor", optarg);
 		return LW_PARSE_RUN;
+	case OPT_MAX_ALLOCS:
+		if (!parse_int(optarg, 16, 1L << 26, &v))
+			return bad_value("--max-allocs (16 to 67108864)",
+					 optarg);
+		o->max_allocs = v;
+		return LW_PARSE_RUN;
 	case OPT_UNWIND:
 		if (strcmp(optarg, "tables") && strcmp(optarg, "fp"))
 			return bad_value("--unwind (tables, fp)", optarg);
@@ -236,7 +248,9 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 	enum lw_parse r;
 	int c;
 
-	*o = (struct lw_opts){ .interval = 5, .top = 10 };
+	*o = (struct lw_opts){ .interval = 5,
+			       .top = 10,
+			       .max_allocs = LW_MAX_LIVE_ALLOCS };
 	if (argc > 1 && !strcmp(argv[1], "top")) {
 		o->live = true;
 		argv[1] = argv[0];

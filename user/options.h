@@ -34,6 +34,7 @@ struct lw_opts {
 	const char *pprof_path; /* --pprof FILE */
 	enum lw_floor floor;	/* make bench: empty programs only */
 	bool unwind_fp;		/* --unwind fp: no unwind tables */
+	long max_allocs;	/* --max-allocs: live allocations tracked */
 };
 
 enum lw_parse {

@@ -159,6 +159,30 @@ static json_object *counters_json(struct lw_view *v, bool drops)
 	return o;
 }
 
+/* What was seen since attach, freed or not: the work observed. */
+static json_object *totals_json(struct lw_view *v)
+{
+	json_object *o = json_object_new_object();
+	uint64_t n[3][2] = {}; /* by kind: made, ended */
+	const struct lw_site *s;
+	size_t i;
+
+	for (i = 0; i < v->model->n; i++) {
+		s = &v->model->sites[i];
+		if (s->kind > LW_KIND_THREAD)
+			continue;
+		n[s->kind][0] += s->k.allocs + s->map_allocs;
+		n[s->kind][1] += s->k.frees + s->map_frees;
+	}
+	add_int(o, "heap_allocs", n[LW_KIND_HEAP][0]);
+	add_int(o, "heap_frees", n[LW_KIND_HEAP][1]);
+	add_int(o, "goroutines_created", n[LW_KIND_GOROUTINE][0]);
+	add_int(o, "goroutines_exited", n[LW_KIND_GOROUTINE][1]);
+	add_int(o, "threads_created", n[LW_KIND_THREAD][0]);
+	add_int(o, "threads_exited", n[LW_KIND_THREAD][1]);
+	return o;
+}
+
 static json_object *report(struct lw_view *v)
 {
 	json_object *root = json_object_new_object(), *sites;
@@ -172,6 +196,7 @@ static json_object *report(struct lw_view *v)
 	add_num(root, "duration_s", v->elapsed);
 	json_object_object_add(root, "drops", counters_json(v, true));
 	json_object_object_add(root, "stats", counters_json(v, false));
+	json_object_object_add(root, "totals", totals_json(v));
 	sites = json_object_new_array();
 	for (i = 0; i < n; i++)
 		json_object_array_add(sites, site_json(v, s[i]));

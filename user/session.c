@@ -46,12 +46,13 @@ static int open_floor(struct lw_session *s)
 }
 
 /* Map sizes are decided here, at load, not in the BPF source. */
-static int size_maps(struct heap_bpf *h)
+static int size_maps(struct heap_bpf *h, long max_allocs)
 {
 	const struct {
 		struct bpf_map *map;
 		__u32 n;
 	} sizes[] = {
+		{ h->maps.allocs, max_allocs },
 		{ h->maps.cfi_files, LW_CFI_MAX_FILES },
 		{ h->maps.cfi_pages, LW_CFI_MAX_PAGES },
 		{ h->maps.cfi_entries, LW_CFI_MAX_ENTRIES },
@@ -68,7 +69,8 @@ static int size_maps(struct heap_bpf *h)
 	return 0;
 }
 
-static int open_heap(struct lw_session *s, pid_t pid, bool unwind_fp,
+static int open_heap(struct lw_session *s, pid_t pid,
+		     const struct lw_session_opts *o,
 		     const struct lw_go_offsets *go,
 		     const struct lw_session_events *ev)
 {
@@ -80,8 +82,8 @@ static int open_heap(struct lw_session *s, pid_t pid, bool unwind_fp,
 	s->heap->rodata->targ_tgid = pid;
 	s->heap->rodata->go_goid_off = go->goid;
 	s->heap->rodata->go_startpc_off = go->startpc;
-	s->heap->rodata->use_tables = !unwind_fp;
-	err = size_maps(s->heap);
+	s->heap->rodata->use_tables = !o->unwind_fp;
+	err = size_maps(s->heap, o->max_allocs);
 	if (!err)
 		err = heap_bpf__load(s->heap);
 	if (err)
@@ -123,7 +125,7 @@ int session_open(struct lw_session *s, pid_t pid,
 	libbpf_set_print(libbpf_print);
 	if (o->floor)
 		return open_floor(s);
-	return open_heap(s, pid, o->unwind_fp, go, ev);
+	return open_heap(s, pid, o, go, ev);
 }
 
 /* Exec, thread birth and thread death: tracepoints. */

@@ -39,8 +39,9 @@ struct lw_go_offsets {
 };
 
 struct lw_session_opts {
-	bool floor;	/* the bench's empty programs */
-	bool unwind_fp; /* walks by frame pointers only */
+	bool floor;	 /* the bench's empty programs */
+	bool unwind_fp;	 /* walks by frame pointers only */
+	long max_allocs; /* the live-allocation map's size */
 };
 
 /* Returns an lw_exit code, with the reason printed. */

@@ -478,6 +478,16 @@ def check_schema(rep, interval=None, duration=None):
             check(isinstance(s.get(key), typ) and not
                   (typ is int and isinstance(s.get(key), bool)),
                   "sites[%d].%s is %r" % (i, key, s.get(key)))
+        # the trend model's own numbers, in range; a suspect had its samples
+        for key, lo, hi in (("r2", 0, 1), ("tau", -1, 1)):
+            v = s.get(key)
+            check(isinstance(v, (int, float)) and lo - 1e-9 <= v <= hi + 1e-9,
+                  "sites[%d].%s is %r" % (i, key, v))
+        check(isinstance(s.get("samples"), int) and s["samples"] >= 0,
+              "sites[%d].samples is %r" % (i, s.get("samples")))
+        check(not s["suspect"] or s["samples"] >= 12,
+              "sites[%d] is a suspect after %d samples (the rule needs 12)" %
+              (i, s["samples"]))
         # only a site that was there before attach (threads) has no stack,
         # and it says so
         check(s["stack"] or s.get("label"),

@@ -64,7 +64,7 @@ def _leak_run(mode, variant):
     check(rc == 0, "leakwatch exited %d:\n%s" % (rc, lw.describe()))
     rep = lwlib.load_report(out, lw)
     run = {"report": rep, "pid": pid, "exe": exe, "periodic": periodic,
-           "stderr": lw.stderr}
+           "final": lw.stdout, "stderr": lw.stderr}
     # Kill the target now: the files of this run outlive this test (memo).
     lwlib.cleanup_procs()
     return run
@@ -164,7 +164,9 @@ def test_text_report_names_leaks():
     run = leak_run("launch")
     table, _ = leaky_table()
     text = run["periodic"]
-    missing = [func for func, _, _ in table.values() if func not in text]
+    # whole names: leak_realloc must not be found inside leak_realloc_grow
+    missing = [func for func, _, _ in table.values()
+               if not re.search(r"\b%s\b" % re.escape(func), text)]
     where = ""
     if missing and all(f in run["stderr"] for f in missing):
         where = " (they are on stderr, not stdout)"
@@ -178,6 +180,19 @@ def test_text_report_names_leaks():
     check(blocks[-1][:2] == ["leak_mmap", "leak_pvalloc"],
           "periodic report ranks %s first, expected leak_mmap, leak_pvalloc" %
           ", ".join(blocks[-1][:3]))
+
+
+def test_text_marks_suspects():
+    """The final text report marks every leak SUSPECT, and no churn."""
+    run = leak_run("launch")
+    table, churn = leaky_table()
+    text = run["final"]
+    unmarked = [func for func, _, _ in table.values()
+                if not re.search(r"SUSPECT +%s \(" % re.escape(func), text)]
+    check(not unmarked, "final text report does not mark %s SUSPECT:\n%s" %
+          (", ".join(unmarked), lwlib.tail(text, 60)))
+    marked = [func for func in churn if re.search(r"SUSPECT +%s \(" % re.escape(func), text)]
+    check(not marked, "churn marked SUSPECT: %s" % ", ".join(marked))
 
 
 def test_growing_block_is_suspect():

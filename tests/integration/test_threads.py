@@ -4,6 +4,7 @@ that matches /proc/PID/task; short-lived and pooled threads are not
 suspects; the thread sites together count every thread /proc lists."""
 
 import os
+import resource
 
 import lwlib
 from lwlib import check, tmpdir
@@ -85,8 +86,13 @@ def check_leak(name, source, start_ok, before_starts):
           "grows %.1f threads/s, expected %d" % (s["count_per_s"], RATE))
     check(start_ok(starts(s)), "start routine %r" % s.get("start"))
     check_snapshots(sites, s, before_starts)
-    check(s["bytes"] >= s["count"] * 4096,
-          "%d bytes of stacks for %d threads" % (s["bytes"], s["count"]))
+    # each thread's stack is one mapping of pthread's default size (the
+    # stack rlimit) plus its guard page: not less than a page, not more
+    soft = resource.getrlimit(resource.RLIMIT_STACK)[0]
+    per = soft if 0 < soft < (1 << 40) else 8 << 20
+    check(s["count"] * 4096 <= s["bytes"] <= s["count"] * (per + (1 << 20)),
+          "%d bytes of stacks for %d threads (default stack %d)" %
+          (s["bytes"], s["count"], per))
     for what in ("short", "pool"):
         m = marks[("NOLEAK", what)]
         bad = [x for x in sites if x["suspect"] and x["stack"] and

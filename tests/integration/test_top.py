@@ -154,8 +154,9 @@ def check_filter(tm, key, kind, name):
                          5, "'%s' did not filter %s" % (key, name))
     kinds = {r["kind"] for r in rows(screen)}
     if kind:
-        check(kinds <= {kind}, "'%s' left rows of kinds %s\n%s" %
-              (key, sorted(kinds), describe(screen)))
+        # the kind's own rows, and only those: an empty table proves nothing
+        check(kinds == {kind}, "'%s' shows rows of kinds %s, expected %s only\n%s" %
+              (key, sorted(kinds), kind, describe(screen)))
     else:
         check({"heap", "thread"} <= kinds, "'%s' did not bring back every "
               "kind: %s\n%s" % (key, sorted(kinds), describe(screen)))

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import lwlib
 from lwlib import check, tmpdir
@@ -183,14 +184,23 @@ def leaky_run(how):
     env, pidfile = lwlib.pidfile_env()
     lw = lwlib.leakwatch(args + ["--", exe, "-q"], env=env)
     check(lwlib.launched_pid(pidfile, exe), "leaky never started:\n" + lw.describe())
-    early = None
+    early, versions = None, []
     if how != "growth":
-        # Rewritten at every report: whole and readable before the end.
-        early = lwlib.wait_for(lambda: lwlib.read_text(folded) if
-                               lw.poll() is None else "exited", 30)
-        early = None if early == "exited" else early
+        # Rewritten at every report (a new file renamed over the old one):
+        # whole and readable while leakwatch runs, in several versions.
+        t0 = time.monotonic()
+        while lw.poll() is None and time.monotonic() - t0 < 30:
+            try:
+                ino = os.stat(folded).st_ino
+            except OSError:
+                ino = None
+            if ino is not None and (not versions or versions[-1][1] != ino):
+                versions.append((time.monotonic() - t0, ino))
+                early = early or lwlib.read_text(folded)
+            time.sleep(0.05)
     finish(lw, 30)
     run = {"report": lwlib.load_report(js, lw), "early": early, "lw": lw,
+           "versions": versions,
            "path": folded if how != "growth" else None,
            "text": lw.stdout if how == "growth" else lwlib.read_text(folded)}
     lwlib.cleanup_procs()
@@ -299,6 +309,11 @@ def test_folded_bytes_match_json():
     marker line, called from main; the file was whole before the end."""
     run = memo("bytes", lambda: leaky_run("bytes"))
     check(run["early"], "%s not written before the final report" % run["path"])
+    # -i 1 -d 4: a version per report, the first well before the end
+    v = run["versions"]
+    check(len(v) >= 3 and v[0][0] < 2.5,
+          "%s was written %d times while leakwatch ran (at %s s)" %
+          (run["path"], len(v), [round(t, 1) for t, _ in v]))
     parse_folded(run["early"], run["path"] + " (during the run)")
     folded = parse_folded(run["text"], run["path"])
     check_same(folded, expected(run["report"], "auto"), run["path"])

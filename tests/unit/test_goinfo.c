@@ -569,8 +569,8 @@ static void test_many(void **state)
 	t = now();
 	assert_true(goinfo_scan(child, 0, &l, &gs, &n) > N_MANY);
 	t = now() - t;
+	/* how long it took is make bench's business, not a verdict here */
 	print_message("%zu goroutines scanned in %.1f ms\n", n, t * 1e3);
-	assert_true(t < 0.5);
 	assert_int_equal(goinfo_waitreasons_load(&w, child, 0, &l), 0);
 	assert_int_equal(count_reason(gs, n, &w, "chan receive (nil chan)"),
 			 N_MANY);
