@@ -350,3 +350,71 @@ def test_top_needs_a_terminal():
               (" ".join(args), p.stderr))
         check("watching" not in p.stdout + p.stderr,
               "leakwatch %s attached before refusing" % " ".join(args))
+
+
+def test_top_go_target_keys_and_duration():
+    """A Go target: goroutine rows, 'o' shows them alone, Enter opens a
+    goroutine site's page and Enter leaves it, '?' shows the keys and 'q'
+    leaves that page (not the view); -d ends the view by itself, with
+    the terminal restored and the final report printed."""
+    import test_goroutines as tg
+    lwlib.require_leakwatch()
+    exe = tg.build_go("1.19")
+    tgt = lwlib.spawn([exe, "-rate", str(tg.RATE)])
+    check(lwlib.wait_for(lambda: "ready" in tgt.stdout, 10),
+          "goleak did not start:\n" + tgt.describe())
+    tm, pid, rcfile = start_top(["-i", "0.5", "-d", "12", "-p", str(tgt.pid)])
+    try:
+        wait_screen(tm, lambda s: any(r["kind"] == "go" for r in rows(s)), 10,
+                    "no goroutine row")
+        screen = check_filter(tm, "o", "go", "goroutine")
+        check(any("main.leak" in r["site"] for r in rows(screen)),
+              "no main.leak* goroutine site under 'o'\n%s" % describe(screen))
+        tm.keys("Home", "Enter")
+        page = wait_screen(tm, lambda s: "site stack" in s.split("\n")[0], 5,
+                           "Enter opened no page for a goroutine site")
+        check("runs " in page or "blocked" in page,
+              "the goroutine page says neither what they run nor where they "
+              "block\n%s" % describe(page))
+        tm.keys("Enter")
+        wait_screen(tm, lambda s: "KIND" in s and "filter goroutine" in header(s), 5,
+                    "Enter did not leave the stack page")
+        tm.keys("?")
+        wait_screen(tm, lambda s: "a leak suspect" in s, 5, "'?' showed no keys")
+        tm.keys("q")
+        screen = wait_screen(tm, lambda s: "KIND" in s and "filter goroutine" in header(s),
+                             5, "'q' did not leave the keys page")
+        check(lwlib.pid_alive(pid), "'q' on the keys page quit the view")
+        # -d 12: the view ends by itself
+        rc = lwlib.wait_for(lambda: lwlib.read_text(rcfile).strip(), 25)
+        check(rc == "rc=0", "leakwatch top -d 12 ended with %r\n%s" %
+              (rc, describe(tm.history())))
+        check(not tm.alternate_on(), "the pane is still in the alternate screen")
+        check("== final report" in tm.history(), "no final report after -d\n" +
+              describe(tm.history()))
+    finally:
+        tm.kill()
+
+
+def test_top_sigterm():
+    """The header shows what was lost (a live-allocation map made too
+    small); SIGTERM ends the view as q does: terminal restored, final
+    report."""
+    lwlib.require_leakwatch()
+    target = lwlib.start_target("leaky", ["-q"])
+    tm, pid, rcfile = start_top(["-i", "0.5", "--max-allocs", "64", "-p", str(target.pid)])
+    try:
+        wait_screen(tm, lambda s: any(r["kind"] == "heap" for r in rows(s)), 10,
+                    "no heap row")
+        wait_screen(tm, lambda s: re.search(r"drops:.*alloc_map_full=\d+", header(s)), 10,
+                    "the header does not show alloc_map_full")
+        os.kill(pid, 15)
+        rc = lwlib.wait_for(lambda: lwlib.read_text(rcfile).strip(), 15)
+        check(rc == "rc=0", "leakwatch top after SIGTERM: %r\n%s" %
+              (rc, describe(tm.history())))
+        check(not tm.alternate_on(), "the pane is still in the alternate screen")
+        check("== final report" in tm.history(), "no final report after SIGTERM\n" +
+              describe(tm.history()))
+        check(lwlib.pid_alive(target.pid), "the target died")
+    finally:
+        tm.kill()

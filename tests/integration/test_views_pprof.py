@@ -50,7 +50,7 @@ def pprof(args, path):
 _SAMPLE_RE = re.compile(r"^\s*(-?\d+(?:\s+-?\d+)*):\s*([\d ]*)$")
 _LOC_RE = re.compile(r"^\s*(\d+): (0x[0-9a-f]+) (?:M=(\d+) )?(.*)$")
 # "name file:line[:column] s=start_line[(system name)]"
-_LINE_RE = re.compile(r"^(.*) (\S*):(-?\d+)(?::-?\d+)? s=\d+(?:\(.*\))?$")
+_LINE_RE = re.compile(r"^(.*) (\S*?):(-?\d+)(?::-?\d+)? s=\d+(?:\(.*\))?$")
 _MAP_RE = re.compile(r"^(\d+): (0x[0-9a-f]+)/(0x[0-9a-f]+)/(0x[0-9a-f]+) "
                      r"(\S*) ?(\S*)")
 
@@ -128,10 +128,10 @@ def json_stack(site):
     """The site's frames grouped by location: a run of inlined frames and
     the frame they were inlined into."""
     if not site["stack"]:
-        return ((site.get("label") or "[stack not captured]",),)
+        return (((site.get("label") or "[stack not captured]", 0),),)
     groups, cur = [], []
     for fr in site["stack"]:
-        cur.append(frame_name(fr))
+        cur.append((frame_name(fr), fr.get("line") or 0))
         if not fr.get("inlined"):
             groups.append(tuple(cur))
             cur = []
@@ -141,10 +141,11 @@ def json_stack(site):
 
 
 def json_totals(rep):
-    """{(kind, stack): values} summed over the JSON report's sites."""
+    """{(kind, suspect, stack): values} summed over the JSON report's
+    sites; a frame is (function, line)."""
     out = collections.defaultdict(lambda: [0] * len(TYPES))
     for s in rep["sites"]:
-        vals = out[(s["kind"], json_stack(s))]
+        vals = out[(s["kind"], "true" if s["suspect"] else "false", json_stack(s))]
         for field, i in KIND_VALUES[s["kind"]]:
             vals[i] += s[field]
     return dict(out)
@@ -156,22 +157,29 @@ def sample_kind(sample):
     return m.group(1)
 
 
+def sample_suspect(sample):
+    m = re.search(r"\bsuspect:\[(\w+)\]", sample["labels"])
+    check(m, "a sample has no suspect label: %r" % sample)
+    return m.group(1)
+
+
 def pprof_totals(prof):
-    """{(kind, stack): values} summed over the profile's samples (pprof
-    merges samples with the same stack and labels)."""
+    """{(kind, suspect, stack): values} summed over the profile's samples
+    (pprof merges samples with the same stack and labels)."""
     out = collections.defaultdict(lambda: [0] * len(TYPES))
     for s in prof["samples"]:
-        stack = tuple(tuple(ln["name"] for ln in prof["locations"][i]["lines"])
+        stack = tuple(tuple((ln["name"], ln["line"]) for ln in prof["locations"][i]["lines"])
                       for i in s["locs"])
-        vals = out[(sample_kind(s), stack)]
+        vals = out[(sample_kind(s), sample_suspect(s), stack)]
         for i, v in enumerate(s["values"]):
             vals[i] += v
     return dict(out)
 
 
 def fmt_key(key):
-    kind, stack = key
-    return "%s %s" % (kind, " <- ".join("+".join(g) for g in stack[:4]))
+    kind, suspect, stack = key
+    return "%s suspect=%s %s" % (kind, suspect, " <- ".join(
+        "+".join("%s:%s" % f for f in g) for g in stack[:4]))
 
 
 def check_same(rep, prof):
