@@ -7,6 +7,7 @@ the table's fixed columns (KIND GROWTH/s BYTES COUNT TREND ! SITE).
 
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -396,25 +397,55 @@ def test_top_go_target_keys_and_duration():
         tm.kill()
 
 
-def test_top_sigterm():
-    """The header shows what was lost (a live-allocation map made too
-    small); SIGTERM ends the view as q does: terminal restored, final
-    report."""
+def page_site(tm, key):
+    """The site whose stack page Enter opens after key; q goes back."""
+    tm.keys(key)
+    time.sleep(0.3)
+    tm.keys("Enter")
+    page = wait_screen(tm, lambda s: "site stack" in s.split("\n")[0], 5,
+                       "Enter after %s opened no stack page" % key)
+    tm.keys("q")
+    wait_screen(tm, lambda s: s.startswith("leakwatch top ") and "KIND" in s, 5,
+                "q did not leave the stack page")
+    return page
+
+
+def top_ended_by(sig):
     lwlib.require_leakwatch()
     target = lwlib.start_target("leaky", ["-q"])
     tm, pid, rcfile = start_top(["-i", "0.5", "--max-allocs", "64", "-p", str(target.pid)])
     try:
-        wait_screen(tm, lambda s: any(r["kind"] == "heap" for r in rows(s)), 10,
-                    "no heap row")
+        screen = wait_screen(tm, lambda s: len(rows(s)) >= 3, 10, "few rows")
         wait_screen(tm, lambda s: re.search(r"drops:.*alloc_map_full=\d+", header(s)), 10,
                     "the header does not show alloc_map_full")
-        os.kill(pid, 15)
+        if sig == signal.SIGTERM:
+            # Home and End move the selection: Enter opens another site;
+            # q leaves the stack page, not the view
+            tm.keys("p")  # hold the rows still
+            screen = wait_screen(tm, lambda s: "PAUSED" in s.split("\n")[0], 5, "'p'")
+            first, last = rows(screen)[0]["site"], rows(screen)[-1]["site"]
+            check(first != last, "one site only\n" + describe(screen))
+            check(first in page_site(tm, "Home"), "Home did not select the first row")
+            check(last in page_site(tm, "End"), "End did not select the last row")
+            check(lwlib.pid_alive(pid), "q on the stack page quit the view")
+        os.kill(pid, sig)
         rc = lwlib.wait_for(lambda: lwlib.read_text(rcfile).strip(), 15)
-        check(rc == "rc=0", "leakwatch top after SIGTERM: %r\n%s" %
-              (rc, describe(tm.history())))
+        check(rc == "rc=0", "leakwatch top after signal %d: %r\n%s" %
+              (sig, rc, describe(tm.history())))
         check(not tm.alternate_on(), "the pane is still in the alternate screen")
-        check("== final report" in tm.history(), "no final report after SIGTERM\n" +
-              describe(tm.history()))
+        check("== final report" in tm.history(), "no final report after signal %d\n%s" %
+              (sig, describe(tm.history())))
         check(lwlib.pid_alive(target.pid), "the target died")
     finally:
         tm.kill()
+
+
+def test_top_sigterm():
+    """The header shows what was lost (a live-allocation map made too
+    small); Home/End move the selection, q leaves the stack page; SIGTERM
+    ends the view as q does: terminal restored, final report."""
+    top_ended_by(signal.SIGTERM)
+
+
+def test_top_sigint():
+    top_ended_by(signal.SIGINT)
