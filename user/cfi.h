@@ -2,9 +2,9 @@
 /*
  * The unwind tables in the kernel: one per mapped file, keyed by the
  * file's (device, inode), shared by every process that maps it, loaded
- * once. Rules are deduplicated across files (a few thousand distinct
- * ones); a file's entries are 4 bytes each, grouped by 4 KiB page of the
- * file. Tables are built before the probes go live for what the target
+ * once. Rules are deduplicated across files (a few hundred distinct
+ * ones); a file's entries are 4 bytes each, grouped in 256-byte "pages"
+ * of the file, its pages a range of one array. Tables are built before the probes go live for what the target
  * maps (or, launched, will map: held before exec until then), and on the
  * walk's request for files it maps later (dlopen, exec).
  */
