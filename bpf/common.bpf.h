@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What every program shares: the target, the generation and exec epoch
- * user space and the exec tracepoint keep, and the loss counters.
+ * What every program shares: the processes traced, the generation user
+ * space keeps, and the loss counters.
  */
 #ifndef LW_COMMON_BPF_H
 #define LW_COMMON_BPF_H
 
-const volatile __u32 targ_tgid;
-
 /* Written by user space at every report: the current generation. */
 __u32 cur_gen;
 
-/* Execs of the target so far: part of every key. */
-__u32 exec_epoch;
+/* Filled by user space: the target, or the zoomed processes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LW_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, struct lw_target_val);
+} targets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -30,9 +33,11 @@ static __always_inline void count(enum lw_counter c)
 		*v += 1;
 }
 
-static __always_inline bool is_target(void)
+/* The current process's entry when it is traced, else NULL. */
+static __always_inline struct lw_target_val *target_of(__u32 *tgid)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+	*tgid = bpf_get_current_pid_tgid() >> 32;
+	return bpf_map_lookup_elem(&targets, tgid);
 }
 
 #endif

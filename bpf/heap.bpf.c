@@ -17,10 +17,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* runtime.g's goid offset, from the target's DWARF or version table */
-const volatile __u32 go_goid_off;
-const volatile __u32 go_startpc_off;
-
 /* The next free site index; 0 is LW_NO_SITE. */
 __u32 next_site = 1;
 
@@ -91,7 +87,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LW_MAX_GOROUTINES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);
+	__type(key, struct lw_go_key);
 	__type(value, struct lw_go_val);
 } goroutines SEC(".maps");
 
@@ -121,8 +117,14 @@ static __always_inline struct lw_pending *pending_get(__u64 flags)
  * the heap: there only the depth bounds the walk. A C walk that stops
  * short of its outermost frame is counted.
  */
+/* Whose stack it is: the process and its epoch, part of the site's key. */
+struct owner {
+	__u32 tgid;
+	__u32 epoch;
+};
+
 static __always_inline __u64 walk(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
-				  struct lw_stack *st)
+				  struct owner o, struct lw_stack *st)
 {
 	struct walk_state w = { .ip = ip, .sp = sp, .fp = fp };
 	bool go = kind == LW_KIND_GOROUTINE;
@@ -151,9 +153,11 @@ static __always_inline __u64 walk(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
 		count(LW_CNT_TRUNCATED_STACK);
 	cache_store(cache, &w, seq);
 	/* what follows the 0 terminator is never read */
-	st->epoch = exec_epoch;
+	st->epoch = o.epoch;
 	st->kind = kind;
-	h = (h ^ ((__u64)kind << 32 | exec_epoch)) * 0x100000001b3ull;
+	st->tgid = o.tgid;
+	h = (h ^ ((__u64)kind << 32 | o.epoch)) * 0x100000001b3ull;
+	h = (h ^ o.tgid) * 0x100000001b3ull;
 	return h ^ (h >> 33);
 }
 
@@ -162,7 +166,7 @@ static __always_inline bool same_stack(const struct lw_stack *a,
 {
 	int i;
 
-	if (a->epoch != b->epoch || a->kind != b->kind)
+	if (a->epoch != b->epoch || a->kind != b->kind || a->tgid != b->tgid)
 		return false;
 	for (i = 0; i < LW_MAX_STACK_DEPTH; i++) {
 		if (a->ips[i] != b->ips[i])
@@ -196,7 +200,7 @@ static __always_inline __u32 new_site(__u64 h, const struct lw_stack *st)
 }
 
 static __always_inline __u32 site_of(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
-				     __u64 start)
+				     __u64 start, struct owner o)
 {
 	struct lw_stack *st, *old;
 	__u32 zero = 0, *idx;
@@ -205,7 +209,7 @@ static __always_inline __u32 site_of(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
 	st = bpf_map_lookup_elem(&scratch, &zero);
 	if (!st)
 		return LW_NO_SITE;
-	h = walk(ip, fp, sp, kind, st);
+	h = walk(ip, fp, sp, kind, o, st);
 	st->start = start;
 	idx = bpf_map_lookup_elem(&stack_sites, &h);
 	if (!idx)
@@ -229,9 +233,9 @@ static __always_inline bool nested_in(__u64 outer_sp, __u64 sp)
  * Taken at the return probe, where the instruction pointer is the return
  * address in the caller: the immediate caller is the first frame.
  */
-static __always_inline __u32 capture_site(struct pt_regs *ctx)
+static __always_inline __u32 capture_site(struct pt_regs *ctx, struct owner o)
 {
-	return site_of(ctx->ip, ctx->bp, ctx->sp, LW_KIND_HEAP, 0);
+	return site_of(ctx->ip, ctx->bp, ctx->sp, LW_KIND_HEAP, 0, o);
 }
 
 static __always_inline void site_add(__u32 idx, __u64 size, __u32 gen)
@@ -256,15 +260,15 @@ static __always_inline void site_sub(__u32 idx, __u64 size, __u32 gen)
 	__sync_fetch_and_add(&site->gen_count[gen % LW_NGEN], -1);
 }
 
-static __always_inline void track_alloc(struct pt_regs *ctx, __u64 addr,
-					__u64 size)
+static __always_inline void track_alloc(struct pt_regs *ctx, struct owner o,
+					__u64 addr, __u64 size)
 {
-	struct lw_alloc_key key = { .tgid = targ_tgid,
-				    .epoch = exec_epoch,
+	struct lw_alloc_key key = { .tgid = o.tgid,
+				    .epoch = o.epoch,
 				    .addr = addr };
 	struct lw_alloc_val val = {
 		.size = size,
-		.site = capture_site(ctx),
+		.site = capture_site(ctx, o),
 		.gen = cur_gen,
 	};
 
@@ -276,10 +280,10 @@ static __always_inline void track_alloc(struct pt_regs *ctx, __u64 addr,
 }
 
 /* Returns false when addr was not a block we saw being allocated. */
-static __always_inline bool track_free(__u64 addr)
+static __always_inline bool track_free(struct owner o, __u64 addr)
 {
-	struct lw_alloc_key key = { .tgid = targ_tgid,
-				    .epoch = exec_epoch,
+	struct lw_alloc_key key = { .tgid = o.tgid,
+				    .epoch = o.epoch,
 				    .addr = addr };
 	struct lw_alloc_val *a = bpf_map_lookup_elem(&allocs, &key);
 	struct lw_alloc_val copy;
@@ -293,8 +297,8 @@ static __always_inline bool track_free(__u64 addr)
 	return true;
 }
 
-static __always_inline void emit_map_event(struct pt_regs *ctx, __u32 op,
-					   __u64 addr, __u64 len,
+static __always_inline void emit_map_event(struct pt_regs *ctx, struct owner o,
+					   __u32 op, __u64 addr, __u64 len,
 					   __u64 new_addr, __u64 new_len)
 {
 	struct lw_map_event *e;
@@ -305,15 +309,15 @@ static __always_inline void emit_map_event(struct pt_regs *ctx, __u32 op,
 		return;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
-	e->tgid = targ_tgid;
+	e->tgid = o.tgid;
 	e->op = op;
 	e->addr = addr;
 	e->len = len;
 	e->new_addr = new_addr;
 	e->new_len = new_len;
 	e->gen = cur_gen;
-	e->epoch = exec_epoch;
-	e->site = op == LW_MAP_MUNMAP ? LW_NO_SITE : capture_site(ctx);
+	e->epoch = o.epoch;
+	e->site = op == LW_MAP_MUNMAP ? LW_NO_SITE : capture_site(ctx, o);
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -325,10 +329,10 @@ static __always_inline void emit_map_event(struct pt_regs *ctx, __u32 op,
 SEC("uprobe.multi")
 int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
-	__u32 fn = bpf_get_attach_cookie(ctx);
+	__u32 fn = bpf_get_attach_cookie(ctx), tgid;
 	struct lw_pending *p;
 
-	if (!is_target())
+	if (!target_of(&tgid))
 		return 0;
 	p = pending_get(BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!p) {
@@ -350,51 +354,51 @@ int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	return 0;
 }
 
-static __always_inline void realloc_exit(struct pt_regs *ctx, __u64 old,
-					 __u64 size, __u64 ret)
+static __always_inline void realloc_exit(struct pt_regs *ctx, struct owner o,
+					 __u64 old, __u64 size, __u64 ret)
 {
 	if (!ret) {
 		/* realloc(p, 0) frees p (glibc through free, seen already) */
 		if (old && !size)
-			track_free(old);
+			track_free(o, old);
 		else
 			count(LW_CNT_FAILED_ALLOC);
 		return;
 	}
-	if (old && !track_free(old))
+	if (old && !track_free(o, old))
 		count(LW_CNT_UNMATCHED_FREE);
-	track_alloc(ctx, ret, size);
+	track_alloc(ctx, o, ret, size);
 }
 
-static __always_inline void mmap_exit(struct pt_regs *ctx, struct lw_pending *p,
-				      __u64 ret)
+static __always_inline void mmap_exit(struct pt_regs *ctx, struct owner o,
+				      struct lw_pending *p, __u64 ret)
 {
 	if (ret == MAP_FAILED) {
 		count(LW_CNT_FAILED_ALLOC);
 		return;
 	}
 	if (p->fn == LW_FN_MMAP)
-		emit_map_event(ctx, LW_MAP_MMAP, ret, p->arg1, 0, 0);
+		emit_map_event(ctx, o, LW_MAP_MMAP, ret, p->arg1, 0, 0);
 	else
-		emit_map_event(ctx, LW_MAP_MREMAP, p->arg0, p->arg1, ret,
+		emit_map_event(ctx, o, LW_MAP_MREMAP, p->arg0, p->arg1, ret,
 			       p->arg2);
 }
 
-static __always_inline void dispatch_exit(struct pt_regs *ctx,
+static __always_inline void dispatch_exit(struct pt_regs *ctx, struct owner o,
 					  struct lw_pending *p, __u64 ret)
 {
 	__u64 addr = 0, size;
 
 	switch (p->fn) {
 	case LW_FN_REALLOC:
-		realloc_exit(ctx, p->arg0, p->arg1, ret);
+		realloc_exit(ctx, o, p->arg0, p->arg1, ret);
 		return;
 	case LW_FN_REALLOCARRAY:
-		realloc_exit(ctx, p->arg0, p->arg1 * p->arg2, ret);
+		realloc_exit(ctx, o, p->arg0, p->arg1 * p->arg2, ret);
 		return;
 	case LW_FN_MMAP:
 	case LW_FN_MREMAP:
-		mmap_exit(ctx, p, ret);
+		mmap_exit(ctx, o, p, ret);
 		return;
 	case LW_FN_POSIX_MEMALIGN:
 		/* returns an error number; the block comes back through arg0 */
@@ -417,7 +421,7 @@ static __always_inline void dispatch_exit(struct pt_regs *ctx,
 		break;
 	}
 	if (addr)
-		track_alloc(ctx, addr, size);
+		track_alloc(ctx, o, addr, size);
 	else
 		count(LW_CNT_FAILED_ALLOC);
 }
@@ -425,10 +429,14 @@ static __always_inline void dispatch_exit(struct pt_regs *ctx,
 SEC("uretprobe.multi")
 int BPF_KRETPROBE(alloc_exit, __u64 ret)
 {
+	struct lw_target_val *t;
 	struct lw_pending *p, copy;
+	struct owner o;
 
-	if (!is_target())
+	t = target_of(&o.tgid);
+	if (!t)
 		return 0;
+	o.epoch = t->epoch;
 	p = pending_get(0);
 	if (!p || !p->fn)
 		return 0;
@@ -438,7 +446,7 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	}
 	copy = *p;
 	p->fn = 0;
-	dispatch_exit(ctx, &copy, ret);
+	dispatch_exit(ctx, o, &copy, ret);
 	return 0;
 }
 
@@ -453,14 +461,18 @@ SEC("uprobe.multi")
 int BPF_KPROBE(release_enter, __u64 addr, __u64 len)
 {
 	__u32 fn = bpf_get_attach_cookie(ctx);
+	struct lw_target_val *t;
+	struct owner o;
 
-	if (!is_target())
+	t = target_of(&o.tgid);
+	if (!t)
 		return 0;
+	o.epoch = t->epoch;
 	if (fn == LW_FN_MUNMAP) {
-		emit_map_event(ctx, LW_MAP_MUNMAP, addr, len, 0, 0);
+		emit_map_event(ctx, o, LW_MAP_MUNMAP, addr, len, 0, 0);
 		return 0;
 	}
-	if (addr && !track_free(addr))
+	if (addr && !track_free(o, addr))
 		count(LW_CNT_UNMATCHED_FREE);
 	return 0;
 }
@@ -469,8 +481,12 @@ int BPF_KPROBE(release_enter, __u64 addr, __u64 len)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec)
 {
-	if (is_target())
-		__sync_fetch_and_add(&exec_epoch, 1);
+	struct lw_target_val *t;
+	__u32 tgid;
+
+	t = target_of(&tgid);
+	if (t)
+		__sync_fetch_and_add(&t->epoch, 1);
 	return 0;
 }
 
@@ -479,21 +495,23 @@ int BPF_PROG(on_exec)
  * uretprobe on Go code). It runs on the system stack; the return address
  * at [rsp] leads through systemstack into the goroutine that ran `go`.
  */
-static __always_inline void go_created(struct pt_regs *ctx)
+static __always_inline void
+go_created(struct pt_regs *ctx, const struct lw_target_val *t, struct owner o)
 {
+	struct lw_go_key key = { .tgid = o.tgid };
 	struct lw_go_val val = { .gen = cur_gen };
-	__u64 goid, ret, start = 0;
+	__u64 ret, start = 0;
 
-	if (bpf_probe_read_user(&goid, sizeof(goid),
-				(void *)(ctx->ax + go_goid_off)) ||
+	if (bpf_probe_read_user(&key.goid, sizeof(key.goid),
+				(void *)(ctx->ax + t->go_goid_off)) ||
 	    bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp)) {
 		count(LW_CNT_GO_READ_ERROR);
 		return;
 	}
 	bpf_probe_read_user(&start, sizeof(start),
-			    (void *)(ctx->ax + go_startpc_off));
-	val.site = site_of(ret, ctx->bp, ctx->sp, LW_KIND_GOROUTINE, start);
-	if (bpf_map_update_elem(&goroutines, &goid, &val, BPF_ANY)) {
+			    (void *)(ctx->ax + t->go_startpc_off));
+	val.site = site_of(ret, ctx->bp, ctx->sp, LW_KIND_GOROUTINE, start, o);
+	if (bpf_map_update_elem(&goroutines, &key, &val, BPF_ANY)) {
 		count(LW_CNT_GO_MAP_FULL);
 		return;
 	}
@@ -502,35 +520,41 @@ static __always_inline void go_created(struct pt_regs *ctx)
 
 /* runtime.goexit1, past its stack check (a morestack retry would run the
  * prologue twice): the dying g is in R14. */
-static __always_inline void go_exited(struct pt_regs *ctx)
+static __always_inline void
+go_exited(struct pt_regs *ctx, const struct lw_target_val *t, struct owner o)
 {
+	struct lw_go_key key = { .tgid = o.tgid };
 	struct lw_go_val *v, copy;
-	__u64 goid;
 
-	if (bpf_probe_read_user(&goid, sizeof(goid),
-				(void *)(ctx->r14 + go_goid_off))) {
+	if (bpf_probe_read_user(&key.goid, sizeof(key.goid),
+				(void *)(ctx->r14 + t->go_goid_off))) {
 		count(LW_CNT_GO_READ_ERROR);
 		return;
 	}
-	v = bpf_map_lookup_elem(&goroutines, &goid);
+	v = bpf_map_lookup_elem(&goroutines, &key);
 	if (!v) {
 		count(LW_CNT_GO_UNSEEN_EXIT);
 		return;
 	}
 	copy = *v;
-	if (!bpf_map_delete_elem(&goroutines, &goid))
+	if (!bpf_map_delete_elem(&goroutines, &key))
 		site_sub(copy.site, 0, copy.gen);
 }
 
 SEC("uprobe.multi")
 int BPF_KPROBE(go_probe)
 {
-	if (!is_target())
+	struct lw_target_val *t;
+	struct owner o;
+
+	t = target_of(&o.tgid);
+	if (!t)
 		return 0;
+	o.epoch = t->epoch;
 	if (bpf_get_attach_cookie(ctx) == LW_FN_GO_NEWPROC)
-		go_created(ctx);
+		go_created(ctx, t, o);
 	else
-		go_exited(ctx);
+		go_exited(ctx, t, o);
 	return 0;
 }
 
@@ -562,11 +586,15 @@ int BPF_KPROBE(thread_create, void *a0, __u64 a1, __u64 a2)
 {
 	bool cxx = bpf_get_attach_cookie(ctx) == LW_FN_CXX_THREAD;
 	__u64 ret, start, sp = ctx->sp, bp = ctx->bp;
+	struct lw_target_val *t;
 	struct lw_creator *c;
+	struct owner o;
 
 	barrier_var(sp); /* one ctx load: the verifier rejects offset ones */
-	if (!is_target() || bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+	t = target_of(&o.tgid);
+	if (!t || bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
 		return 0;
+	o.epoch = t->epoch;
 	c = bpf_task_storage_get(&creators, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c)
@@ -576,20 +604,21 @@ int BPF_KPROBE(thread_create, void *a0, __u64 a1, __u64 a2)
 		return 0;
 	}
 	start = cxx ? cxx_run_fn(a1) : a2;
-	c->site = site_of(ret, bp, sp + 8, LW_KIND_THREAD, start);
+	c->site = site_of(ret, bp, sp + 8, LW_KIND_THREAD, start, o);
 	c->outer_sp = cxx ? sp : 0;
 	return 0;
 }
 
 /* A thread made without pthread_create: the stack of its clone call. */
-static __always_inline __u32 clone_site(struct task_struct *task)
+static __always_inline __u32 clone_site(struct task_struct *task,
+					struct owner o)
 {
 	struct pt_regs regs;
 
 	if (bpf_probe_read_kernel(&regs, sizeof(regs),
 				  (void *)bpf_task_pt_regs(task)))
 		return LW_NO_SITE;
-	return site_of(regs.ip, regs.bp, regs.sp, LW_KIND_THREAD, 0);
+	return site_of(regs.ip, regs.bp, regs.sp, LW_KIND_THREAD, 0, o);
 }
 
 SEC("tp_btf/task_newtask")
@@ -597,17 +626,23 @@ int BPF_PROG(on_newtask, struct task_struct *child, __u64 clone_flags)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct lw_go_val val = { .gen = cur_gen };
+	struct lw_target_val *t;
 	struct lw_creator *c;
 	__u32 tid = child->pid;
+	struct owner o;
 
-	if (!is_target() || !(clone_flags & 0x00010000 /* CLONE_THREAD */))
+	if (!(clone_flags & 0x00010000 /* CLONE_THREAD */))
 		return 0;
+	t = target_of(&o.tgid);
+	if (!t)
+		return 0;
+	o.epoch = t->epoch;
 	c = bpf_task_storage_get(&creators, task, 0, 0);
 	if (c && c->site) {
 		val.site = c->site;
 		c->site = 0;
 	} else {
-		val.site = clone_site(task);
+		val.site = clone_site(task, o);
 	}
 	if (bpf_map_update_elem(&threads, &tid, &val, BPF_ANY)) {
 		count(LW_CNT_THREAD_MAP_FULL);
@@ -620,10 +655,10 @@ int BPF_PROG(on_newtask, struct task_struct *child, __u64 clone_flags)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_thread_exit)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), tgid;
 	struct lw_go_val *v, copy;
 
-	if (!is_target())
+	if (!target_of(&tgid))
 		return 0;
 	v = bpf_map_lookup_elem(&threads, &tid);
 	if (!v)
@@ -646,7 +681,8 @@ int thread_snap(struct bpf_iter__task *ctx)
 	struct lw_thread_snap s = {};
 	struct pt_regs regs;
 
-	if (!task || task->tgid != targ_tgid || !task->mm ||
+	/* the iterator's link names the process (bpf_iter_link_info) */
+	if (!task || !task->mm ||
 	    bpf_probe_read_kernel(&regs, sizeof(regs),
 				  (void *)bpf_task_pt_regs(task)))
 		return 0;

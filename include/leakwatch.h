@@ -13,8 +13,23 @@
 
 #define LW_MAX_STACK_DEPTH 64
 #define LW_MAX_LIVE_ALLOCS (1 << 20)
-#define LW_MAX_SITES	   16384
+#define LW_MAX_SITES	   (1 << 16) /* default of --max-sites */
+#define LW_MAX_TARGETS	   1024	     /* processes traced in depth at once */
 #define LW_RINGBUF_BYTES   (1 << 20)
+
+/*
+ * A process traced in depth (the target, or a zoomed process of a
+ * system-wide run), by tgid. Probes of other processes return at once.
+ * The epoch counts its execs (and, system-wide, its zooms): it is part of
+ * every key, so what an old program image or an earlier zoom left behind
+ * never matches. Go processes carry their runtime.g offsets.
+ */
+struct lw_target_val {
+	__u32 epoch;
+	__u32 go_goid_off;
+	__u32 go_startpc_off;
+	__u32 pad;
+};
 
 /*
  * Generations let user space bound the age of the oldest live allocation
@@ -113,6 +128,8 @@ enum lw_site_kind {
 struct lw_stack {
 	__u32 epoch; /* the exec epoch of the image the frames belong to */
 	__u32 kind;  /* enum lw_site_kind */
+	__u32 tgid;  /* the process: a site is one process's */
+	__u32 pad;
 	__u64 start; /* goroutine sites: the start function of the first one */
 	__u64 ips[LW_MAX_STACK_DEPTH]; /* innermost first, 0-terminated */
 };
@@ -124,7 +141,13 @@ struct lw_site_val {
 	__s64 gen_count[LW_NGEN];
 };
 
-/* A live goroutine created after attach, keyed by goid. */
+/* A live goroutine created after attach: goids are per process. */
+struct lw_go_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 goid;
+};
+
 struct lw_go_val {
 	__u32 site;
 	__u32 gen;

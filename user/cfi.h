@@ -4,9 +4,10 @@
  * file's (device, inode), shared by every process that maps it, loaded
  * once. Rules are deduplicated across files (a few hundred distinct
  * ones); a file's entries are 4 bytes each, grouped in 256-byte "pages"
- * of the file, its pages a range of one array. Tables are built before the probes go live for what the target
- * maps (or, launched, will map: held before exec until then), and on the
- * walk's request for files it maps later (dlopen, exec).
+ * of the file, its pages a range of one array. Tables are built before the
+ * probes go live for what the target maps (or, launched, will map: held before
+ * exec until then), and on the walk's request for files it maps later (dlopen,
+ * exec).
  */
 #ifndef LW_CFI_H
 #define LW_CFI_H

@@ -99,7 +99,7 @@ int drain_stack(int map_fd, uint32_t site, struct lw_stack *st)
 	return i;
 }
 
-void drain_prune_epoch(int map_fd, size_t key_size, uint32_t epoch)
+void drain_prune(int map_fd, size_t key_size, uint32_t tgid, uint32_t epoch)
 {
 	__u32 key[8]; /* tgid, epoch, then the rest */
 	char *stale = NULL, *p;
@@ -110,7 +110,8 @@ void drain_prune_epoch(int map_fd, size_t key_size, uint32_t epoch)
 		return;
 	/* collect first: deleting under get_next_key restarts the walk */
 	while (!bpf_map_get_next_key(map_fd, prev, key)) {
-		if (key[1] != epoch) {
+		if (key[0] == tgid &&
+		    (epoch == LW_EPOCH_ALL || key[1] != epoch)) {
 			if (n == cap) {
 				cap = cap ? 2 * cap : 256;
 				p = realloc(stale, cap * key_size);

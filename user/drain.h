@@ -18,10 +18,12 @@ int drain_sites(int map_fd, uint32_t nsites, struct lw_drained_site **out,
 /* Sums the per-CPU loss counters. */
 int drain_counters(int map_fd, uint64_t out[LW_CNT_MAX]);
 /*
- * Deletes the entries of a map keyed by (tgid, epoch, ...) whose epoch is
- * not the current one: what the target's previous program image left.
+ * Deletes the entries of tgid in a map keyed by (tgid, epoch, ...) whose
+ * epoch is not the current one: what its previous program image left; or,
+ * with LW_EPOCH_ALL, every entry of tgid (it exited, or was released).
  */
-void drain_prune_epoch(int map_fd, size_t key_size, uint32_t epoch);
+#define LW_EPOCH_ALL UINT32_MAX
+void drain_prune(int map_fd, size_t key_size, uint32_t tgid, uint32_t epoch);
 /* A site's stack: innermost first. Returns its depth, or -errno. */
 int drain_stack(int map_fd, uint32_t site, struct lw_stack *st);
 

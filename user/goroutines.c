@@ -41,9 +41,10 @@ static int by_goid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static struct live *read_live(int fd, size_t *n)
+/* The map holds every traced process's goroutines: pid's only. */
+static struct live *read_live(int fd, pid_t pid, size_t *n)
 {
-	__u64 keys[BATCH], in_batch, out_batch;
+	struct lw_go_key keys[BATCH], in_batch, out_batch;
 	struct lw_go_val vals[BATCH];
 	struct live *v = NULL, *p;
 	__u32 count, i;
@@ -62,7 +63,9 @@ static struct live *read_live(int fd, size_t *n)
 			break;
 		v = p;
 		for (i = 0; i < count; i++)
-			v[(*n)++] = (struct live){ keys[i], vals[i] };
+			if (keys[i].tgid == (__u32)pid)
+				v[(*n)++] =
+					(struct live){ keys[i].goid, vals[i] };
 		in_batch = out_batch;
 		in = &in_batch;
 	} while (!err);
@@ -151,9 +154,10 @@ static void note_blocked(struct lw_goscan *gs, struct lw_site *s,
  * unseen (an exit lost, or born before a restart of the map): forget
  * them, once they are old enough not to be newer than the scan.
  */
-static void heal(int fd, const struct live *v, size_t n,
+static void heal(int fd, pid_t pid, const struct live *v, size_t n,
 		 const struct goroutine *gs, size_t ng, uint32_t cur_gen)
 {
+	struct lw_go_key key = { .tgid = pid };
 	uint64_t *seen = malloc((ng + 1) * sizeof(*seen));
 	size_t i, j = 0;
 
@@ -166,8 +170,10 @@ static void heal(int fd, const struct live *v, size_t n,
 		while (j < ng && seen[j] < v[i].goid)
 			j++;
 		if ((j == ng || seen[j] != v[i].goid) &&
-		    v[i].val.gen + 1 < cur_gen)
-			bpf_map_delete_elem(fd, &v[i].goid);
+		    v[i].val.gen + 1 < cur_gen) {
+			key.goid = v[i].goid;
+			bpf_map_delete_elem(fd, &key);
+		}
 	}
 	free(seen);
 }
@@ -220,7 +226,8 @@ int goscan_update(struct lw_goscan *gs, struct lw_model *m, int goroutines_fd,
 	if (!gs->reasons_loaded)
 		gs->reasons_loaded = !goinfo_waitreasons_load(
 			&gs->reasons, gs->pid, gs->bias, &gs->layout);
-	live = read_live(goroutines_fd, &nlive);
+	live = goroutines_fd >= 0 ? read_live(goroutines_fd, gs->pid, &nlive)
+				  : (nlive = 0, NULL);
 	reset_sites(m);
 	for (i = 0; i < m->n; i++)
 		if (m->sites[i].kind == LW_KIND_GOROUTINE &&
@@ -237,7 +244,9 @@ int goscan_update(struct lw_goscan *gs, struct lw_model *m, int goroutines_fd,
 		if (gs->gs[i].status == GO_G_WAITING)
 			note_blocked(gs, s, &gs->gs[i]);
 	}
-	heal(goroutines_fd, live, nlive, gs->gs, gs->n, cur_gen);
+	if (goroutines_fd >= 0)
+		heal(goroutines_fd, gs->pid, live, nlive, gs->gs, gs->n,
+		     cur_gen);
 	free(live);
 	gs->scans++;
 	return 0;

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "cfi.h"
+#include "depth.h"
 #include "drain.h"
 #include "elfsym.h"
 #include "machine.h"
@@ -22,6 +23,7 @@
 #include "options.h"
 #include "plan.h"
 #include "session.h"
+#include "system.h"
 #include "symbolize.h"
 #include "target.h"
 #include "top.h"
@@ -64,35 +66,48 @@ static void install_signals(void)
 
 struct run {
 	struct lw_opts opts;
-	struct lw_target target;
-	struct lw_plan plan;
 	struct lw_session session;
-	struct lw_model model;
-	struct symbolizer *sym;
-	struct lw_threads threads;
-	struct lw_cfi cfi; /* unwind tables of the files the target maps */
-	bool snap_warned;  /* the thread iterator failed once: said so */
+	struct lw_cfi cfi; /* unwind tables of the files traced processes map */
+	struct lw_depth depth;
+	struct lw_system sys;	/* every process, or the one target */
+	struct lw_proc *target; /* -p or a command; NULL system-wide */
+	uint32_t gen;		/* the kernel's current generation */
+	pid_t *owner;		/* by site index: its process, 0 unknown */
+	size_t owner_cap;
 	struct lw_drained_site *drained;
 	size_t drained_cap;
+	uint64_t counters[LW_CNT_MAX];
 	double t_start;
 	FILE *out;  /* text reports */
 	FILE *json; /* final JSON report, opened before anything is traced */
-	uint32_t epoch; /* the target's execs the views caught up on */
-	bool is_go;	/* goroutines are tracked */
-	struct go_layout go;
-	struct lw_goscan goscan;
 	struct lw_top *top; /* leakwatch top: the live view, while it is up */
 	FILE *top_out;	    /* r->out when the view is closed */
 	bool quit;	    /* the view's q */
 };
 
+/* The zoomed process pid, or NULL: mapping records of others are late. */
+static struct lw_proc *traced(struct run *r, pid_t pid)
+{
+	struct lw_proc *p;
+
+	if (r->target)
+		return r->target->pid == pid ? r->target : NULL;
+	p = system_find(&r->sys, pid);
+	return p && p->zoomed ? p : NULL;
+}
+
 static int on_map_event(void *ctx, void *data, size_t size)
 {
 	const struct lw_map_event *e = data;
-	struct lw_model *m = &((struct run *)ctx)->model;
+	struct lw_proc *p;
+	struct lw_model *m;
 
 	if (size < sizeof(*e))
 		return 0;
+	p = traced(ctx, e->tgid);
+	if (!p)
+		return 0;
+	m = &p->model;
 	if (e->epoch > m->epoch)
 		model_set_epoch(m, e->epoch);
 	if (e->epoch == m->epoch)
@@ -110,102 +125,96 @@ static int on_file_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/*
- * The target exec'd: its old image's allocations died with it. Drop them
- * from the kernel maps, and name stacks with the new image's symbols.
- */
-static void follow_exec(struct run *r)
-{
-	drain_prune_epoch(r->session.allocs_fd, sizeof(struct lw_alloc_key),
-			  r->model.epoch);
-	target_refresh(&r->target);
-	if (r->sym)
-		symbolizer_free(r->sym);
-	r->sym = symbolizer_new(r->target.pid);
-	threads_forget(&r->threads);
-	r->epoch = r->model.epoch;
-	fprintf(r->out, "\nleakwatch: pid %d exec'd %s: tracking starts anew\n",
-		r->target.pid, r->target.exe);
-}
-
-/*
- * A site's stack never changes: read it once, when the site appears in the
- * aggregates or in a mapping record.
- */
-static void read_stacks(struct run *r, const struct lw_drained_site *d,
-			size_t n)
+/* Whose site it is: read from its stack once. LW_NO_SITE is the
+ * target's (the stacks that were lost), nobody's system-wide. */
+static pid_t owner_of(struct run *r, uint32_t site)
 {
 	struct lw_stack st;
-	struct lw_site *s;
-	size_t i;
-	int k;
+	size_t cap;
+	pid_t *o;
 
-	for (i = 0; i < n; i++)
-		model_site(&r->model, d[i].site);
-	for (i = 0; i < r->model.n; i++) {
-		s = &r->model.sites[i];
-		if (s->stack_read)
-			continue;
-		s->depth = drain_stack(r->session.stacks_fd, s->stack, &st);
-		for (k = 0; k < s->depth; k++)
-			s->ips[k] = st.ips[k];
-		s->epoch = s->depth >= 0 ? st.epoch : r->model.epoch;
-		s->kind = s->depth >= 0 ? st.kind : LW_KIND_HEAP;
-		s->start = s->depth >= 0 ? st.start : 0;
-		s->stack_read = true;
+	if (site == LW_NO_SITE)
+		return r->target ? r->target->pid : 0;
+	if (site >= r->owner_cap) {
+		cap = r->owner_cap ? r->owner_cap : 1024;
+		while (cap <= site)
+			cap *= 2;
+		o = realloc(r->owner, cap * sizeof(*o));
+		if (!o)
+			return 0;
+		memset(o + r->owner_cap, 0, (cap - r->owner_cap) * sizeof(*o));
+		r->owner = o;
+		r->owner_cap = cap;
 	}
+	if (!r->owner[site] &&
+	    drain_stack(r->session.stacks_fd, site, &st) >= 0)
+		r->owner[site] = st.tgid;
+	return r->owner[site];
 }
 
-/* Where every thread is, then which site each one counts at. */
-static void update_threads(struct run *r)
+static void give(struct lw_proc *p, const struct lw_drained_site *d)
 {
-	struct lw_thread_view tv = { .sym = r->sym };
-	int n = session_thread_snaps(&r->session, r->target.pid, &tv.snaps);
+	struct lw_drained_site *v;
+	size_t cap;
 
-	if (n < 0 && !r->snap_warned) {
-		lw_warn("thread iterator: %s: where threads are, and what "
-			"threads alive at attach run, is not shown",
-			strerror(-n));
-		r->snap_warned = true;
+	if (p->ndrained == p->drained_cap) {
+		cap = p->drained_cap ? 2 * p->drained_cap : 64;
+		v = realloc(p->drained, cap * sizeof(*v));
+		if (!v)
+			return;
+		p->drained = v;
+		p->drained_cap = cap;
 	}
-	tv.n = n > 0 ? n : 0;
-	threads_update(&r->threads, &r->model, r->session.threads_fd,
-		       r->model.ngen - 1, &tv);
-	free(tv.snaps);
+	p->drained[p->ndrained++] = *d;
+}
+
+/* The aggregates of every traced process, each to its own model. */
+static void dispatch(struct run *r, size_t n)
+{
+	struct lw_proc *p;
+	size_t i;
+
+	for (i = 0; i < r->sys.n; i++)
+		r->sys.v[i]->ndrained = 0;
+	for (i = 0; i < n; i++) {
+		p = traced(r, owner_of(r, r->drained[i].site));
+		if (p)
+			give(p, &r->drained[i]);
+	}
 }
 
 /* One drain: a new generation, then the aggregates it closes. */
 static void drain(struct run *r)
 {
 	double now = lw_now();
-	size_t n = 0;
+	struct lw_proc *p;
+	size_t n = 0, i;
 
 	if (r->opts.floor)
 		return;
-	session_set_gen(&r->session, model_next_gen(&r->model, now));
+	session_set_gen(&r->session, ++r->gen);
+	for (i = 0; i < r->sys.n; i++)
+		proc_sync_gen(r->sys.v[i], r->gen, now);
 	session_consume(&r->session);
-	if (session_epoch(&r->session) > r->model.epoch)
-		model_set_epoch(&r->model, session_epoch(&r->session));
-	if (r->epoch != r->model.epoch)
-		follow_exec(r);
 	if (drain_sites(r->session.sites_fd, session_nsites(&r->session),
 			&r->drained, &r->drained_cap, &n))
 		lw_warn("reading site aggregates: %s", strerror(errno));
-	drain_counters(r->session.counters_fd, r->model.counters);
-	read_stacks(r, r->drained, n);
-	/* the objects mapped since: the thread scan names what threads run */
-	if (!r->target.exited) {
-		target_refresh(&r->target);
-		symbolizer_refresh(r->sym);
-		if (r->cfi.rules) /* tables are in use: dlopen'ed since */
-			cfi_add_pid(&r->cfi, r->target.pid);
+	drain_counters(r->session.counters_fd, r->counters);
+	dispatch(r, n);
+	for (i = 0; i < r->sys.n; i++) {
+		p = r->sys.v[i];
+		if (!p->zoomed)
+			continue;
+		memcpy(p->model.counters, r->counters, sizeof(r->counters));
+		depth_update(&r->depth, p, r->gen, now);
 	}
-	if (r->is_go && !r->target.exited)
-		goscan_update(&r->goscan, &r->model, r->session.goroutines_fd,
-			      r->model.ngen - 1, now);
-	if (!r->target.exited)
-		update_threads(r);
-	model_update(&r->model, r->drained, n, now);
+	if (r->target)
+		return;
+	system_scan(&r->sys, now, r->gen);
+	for (i = 0; i < r->sys.n; i++)
+		proc_triage(r->sys.v[i], now);
+	system_reap(&r->sys, &r->depth, r->out);
+	system_policy(&r->sys, &r->depth, r->out, now);
 }
 
 static int write_folded(struct run *r, struct lw_view *v)
@@ -245,15 +254,22 @@ static int write_files(struct run *r, struct lw_view *v, bool final)
 
 static struct lw_view view_of(struct run *r, bool final)
 {
-	return (struct lw_view){
-		.target = &r->target,
-		.model = &r->model,
-		.sym = r->sym,
+	struct lw_view v = {
 		.interval = r->opts.interval,
 		.elapsed = lw_now() - r->t_start,
 		.top = r->opts.top,
 		.final = final,
 	};
+
+	if (r->target) {
+		v.target = &r->target->target;
+		v.model = &r->target->model;
+		v.sym = r->target->sym;
+	} else {
+		v.sys = &r->sys;
+		v.counters = r->counters;
+	}
+	return v;
 }
 
 /* Returns an lw_exit code: the JSON report may fail to be written. */
@@ -324,9 +340,9 @@ static int open_outputs(struct run *r)
  */
 static void wait_for(struct run *r, double until)
 {
+	const struct lw_target *t = r->target ? &r->target->target : NULL;
 	struct pollfd p[3] = {
-		{ .fd = r->target.exited ? -1 : r->target.pidfd,
-		  .events = POLLIN },
+		{ .fd = t && !t->exited ? t->pidfd : -1, .events = POLLIN },
 		{ .fd = session_poll_fd(&r->session), .events = POLLIN },
 		{ .fd = r->top ? top_input_fd(r->top) : -1, .events = POLLIN },
 	};
@@ -376,6 +392,11 @@ static void close_top(struct run *r)
 	r->out = r->top_out;
 }
 
+static bool target_exited(struct run *r)
+{
+	return r->target && r->target->target.exited;
+}
+
 static int loop(struct run *r)
 {
 	double next = r->t_start + r->opts.interval;
@@ -386,11 +407,12 @@ static int loop(struct run *r)
 	while (!stop_signal && !r->quit) {
 		wait_for(r, next < end ? next : end);
 		/* the live view keeps showing an exited target until q */
-		if (r->top && r->target.exited)
+		if (r->top && target_exited(r))
 			continue;
-		if (target_poll_exit(&r->target)) {
+		if (r->target && target_poll_exit(&r->target->target)) {
+			r->target->exited = true;
 			fprintf(r->out, "\nleakwatch: target %d exited\n",
-				r->target.pid);
+				r->target->pid);
 			if (!r->top)
 				break;
 			drain(r);
@@ -406,131 +428,143 @@ static int loop(struct run *r)
 		}
 	}
 	/* the view drained an exited target when it saw the exit */
-	if (!r->top || !r->target.exited)
+	if (!r->top || !target_exited(r))
 		drain(r);
 	close_top(r);
 	return show(r, true);
 }
 
-/*
- * Go executables: goroutines are tracked by default, beside the C
- * allocator where cgo brings one. A pure Go program has none, and that
- * is fine; a C program without malloc is not.
- */
-static int plan_goroutines(struct run *r)
+static int open_session(struct run *r)
 {
-	const struct lw_obj *exe = &r->target.objs[0];
-	int err = goinfo_detect(exe->open, &r->go);
+	int rc;
 
-	if (err == -ENOTSUP)
-		lw_warn("%s is built by %s, whose runtime layout is unknown "
-			"without DWARF: goroutines are not tracked",
-			exe->name, r->go.version[0] ? r->go.version : "Go");
-	else if (!err && !plan_go(&r->plan, exe))
-		r->is_go = true;
-	if (r->is_go && !r->go.allgs) {
-		/* stripped: the slice's own length field stands for allglen */
-		r->go.allgs = plan_go_find_allgs(exe);
-		r->go.allglen = r->go.allgs ? r->go.allgs + 8 : 0;
+	rc = session_open(
+		&r->session,
+		&(struct lw_session_opts){
+			r->opts.floor != LW_FLOOR_NONE, r->opts.unwind_fp,
+			r->opts.max_allocs, r->opts.max_sites },
+		&(struct lw_session_events){ on_map_event, on_file_event, r });
+	if (rc)
+		return rc;
+	r->depth = (struct lw_depth){
+		.session = &r->session,
+		.floor = r->opts.floor != LW_FLOOR_NONE,
+		.memleak_floor = r->opts.floor == LW_FLOOR_MEMLEAK,
+		.out = r->out,
+	};
+	if (!r->opts.floor && !r->opts.unwind_fp) {
+		if (cfi_init(&r->cfi, &r->session.cfi)) {
+			lw_err("unwind tables: %s", strerror(ENOMEM));
+			return LW_EXIT_ERROR;
+		}
+		r->depth.cfi = &r->cfi;
 	}
-	if (!plan_has_heap(&r->plan) && !r->is_go) {
-		lw_err("no malloc/free found in %s or the libraries it maps "
-		       "(an unknown allocator)",
-		       exe->name);
-		return LW_EXIT_BAD_TARGET;
-	}
-	if (!plan_has_heap(&r->plan))
-		lw_debug("%s has no C allocator: goroutines only", exe->name);
+	if (r->session.heap && session_attach_tracepoints(&r->session))
+		return LW_EXIT_KERNEL;
 	return LW_EXIT_OK;
 }
 
-/* A PIE Go binary (-buildmode=pie) is not where its symbols say. The
- * kernel maps the executable at exec, which a launch has waited for. */
-static uint64_t go_bias(struct run *r)
+/* -p or a command: one process, traced in depth from the start. */
+static int setup_target(struct run *r)
 {
-	struct elf_obj *o = elf_obj_open(r->target.objs[0].open);
-	uint64_t bias = 0;
+	struct lw_target t;
+	struct lw_proc *p;
+	int rc;
 
-	if (o) {
-		bias = elf_obj_load_bias(o, r->target.pid, r->target.exe);
-		elf_obj_close(o);
-	}
-	return bias;
-}
-
-/*
- * Before the first probe hit: the tables of every file the target maps,
- * or, launched and held before exec, of the files it will map (the
- * executable, its loader and libraries). Files mapped later are asked
- * for by the walk itself.
- */
-static int load_unwind_tables(struct run *r)
-{
-	const struct lw_target *t = &r->target;
-	char sum[256];
-	int i;
-
-	if (cfi_init(&r->cfi, &r->session.cfi)) {
-		lw_err("unwind tables: %s", strerror(ENOMEM));
+	if (r->opts.pid)
+		rc = target_open_pid(&t, r->opts.pid);
+	else
+		rc = target_launch(&t, r->opts.cmd);
+	if (rc)
+		return rc;
+	p = proc_of_target(&t, r->t_start, r->gen);
+	if (!p || system_add(&r->sys, p)) {
+		if (p)
+			proc_free(p);
+		else
+			target_close(&t);
 		return LW_EXIT_ERROR;
 	}
-	if (!t->launched)
-		cfi_add_pid(&r->cfi, t->pid);
-	for (i = 0; t->launched && i < t->nobjs; i++)
-		cfi_add_path(&r->cfi, t->objs[i].open, t->objs[i].name);
-	if (t->launched && t->interp[0])
-		cfi_add_path(&r->cfi, t->interp, t->interp);
-	cfi_summary(&r->cfi, sum, sizeof(sum));
-	lw_debug("%s", sum);
+	r->target = p;
+	rc = open_session(r);
+	if (!rc)
+		rc = depth_zoom(&r->depth, p);
+	if (!rc)
+		rc = target_release(&p->target);
+	if (rc)
+		return rc;
+	if (p->target.launched) {
+		/* the exec that starts the command is not news */
+		model_set_epoch(&p->model, 1);
+		p->epoch = 1;
+		depth_begin(&r->depth, p);
+	}
+	fprintf(r->out,
+		"leakwatch: watching pid %d (%s), %d probes; "
+		"Ctrl-C for the final report\n",
+		p->pid, p->target.comm, p->plan.n);
+	return LW_EXIT_OK;
+}
+
+/* The whole machine: triage every process, zoom into the growing ones. */
+static int setup_system(struct run *r)
+{
+	size_t i, zoomed = 0;
+	int rc;
+
+	rc = open_session(r);
+	if (rc)
+		return rc;
+	system_scan(&r->sys, r->t_start, r->gen);
+	for (i = 0; i < r->sys.n; i++)
+		proc_triage(r->sys.v[i], r->t_start);
+	system_policy(&r->sys, &r->depth, r->out, r->t_start);
+	for (i = 0; i < r->sys.n; i++)
+		zoomed += r->sys.v[i]->zoomed;
+	fprintf(r->out,
+		"leakwatch: watching %s: %zu processes, %zu traced in depth "
+		"(at most %d); Ctrl-C for the final report\n",
+		r->sys.comm || r->sys.cgroup[0] ? "the chosen processes"
+						: "the whole system",
+		r->sys.n, zoomed, r->sys.zoom_max);
 	return LW_EXIT_OK;
 }
 
 static int setup(struct run *r)
 {
+	bool all = !r->opts.pid && !r->opts.cmd;
 	int rc;
 
-	rc = machine_check_privileges(r->opts.pid != 0);
+	rc = machine_check_privileges(r->opts.pid != 0 || all);
 	if (!rc)
 		rc = machine_check_kernel();
+	if (!rc)
+		rc = system_init(&r->sys, all, r->opts.comm, r->opts.cgroup,
+				 all ? r->opts.zoom : 1);
 	if (rc)
 		return rc;
-	if (r->opts.pid)
-		rc = target_open_pid(&r->target, r->opts.pid);
-	else
-		rc = target_launch(&r->target, r->opts.cmd);
-	if (!rc)
-		rc = plan_build(r->target.objs, r->target.nobjs, &r->plan);
-	if (!rc)
-		rc = plan_goroutines(r);
-	if (rc)
-		return rc;
-	plan_print(&r->plan);
 	r->t_start = lw_now();
-	if (model_init(&r->model, r->t_start))
-		return LW_EXIT_ERROR;
-	if (r->opts.floor == LW_FLOOR_MEMLEAK)
-		plan_all_at_entry(&r->plan);
-	rc = session_open(
-		&r->session, r->target.pid,
-		&(struct lw_session_opts){ r->opts.floor != LW_FLOOR_NONE,
-					   r->opts.unwind_fp,
-					   r->opts.max_allocs },
-		&(struct lw_go_offsets){ r->go.g_goid, r->go.g_startpc },
-		&(struct lw_session_events){ on_map_event, on_file_event, r });
-	if (!rc && !r->opts.floor && !r->opts.unwind_fp)
-		rc = load_unwind_tables(r);
-	if (!rc)
-		rc = session_attach(&r->session, &r->plan, r->target.pid);
-	if (!rc)
-		rc = target_release(&r->target);
-	if (!rc && r->is_go)
-		goscan_init(&r->goscan, r->target.pid, go_bias(r), &r->go);
-	if (!rc && r->target.launched) {
-		/* the exec that starts the command is not news */
-		model_set_epoch(&r->model, 1);
-		r->epoch = 1;
-	}
-	return rc;
+	return all ? setup_system(r) : setup_target(r);
+}
+
+/* Detached first, before anything is freed: no probe outlives us. */
+static void teardown(struct run *r)
+{
+	size_t i;
+
+	if (lw_verbose)
+		session_print_run_time(&r->session, stderr);
+	for (i = 0; i < r->sys.n; i++)
+		detach_all(&r->sys.v[i]->links);
+	session_close(&r->session);
+	if (r->target && r->target->target.launched && !r->target->exited &&
+	    r->target->target.go_fd < 0)
+		fprintf(r->out, "leakwatch: detached; pid %d keeps running\n",
+			r->target->pid);
+	system_free(&r->sys, NULL);
+	cfi_free(&r->cfi);
+	free(r->drained);
+	free(r->owner);
 }
 
 int main(int argc, char **argv)
@@ -554,34 +588,10 @@ int main(int argc, char **argv)
 	install_signals();
 	prepare_process();
 	rc = setup(&r);
-	if (!rc) {
-		r.sym = symbolizer_new(r.target.pid);
-		threads_init(&r.threads, r.target.pid);
-		if (!r.sym)
-			lw_warn("symbolizer: %s", strerror(errno));
-		fprintf(r.out,
-			"leakwatch: watching pid %d (%s), %d probes; "
-			"Ctrl-C for the final report\n",
-			r.target.pid, r.target.comm, r.plan.n);
+	if (!rc)
 		rc = loop(&r);
-	}
 	close_top(&r);
-	if (lw_verbose)
-		session_print_run_time(&r.session, stderr);
-	session_close(&r.session);
-	if (r.target.launched && r.target.pid > 0 && !r.target.exited &&
-	    r.target.go_fd < 0)
-		fprintf(r.out, "leakwatch: detached; pid %d keeps running\n",
-			r.target.pid);
-	target_close(&r.target);
-	if (r.is_go)
-		goscan_free(&r.goscan);
-	if (r.sym)
-		symbolizer_free(r.sym);
-	threads_free(&r.threads);
-	cfi_free(&r.cfi);
-	model_free(&r.model);
-	free(r.drained);
+	teardown(&r);
 	if (r.json && r.json != stdout && fclose(r.json) && !rc) {
 		lw_err("writing %s: %s", r.opts.json_path, strerror(errno));
 		rc = LW_EXIT_ERROR;

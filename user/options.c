@@ -17,17 +17,30 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: leakwatch [options] -p PID\n"
+		"Usage: leakwatch [options]                 the whole system (-a)\n"
+		"       leakwatch [options] -p PID\n"
 		"       leakwatch [options] -- COMMAND [ARGS...]\n"
-		"       leakwatch top [options] -p PID | -- COMMAND [ARGS...]\n"
+		"       leakwatch top [options] [-a | -p PID | -- COMMAND [ARGS...]]\n"
 		"\n"
 		"Attach to a running process, or launch a command traced from its\n"
 		"first instruction, and show the call sites whose outstanding heap\n"
 		"bytes keep growing, ranked by growth, with symbolized stacks; and\n"
 		"live threads by the code that created them and where they are. In\n"
 		"Go programs, also live goroutines by the go statement that created\n"
-		"them, and where they are blocked.\n"
+		"them, and where they are blocked. Without a target, every process:\n"
+		"memory, threads and goroutines of each are followed at no cost to\n"
+		"it, and the ones that keep growing are traced in depth.\n"
 		"\n"
+		"  -a, --all                every process (the default without -p or a\n"
+		"                           command)\n"
+		"      --comm NAME          only processes whose comm matches NAME (a\n"
+		"                           shell pattern; repeatable): each is traced\n"
+		"                           in depth at once\n"
+		"      --cgroup PATH        only processes in this cgroup v2 (a\n"
+		"                           container, a unit), traced in depth at once\n"
+		"      --zoom N             processes traced in depth at once, at most\n"
+		"                           (default 4)\n"
+		"      --kernel             kernel allocations too, as process [kernel]\n"
 		"  -p, --pid PID            attach to this process\n"
 		"  -i, --interval SECONDS   drain and report period (default 5; 2 for\n"
 		"                           the live view)\n"
@@ -51,6 +64,8 @@ static void usage(FILE *f)
 		"      --max-allocs N       live allocations tracked at most (default\n"
 		"                           1048576; more are counted as\n"
 		"                           alloc_map_full)\n"
+		"      --max-sites N        distinct stacks kept at most (default\n"
+		"                           65536; more are counted as site_map_full)\n"
 		"  -v, --verbose            say what is attached where (and, at the\n"
 		"                           end, the BPF programs' run time)\n"
 		"  -h, --help               this text\n"
@@ -60,9 +75,9 @@ static void usage(FILE *f)
 		"\n"
 		"Exit codes: 0 ok (also when the target exits), 1 runtime error,\n"
 		"2 usage, 3 permission (needs root, or CAP_BPF and CAP_PERFMON, and\n"
-		"CAP_SYS_PTRACE for -p),\n"
+		"CAP_SYS_PTRACE for -p and the whole system),\n"
 		"4 unsupported kernel or system (no sysfs, BTF, uprobes or\n"
-		"bpf_find_vma; lockdown), 5 target not found,\n"
+		"bpf_find_vma; lockdown), 5 target (or --cgroup) not found,\n"
 		"6 target unusable (binary unreadable, no allocator found).\n",
 		TREND_RULE_HELP, TREND_LIMITS_HELP);
 }
@@ -116,6 +131,11 @@ enum {
 	OPT_PPROF,
 	OPT_UNWIND,
 	OPT_MAX_ALLOCS,
+	OPT_MAX_SITES,
+	OPT_COMM,
+	OPT_CGROUP,
+	OPT_ZOOM,
+	OPT_KERNEL,
 };
 
 static const struct option long_opts[] = {
@@ -133,6 +153,12 @@ static const struct option long_opts[] = {
 	{ "floor", optional_argument, NULL, OPT_FLOOR },
 	{ "unwind", required_argument, NULL, OPT_UNWIND },
 	{ "max-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
+	{ "max-sites", required_argument, NULL, OPT_MAX_SITES },
+	{ "all", no_argument, NULL, 'a' },
+	{ "comm", required_argument, NULL, OPT_COMM },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
+	{ "zoom", required_argument, NULL, OPT_ZOOM },
+	{ "kernel", no_argument, NULL, OPT_KERNEL },
 	{},
 };
 
@@ -174,6 +200,24 @@ static enum lw_parse parse_folded_value(const char *s, struct lw_opts *o)
 		o->folded_value = LW_FOLDED_GROWTH;
 	else
 		return bad_value("--folded-value (bytes, count, growth)", s);
+	return LW_PARSE_RUN;
+}
+
+static enum lw_parse add_comm(struct lw_opts *o, const char *name)
+{
+	size_t n = 0;
+	char **v;
+
+	if (!*name)
+		return bad_value("--comm", name);
+	while (o->comm && o->comm[n])
+		n++;
+	v = realloc(o->comm, (n + 2) * sizeof(*v));
+	if (!v)
+		return usage_error("out of memory");
+	v[n] = (char *)name;
+	v[n + 1] = NULL;
+	o->comm = v;
 	return LW_PARSE_RUN;
 }
 
@@ -223,6 +267,30 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 					 optarg);
 		o->max_allocs = v;
 		return LW_PARSE_RUN;
+	case OPT_MAX_SITES:
+		if (!parse_int(optarg, 64, 1L << 24, &v))
+			return bad_value("--max-sites (64 to 16777216)",
+					 optarg);
+		o->max_sites = v;
+		return LW_PARSE_RUN;
+	case 'a':
+		o->all = true;
+		return LW_PARSE_RUN;
+	case OPT_COMM:
+		return add_comm(o, optarg);
+	case OPT_CGROUP:
+		if (!*optarg)
+			return bad_value("--cgroup", optarg);
+		o->cgroup = optarg;
+		return LW_PARSE_RUN;
+	case OPT_ZOOM:
+		if (!parse_int(optarg, 1, LW_MAX_TARGETS, &v))
+			return bad_value("--zoom (1 to 1024)", optarg);
+		o->zoom = v;
+		return LW_PARSE_RUN;
+	case OPT_KERNEL:
+		o->kernel = true;
+		return LW_PARSE_RUN;
 	case OPT_UNWIND:
 		if (strcmp(optarg, "tables") && strcmp(optarg, "fp"))
 			return bad_value("--unwind (tables, fp)", optarg);
@@ -250,7 +318,9 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 
 	*o = (struct lw_opts){ .interval = 5,
 			       .top = 10,
-			       .max_allocs = LW_MAX_LIVE_ALLOCS };
+			       .max_allocs = LW_MAX_LIVE_ALLOCS,
+			       .max_sites = LW_MAX_SITES,
+			       .zoom = 4 };
 	if (argc > 1 && !strcmp(argv[1], "top")) {
 		o->live = true;
 		argv[1] = argv[0];
@@ -258,7 +328,7 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 		argv++;
 	}
 	/* '+': options end at the command, whose own flags are its own */
-	while ((c = getopt_long(argc, argv, "+p:i:d:n:vh", long_opts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+p:i:d:n:avh", long_opts, NULL)) !=
 	       -1) {
 		r = c == OPT_TOP ? parse_top(argc, argv, o) : parse_one(c, o);
 		if (r != LW_PARSE_RUN)
@@ -268,8 +338,16 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 		o->cmd = &argv[optind];
 	if (o->pid && o->cmd)
 		return usage_error("give either -p PID or a command, not both");
+	if (o->all && (o->pid || o->cmd))
+		return usage_error("-a is every process: not with -p PID or a "
+				   "command");
+	if ((o->comm || o->cgroup) && (o->pid || o->cmd))
+		return usage_error("--comm and --cgroup choose among every "
+				   "process: not with -p PID or a command");
+	if (o->kernel && (o->pid || o->cmd))
+		return usage_error("--kernel is for the whole system (-a)");
 	if (!o->pid && !o->cmd)
-		return usage_error("no target: give -p PID or -- COMMAND");
+		o->all = true;
 	if (o->live && !o->interval_set)
 		o->interval = 2; /* a live view must move */
 	if (o->live && o->json_path && !strcmp(o->json_path, "-"))

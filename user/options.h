@@ -35,6 +35,12 @@ struct lw_opts {
 	enum lw_floor floor;	/* make bench: empty programs only */
 	bool unwind_fp;		/* --unwind fp: no unwind tables */
 	long max_allocs;	/* --max-allocs: live allocations tracked */
+	long max_sites;		/* --max-sites: stacks (sites) kept */
+	bool all;		/* -a, or no target: the whole system */
+	char **comm;		/* --comm patterns, NULL-terminated */
+	const char *cgroup;	/* --cgroup PATH */
+	int zoom;		/* --zoom: processes traced in depth */
+	bool kernel;		/* --kernel: kernel allocations too */
 };
 
 enum lw_parse {

@@ -134,6 +134,8 @@ static char *site_stack(struct lw_view *v, struct lw_site *s)
 
 	if (!m)
 		abort();
+	if (v->root)
+		fprintf(m, "%s;", v->root);
 	fprintf(m, "[%s]", view_kind_name(s->kind));
 	if (n && fr[0].pc) {
 		for (i = n - 1; i >= 0; i--) {
@@ -206,27 +208,69 @@ static int print_lines(FILE *f, struct folded_line *l, size_t n)
 	return err;
 }
 
+/* The lines of one process's sites, appended to *l. */
+static void collect(struct lw_view *v, enum lw_folded_value how,
+		    struct folded_line **l, size_t *k, size_t *cap)
+{
+	struct lw_site **s;
+	size_t n = model_ranked(v->model, &s), i;
+	struct folded_line *p;
+
+	if (*k + n >= *cap) {
+		*cap = *k + n + 16;
+		p = realloc(*l, *cap * sizeof(*p));
+		if (!p)
+			abort();
+		*l = p;
+	}
+	for (i = 0; i < n; i++) {
+		(*l)[*k].value = site_folded(s[i], how);
+		if ((*l)[*k].value > 0) {
+			(*l)[*k].stack = site_stack(v, s[i]);
+			(*k)++;
+		}
+	}
+	free(s);
+}
+
+/* System-wide, each line's root is its process: "[pid 123 comm]". */
+static void collect_system(struct lw_view *v, enum lw_folded_value how,
+			   struct folded_line **l, size_t *k, size_t *cap)
+{
+	struct lw_view pv;
+	struct lw_proc *p;
+	char root[160];
+	size_t i;
+
+	for (i = 0; i < v->sys->n; i++) {
+		p = v->sys->v[i];
+		if (!p->planned || !p->sym)
+			continue;
+		pv = view_of_proc(v, p);
+		snprintf(root, sizeof(root), "[pid %d %s]", p->pid,
+			 p->target.comm);
+		clean_frame(root);
+		pv.root = root;
+		collect(&pv, how, l, k, cap);
+	}
+}
+
 int report_folded(FILE *f, const char *name, struct lw_view *v,
 		  enum lw_folded_value how)
 {
-	struct lw_site **s;
-	size_t n = model_ranked(v->model, &s), i, k = 0;
-	struct folded_line *l = calloc(n ? n : 1, sizeof(*l));
+	struct folded_line *l = NULL;
+	size_t k = 0, cap = 0;
 	int err;
 
-	if (!l)
-		abort();
-	for (i = 0; i < n; i++) {
-		l[k].value = site_folded(s[i], how);
-		if (l[k].value > 0)
-			l[k++].stack = site_stack(v, s[i]);
-	}
+	if (v->sys)
+		collect_system(v, how, &l, &k, &cap);
+	else
+		collect(v, how, &l, &k, &cap);
 	err = print_lines(f, l, k);
 	if (err || fflush(f)) {
 		lw_err("writing %s: %s", name, strerror(errno));
 		err = -1;
 	}
 	free(l);
-	free(s);
 	return err;
 }

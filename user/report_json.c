@@ -153,17 +153,15 @@ static json_object *counters_json(struct lw_view *v, bool drops)
 
 	for (c = 0; c < LW_CNT_MAX; c++)
 		if (view_counter_is_drop(c) == drops)
-			add_int(o, view_counter_name(c), v->model->counters[c]);
+			add_int(o, view_counter_name(c), view_counters(v)[c]);
 	if (drops)
-		add_int(o, "unresolved_frames", symbolizer_unresolved(v->sym));
+		add_int(o, "unresolved_frames", view_unresolved(v));
 	return o;
 }
 
 /* What was seen since attach, freed or not: the work observed. */
-static json_object *totals_json(struct lw_view *v)
+static void totals_add(struct lw_view *v, uint64_t n[3][2])
 {
-	json_object *o = json_object_new_object();
-	uint64_t n[3][2] = {}; /* by kind: made, ended */
 	const struct lw_site *s;
 	size_t i;
 
@@ -174,6 +172,12 @@ static json_object *totals_json(struct lw_view *v)
 		n[s->kind][0] += s->k.allocs + s->map_allocs;
 		n[s->kind][1] += s->k.frees + s->map_frees;
 	}
+}
+
+static json_object *totals_json(uint64_t n[3][2])
+{
+	json_object *o = json_object_new_object();
+
 	add_int(o, "heap_allocs", n[LW_KIND_HEAP][0]);
 	add_int(o, "heap_frees", n[LW_KIND_HEAP][1]);
 	add_int(o, "goroutines_created", n[LW_KIND_GOROUTINE][0]);
@@ -183,25 +187,123 @@ static json_object *totals_json(struct lw_view *v)
 	return o;
 }
 
-static json_object *report(struct lw_view *v)
+static json_object *sites_json(struct lw_view *v, json_object *all, pid_t pid)
 {
-	json_object *root = json_object_new_object(), *sites;
+	json_object *sites = json_object_new_array(), *o;
 	struct lw_site **s;
 	size_t n = model_ranked(v->model, &s), i;
 
+	for (i = 0; i < n; i++) {
+		json_object_array_add(sites, site_json(v, s[i]));
+		if (!all)
+			continue;
+		o = site_json(v, s[i]);
+		add_int(o, "pid", pid);
+		json_object_array_add(all, o);
+	}
+	free(s);
+	return sites;
+}
+
+static void signal_json(json_object *o, const struct lw_proc *p,
+			enum lw_signal k, const char *name, const char *rate)
+{
+	if (p->value[k] < 0) {
+		json_object_object_add(o, name, json_object_new_null());
+		json_object_object_add(o, rate, json_object_new_null());
+		return;
+	}
+	add_int(o, name, p->value[k]);
+	add_num(o, rate, p->fit[k].value_per_s);
+}
+
+/* One process of a system-wide run; its sites when it was traced. */
+static json_object *proc_json(struct lw_view *v, struct lw_proc *p,
+			      json_object *all, uint64_t totals[3][2])
+{
+	json_object *o = json_object_new_object();
+	struct lw_view pv = view_of_proc(v, p);
+
+	add_int(o, "pid", p->pid);
+	json_object_object_add(o, "comm", jstr(p->target.comm));
+	json_object_object_add(o, "exe", jstr(p->target.exe));
+	json_object_object_add(o, "cgroup", jstr(p->cgroup));
+	add_int(o, "rss_bytes", p->rss);
+	signal_json(o, p, LW_SIG_RSS, "anon_bytes", "rss_bytes_per_s");
+	signal_json(o, p, LW_SIG_THREADS, "threads", "threads_per_s");
+	signal_json(o, p, LW_SIG_GOROUTINES, "goroutines", "goroutines_per_s");
+	json_object_object_add(o, "suspect",
+			       json_object_new_boolean(p->suspect));
+	json_object_object_add(o, "zoomed", json_object_new_boolean(p->zoomed));
+	json_object_object_add(o, "zoom_reason",
+			       p->planned ? jstr(p->why)
+					  : json_object_new_null());
+	json_object_object_add(o, "exited", json_object_new_boolean(p->exited));
+	if (p->planned && p->sym) {
+		json_object_object_add(o, "sites",
+				       sites_json(&pv, all, p->pid));
+		totals_add(&pv, totals);
+	} else {
+		json_object_object_add(o, "sites", json_object_new_array());
+	}
+	return o;
+}
+
+static json_object *system_target_json(void)
+{
+	json_object *o = json_object_new_object();
+
+	add_int(o, "pid", 0);
+	json_object_object_add(o, "comm", jstr("[system]"));
+	json_object_object_add(o, "exe", jstr(""));
+	json_object_object_add(o, "exited", json_object_new_boolean(false));
+	json_object_object_add(o, "launched", json_object_new_boolean(false));
+	return o;
+}
+
+/*
+ * System-wide: schema 1 (its "sites" are every traced process's, each
+ * with its "pid"), plus "processes": the table, each with its own sites.
+ */
+static void system_json(json_object *root, struct lw_view *v,
+			uint64_t totals[3][2])
+{
+	json_object *procs = json_object_new_array();
+	json_object *all = json_object_new_array();
+	struct lw_proc **p;
+	size_t n = system_ranked(v->sys, &p), i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(procs, proc_json(v, p[i], all, totals));
+	for (i = 0; i < v->sys->n; i++)
+		if (v->sys->v[i]->exited)
+			json_object_array_add(
+				procs, proc_json(v, v->sys->v[i], all, totals));
+	free(p);
+	json_object_object_add(root, "sites", all);
+	json_object_object_add(root, "processes", procs);
+}
+
+static json_object *report(struct lw_view *v)
+{
+	json_object *root = json_object_new_object();
+	uint64_t totals[3][2] = {};
+
 	add_int(root, "schema", 1);
 	json_object_object_add(root, "version", jstr(LW_VERSION));
-	json_object_object_add(root, "target", target_json(v));
+	json_object_object_add(root, "target",
+			       v->sys ? system_target_json() : target_json(v));
 	add_num(root, "interval_s", v->interval);
 	add_num(root, "duration_s", v->elapsed);
 	json_object_object_add(root, "drops", counters_json(v, true));
 	json_object_object_add(root, "stats", counters_json(v, false));
-	json_object_object_add(root, "totals", totals_json(v));
-	sites = json_object_new_array();
-	for (i = 0; i < n; i++)
-		json_object_array_add(sites, site_json(v, s[i]));
-	json_object_object_add(root, "sites", sites);
-	free(s);
+	if (v->sys) {
+		system_json(root, v, totals);
+	} else {
+		totals_add(v, totals);
+		json_object_object_add(root, "sites", sites_json(v, NULL, 0));
+	}
+	json_object_object_add(root, "totals", totals_json(totals));
 	return root;
 }
 

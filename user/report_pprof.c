@@ -65,7 +65,7 @@ static const char *const type_names[PP_NTYPES][2] = {
 	[PP_THREADS] = { "thread", "count" },
 };
 
-#define PP_MAX_LABELS 6
+#define PP_MAX_LABELS 8
 /* Stackless sites get a location of their own, keyed apart from pcs. */
 #define PP_PSEUDO_KEY (1ULL << 63)
 
@@ -248,7 +248,7 @@ static uint64_t mapping_id(struct pp *p, uint64_t pc)
 
 	if (!pc || !symbolizer_mapping(p->v->sym, pc - 1, &m))
 		return 0;
-	slot = index_slot(p, &p->maps, m.start);
+	slot = index_slot(p, &p->maps, m.start | p->v->salt);
 	if (!slot)
 		return 0;
 	pm = *slot ? pr->mapping[*slot - 1] : NULL;
@@ -380,7 +380,8 @@ static size_t sample_stack(struct pp *p, struct lw_site *s, uint64_t *loc)
 		     j < n - 1 && fr[j].inlined && fr[j + 1].pc == fr[i].pc;
 		     j++)
 			;
-		loc[k++] = location_id(p, fr + i, j - i + 1, fr[i].pc);
+		loc[k++] = location_id(p, fr + i, j - i + 1,
+				       fr[i].pc | p->v->salt);
 		i = j + 1;
 	}
 	return k;
@@ -436,6 +437,10 @@ static void sample_labels(struct pp *p, struct pp_sample *ps,
 		add_label(p, ps, "label", s->label, 0, NULL);
 	if (s->kind == LW_KIND_THREAD)
 		add_label(p, ps, "stack_bytes", NULL, site_bytes(s), "bytes");
+	if (p->v->salt) { /* system-wide: whose site it is */
+		add_label(p, ps, "pid", NULL, p->v->target->pid, "");
+		add_label(p, ps, "comm", p->v->target->comm, 0, NULL);
+	}
 }
 
 static void fill_sample(struct pp *p, struct pp_sample *ps, struct lw_site *s)
@@ -461,25 +466,72 @@ static void fill_sample(struct pp *p, struct pp_sample *ps, struct lw_site *s)
 	sample_labels(p, ps, s);
 }
 
-static int add_samples(struct pp *p)
+/* The samples of one process's sites (p->v is its view). */
+static int add_samples(struct pp *p, size_t *cap)
 {
 	struct lw_site **s;
-	size_t n = model_ranked(p->v->model, &s), i;
+	size_t n = model_ranked(p->v->model, &s), i, at = p->prof.n_sample;
+	struct pp_sample *ns;
 
-	p->samples = calloc(n ? n : 1, sizeof(*p->samples));
-	p->samplep = calloc(n ? n : 1, sizeof(*p->samplep));
-	if (!p->samples || !p->samplep) {
-		free(s);
-		return -1;
+	if (at + n > *cap) {
+		*cap = at + n + 16;
+		ns = realloc(p->samples, *cap * sizeof(*ns));
+		if (!ns) {
+			free(s);
+			return -1;
+		}
+		p->samples = ns;
+		free(p->samplep);
+		p->samplep = NULL;
 	}
-	for (i = 0; i < n; i++) {
-		fill_sample(p, &p->samples[i], s[i]);
+	for (i = 0; i < n; i++)
+		fill_sample(p, &p->samples[at + i], s[i]);
+	p->prof.n_sample = at + n;
+	free(s);
+	return 0;
+}
+
+/* Samples point into their own struct: fixed once every one is made. */
+static int link_samples(struct pp *p)
+{
+	size_t i, k;
+
+	free(p->samplep);
+	p->samplep = calloc(p->prof.n_sample + 1, sizeof(*p->samplep));
+	if (!p->samplep)
+		return -1;
+	for (i = 0; i < p->prof.n_sample; i++) {
+		p->samples[i].s.value = p->samples[i].val;
+		p->samples[i].s.location_id = p->samples[i].loc;
+		p->samples[i].s.label = p->samples[i].labp;
+		for (k = 0; k < p->samples[i].s.n_label; k++)
+			p->samples[i].labp[k] = &p->samples[i].lab[k];
 		p->samplep[i] = &p->samples[i].s;
 	}
 	p->prof.sample = p->samplep;
-	p->prof.n_sample = n;
-	free(s);
 	return 0;
+}
+
+/* System-wide: every traced process's sites, pcs kept apart by a salt
+ * above the user address space (47 bits). */
+static int add_all_samples(struct pp *p, struct lw_view *v)
+{
+	struct lw_view pv;
+	size_t cap = 0, i;
+	int err = 0;
+
+	if (!v->sys)
+		err = add_samples(p, &cap);
+	for (i = 0; v->sys && i < v->sys->n && !err; i++) {
+		if (!v->sys->v[i]->planned || !v->sys->v[i]->sym)
+			continue;
+		pv = view_of_proc(v, v->sys->v[i]);
+		pv.salt = (uint64_t)(i + 1) << 47;
+		p->v = &pv;
+		err = add_samples(p, &cap);
+	}
+	p->v = v;
+	return err ? err : link_samples(p);
 }
 
 static void add_comments(struct pp *p)
@@ -488,8 +540,12 @@ static void add_comments(struct pp *p)
 	char buf[PATH_MAX + 256];
 
 	p->comments[0] = str_id(p, "leakwatch " LW_VERSION);
-	snprintf(buf, sizeof(buf), "target: pid %d %s (%s)%s", (int)t->pid,
-		 t->comm, t->exe, t->exited ? ", exited" : "");
+	if (t)
+		snprintf(buf, sizeof(buf), "target: pid %d %s (%s)%s",
+			 (int)t->pid, t->comm, t->exe,
+			 t->exited ? ", exited" : "");
+	else
+		snprintf(buf, sizeof(buf), "target: the whole system");
 	p->comments[1] = str_id(p, buf);
 	memcpy(buf, "drops:", 6);
 	view_drops(p->v, buf + 6, sizeof(buf) - 6);
@@ -530,7 +586,7 @@ static int pp_build(struct pp *p, struct lw_view *v)
 	if (!p->prof.string_table[0])
 		return -1;
 	add_header(p);
-	if (add_samples(p))
+	if (add_all_samples(p, v))
 		return -1;
 	return p->oom ? -1 : 0;
 }

@@ -205,11 +205,17 @@ static void counted_table(FILE *f, struct lw_view *v, struct lw_site **s,
 
 void report_text(FILE *f, struct lw_view *v)
 {
-	struct lw_site **s;
-	size_t n = model_ranked(v->model, &s);
-	size_t nheap = count_kind(s, n, LW_KIND_HEAP);
-	size_t ngo = count_kind(s, n, LW_KIND_GOROUTINE);
 	int frames = v->final ? LW_MAX_FRAMES : INTERVAL_FRAMES;
+	size_t n, nheap, ngo;
+	struct lw_site **s;
+
+	if (v->sys) {
+		report_system(f, v);
+		return;
+	}
+	n = model_ranked(v->model, &s);
+	nheap = count_kind(s, n, LW_KIND_HEAP);
+	ngo = count_kind(s, n, LW_KIND_GOROUTINE);
 
 	header(f, v, s, nheap);
 	heap_table(f, v, s, nheap, frames);

@@ -46,13 +46,16 @@ static int open_floor(struct lw_session *s)
 }
 
 /* Map sizes are decided here, at load, not in the BPF source. */
-static int size_maps(struct heap_bpf *h, long max_allocs)
+static int size_maps(struct heap_bpf *h, const struct lw_session_opts *o)
 {
 	const struct {
 		struct bpf_map *map;
 		__u32 n;
 	} sizes[] = {
-		{ h->maps.allocs, max_allocs },
+		{ h->maps.allocs, o->max_allocs },
+		{ h->maps.stack_sites, o->max_sites },
+		{ h->maps.site_stacks, o->max_sites },
+		{ h->maps.sites, o->max_sites },
 		{ h->maps.cfi_files, LW_CFI_MAX_FILES },
 		{ h->maps.cfi_pages, LW_CFI_MAX_PAGES },
 		{ h->maps.cfi_entries, LW_CFI_MAX_ENTRIES },
@@ -69,9 +72,7 @@ static int size_maps(struct heap_bpf *h, long max_allocs)
 	return 0;
 }
 
-static int open_heap(struct lw_session *s, pid_t pid,
-		     const struct lw_session_opts *o,
-		     const struct lw_go_offsets *go,
+static int open_heap(struct lw_session *s, const struct lw_session_opts *o,
 		     const struct lw_session_events *ev)
 {
 	int err;
@@ -79,11 +80,9 @@ static int open_heap(struct lw_session *s, pid_t pid,
 	s->heap = heap_bpf__open();
 	if (!s->heap)
 		return load_error("open", -errno);
-	s->heap->rodata->targ_tgid = pid;
-	s->heap->rodata->go_goid_off = go->goid;
-	s->heap->rodata->go_startpc_off = go->startpc;
 	s->heap->rodata->use_tables = !o->unwind_fp;
-	err = size_maps(s->heap, o->max_allocs);
+	s->max_sites = o->max_sites;
+	err = size_maps(s->heap, o);
 	if (!err)
 		err = heap_bpf__load(s->heap);
 	if (err)
@@ -94,6 +93,7 @@ static int open_heap(struct lw_session *s, pid_t pid,
 	s->allocs_fd = bpf_map__fd(s->heap->maps.allocs);
 	s->goroutines_fd = bpf_map__fd(s->heap->maps.goroutines);
 	s->threads_fd = bpf_map__fd(s->heap->maps.threads);
+	s->targets_fd = bpf_map__fd(s->heap->maps.targets);
 	s->cfi = (struct lw_cfi_fds){
 		.files = bpf_map__fd(s->heap->maps.cfi_files),
 		.pages = bpf_map__fd(s->heap->maps.cfi_pages),
@@ -113,23 +113,21 @@ static int open_heap(struct lw_session *s, pid_t pid,
 	return LW_EXIT_OK;
 }
 
-int session_open(struct lw_session *s, pid_t pid,
-		 const struct lw_session_opts *o,
-		 const struct lw_go_offsets *go,
+int session_open(struct lw_session *s, const struct lw_session_opts *o,
 		 const struct lw_session_events *ev)
 {
 	memset(s, 0, sizeof(*s));
 	s->sites_fd = s->stacks_fd = s->counters_fd = s->allocs_fd = -1;
-	s->goroutines_fd = s->threads_fd = -1;
+	s->goroutines_fd = s->threads_fd = s->targets_fd = -1;
 	s->cfi = (struct lw_cfi_fds){ -1, -1, -1, -1 };
 	libbpf_set_print(libbpf_print);
 	if (o->floor)
 		return open_floor(s);
-	return open_heap(s, pid, o, go, ev);
+	return open_heap(s, o, ev);
 }
 
-/* Exec, thread birth and thread death: tracepoints. */
-static int attach_exec(struct lw_session *s)
+/* Exec, thread birth and thread death: tracepoints, for every process. */
+int session_attach_tracepoints(struct lw_session *s)
 {
 	struct bpf_program *tps[] = { s->heap->progs.on_exec,
 				      s->heap->progs.on_newtask,
@@ -149,7 +147,19 @@ static int attach_exec(struct lw_session *s)
 	return 0;
 }
 
-int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid)
+static int attach_error(int err)
+{
+	if (err == -EPERM || err == -EACCES)
+		return LW_EXIT_PERM;
+	if (err == -EOPNOTSUPP || err == -ENOSYS || err == -EINVAL) {
+		lw_err("this kernel lacks multi-uprobe links (Linux 6.6+)");
+		return LW_EXIT_KERNEL;
+	}
+	return LW_EXIT_ERROR;
+}
+
+int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid,
+		   struct lw_links *links)
 {
 	struct lw_progs progs;
 	int err;
@@ -166,19 +176,36 @@ int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid)
 					   s->heap->progs.release_enter,
 					   s->heap->progs.go_probe,
 					   s->heap->progs.thread_create };
-	err = attach_plan(plan, pid, &progs, &s->links);
-	if (!err && s->heap)
-		err = attach_exec(s);
+	err = attach_plan(plan, pid, &progs, links);
 	if (!err)
 		return LW_EXIT_OK;
-	detach_all(&s->links);
-	if (err == -EPERM || err == -EACCES)
-		return LW_EXIT_PERM;
-	if (err == -EOPNOTSUPP || err == -ENOSYS || err == -EINVAL) {
-		lw_err("this kernel lacks multi-uprobe links (Linux 6.6+)");
-		return LW_EXIT_KERNEL;
+	detach_all(links);
+	return attach_error(err);
+}
+
+int session_target_add(struct lw_session *s, pid_t pid, uint32_t epoch,
+		       const struct lw_go_offsets *go)
+{
+	struct lw_target_val v = { .epoch = epoch };
+	__u32 key = pid;
+
+	if (!s->heap)
+		return 0;
+	if (go) {
+		v.go_goid_off = go->goid;
+		v.go_startpc_off = go->startpc;
 	}
-	return LW_EXIT_ERROR;
+	if (bpf_map_update_elem(s->targets_fd, &key, &v, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+void session_target_del(struct lw_session *s, pid_t pid)
+{
+	__u32 key = pid;
+
+	if (s->heap)
+		bpf_map_delete_elem(s->targets_fd, &key);
 }
 
 void session_set_gen(struct lw_session *s, uint32_t gen)
@@ -194,14 +221,17 @@ uint32_t session_nsites(struct lw_session *s)
 	if (!s->heap)
 		return 0;
 	n = __atomic_load_n(&s->heap->data->next_site, __ATOMIC_RELAXED);
-	return n < LW_MAX_SITES ? n : LW_MAX_SITES;
+	return n < s->max_sites ? n : s->max_sites;
 }
 
-uint32_t session_epoch(struct lw_session *s)
+uint32_t session_epoch(struct lw_session *s, pid_t pid)
 {
-	return s->heap ? __atomic_load_n(&s->heap->bss->exec_epoch,
-					 __ATOMIC_RELAXED)
-		       : 0;
+	struct lw_target_val v;
+	__u32 key = pid;
+
+	if (!s->heap || bpf_map_lookup_elem(s->targets_fd, &key, &v))
+		return 0;
+	return v.epoch;
 }
 
 int session_poll_fd(struct lw_session *s)

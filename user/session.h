@@ -21,7 +21,8 @@ struct lw_session {
 	struct lw_links links;
 	struct ring_buffer *rb;
 	int sites_fd, stacks_fd, counters_fd, allocs_fd, goroutines_fd;
-	int threads_fd;
+	int threads_fd, targets_fd;
+	uint32_t max_sites;
 	struct lw_cfi_fds cfi; /* the unwind tables' maps; -1 under --floor */
 };
 
@@ -42,14 +43,23 @@ struct lw_session_opts {
 	bool floor;	 /* the bench's empty programs */
 	bool unwind_fp;	 /* walks by frame pointers only */
 	long max_allocs; /* the live-allocation map's size */
+	long max_sites;	 /* the site arrays' size */
 };
 
 /* Returns an lw_exit code, with the reason printed. */
-int session_open(struct lw_session *s, pid_t pid,
-		 const struct lw_session_opts *o,
-		 const struct lw_go_offsets *go,
+int session_open(struct lw_session *s, const struct lw_session_opts *o,
 		 const struct lw_session_events *ev);
-int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid);
+/* The exec and thread tracepoints: once per session (0 or -errno). */
+int session_attach_tracepoints(struct lw_session *s);
+/* One process's probes, into links (its own, to detach it alone);
+ * returns an lw_exit code. */
+int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid,
+		   struct lw_links *links);
+/* Makes pid traced in depth (its probes then count), from epoch on;
+ * go: its runtime.g offsets, or NULL. 0 or -errno. */
+int session_target_add(struct lw_session *s, pid_t pid, uint32_t epoch,
+		       const struct lw_go_offsets *go);
+void session_target_del(struct lw_session *s, pid_t pid);
 void session_set_gen(struct lw_session *s, uint32_t gen);
 int session_poll_fd(struct lw_session *s); /* -1 when nothing to poll */
 /* Site indices handed out so far. */
@@ -61,8 +71,8 @@ uint32_t session_nsites(struct lw_session *s);
  */
 int session_thread_snaps(struct lw_session *s, pid_t pid,
 			 struct lw_thread_snap **out);
-/* How many times the target has exec'd since attach. */
-uint32_t session_epoch(struct lw_session *s);
+/* pid's epoch: its execs (and zooms) since it was first traced. */
+uint32_t session_epoch(struct lw_session *s, pid_t pid);
 void session_consume(struct lw_session *s);
 /* Each program's runs and run time (with kernel.bpf_stats_enabled = 1). */
 void session_print_run_time(struct lw_session *s, FILE *f);

@@ -114,7 +114,7 @@ static void objs_from_maps(struct lw_target *t)
 		add_obj(t, libc, NULL);
 }
 
-int target_open_pid(struct lw_target *t, pid_t pid)
+static int open_pid(struct lw_target *t, pid_t pid, bool quiet)
 {
 	char path[64];
 	ssize_t n;
@@ -124,21 +124,49 @@ int target_open_pid(struct lw_target *t, pid_t pid)
 	t->go_fd = t->exec_err_fd = -1;
 	t->pidfd = pidfd_open(pid);
 	if (t->pidfd < 0) {
-		lw_err("no such process: %d", pid);
+		if (!quiet)
+			lw_err("no such process: %d", pid);
 		return LW_EXIT_NO_TARGET;
 	}
 	snprintf(t->root, sizeof(t->root), "/proc/%d/root", pid);
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, t->exe, sizeof(t->exe) - 1);
 	if (n < 0) {
-		lw_err("cannot read %s: %s (a kernel thread?)", path,
-		       strerror(errno));
+		if (!quiet)
+			lw_err("cannot read %s: %s (a kernel thread?)", path,
+			       strerror(errno));
+		close(t->pidfd);
+		t->pidfd = -1;
 		return LW_EXIT_BAD_TARGET;
 	}
 	t->exe[n] = 0;
 	read_comm(t);
 	objs_from_maps(t);
 	return LW_EXIT_OK;
+}
+
+int target_open_pid(struct lw_target *t, pid_t pid)
+{
+	return open_pid(t, pid, false);
+}
+
+int target_probe_pid(struct lw_target *t, pid_t pid)
+{
+	return open_pid(t, pid, true);
+}
+
+void target_reload_objs(struct lw_target *t)
+{
+	int i;
+
+	for (i = 0; i < t->nobjs; i++) {
+		free(t->objs[i].name);
+		free(t->objs[i].open);
+	}
+	free(t->objs);
+	t->objs = NULL;
+	t->nobjs = 0;
+	objs_from_maps(t);
 }
 
 static bool find_in_path(const char *cmd, char *out, size_t len)

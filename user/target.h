@@ -30,6 +30,10 @@ struct lw_target {
 
 /* Each returns an lw_exit code and prints why when it is not 0. */
 int target_open_pid(struct lw_target *t, pid_t pid);
+/* The same, quiet: for the system scan, where processes come and go. */
+int target_probe_pid(struct lw_target *t, pid_t pid);
+/* Its mapped objects read anew (an exec, before it is traced). */
+void target_reload_objs(struct lw_target *t);
 int target_launch(struct lw_target *t, char **cmd);
 int target_release(struct lw_target *t); /* lets a launched child exec */
 bool target_poll_exit(struct lw_target *t);

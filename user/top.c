@@ -32,26 +32,58 @@ int top_input_fd(const struct lw_top *t)
 	return t->term.in ? fileno(t->term.in) : -1;
 }
 
-static void render(struct lw_top *t)
+/* top -a with no process opened: the process table is up. */
+static bool in_procs(const struct lw_top *t, const struct lw_view *v)
+{
+	return v->sys && !t->proc;
+}
+
+/* What the site screens show: the target, or the process opened. */
+static struct lw_view cur_view(struct lw_top *t, struct lw_view *v)
+{
+	size_t i;
+
+	if (!v->sys || !t->proc)
+		return *v;
+	for (i = 0; i < v->sys->n; i++)
+		if (v->sys->v[i]->pid == t->proc && v->sys->v[i]->sym)
+			return view_of_proc(v, v->sys->v[i]);
+	t->proc = 0; /* gone: back to the table */
+	t->mode = TOP_TABLE;
+	return *v;
+}
+
+static void render(struct lw_top *t, struct lw_view *v)
 {
 	term_last_message(&t->term, t->msg, sizeof(t->msg));
-	if (t->mode == TOP_TABLE)
+	if (in_procs(t, v) && t->mode == TOP_TABLE)
+		procs_draw(t);
+	else if (t->mode == TOP_TABLE)
 		draw_table(t);
 	else
 		page_draw(t, t->mode == TOP_HELP ? "keys" : "site stack");
 }
 
+static void refresh_sites(struct lw_top *t, struct lw_view *v)
+{
+	rows_refresh(&t->snap, v);
+	rows_order(t);
+	if (t->mode == TOP_STACK)
+		page_build_stack(&t->page, v, t->page.stack);
+}
+
 void top_draw(struct lw_top *t, struct lw_view *v)
 {
+	struct lw_view pv;
+
 	if (term_start(&t->term))
 		return;
-	if (!t->paused) {
-		rows_refresh(&t->snap, v);
-		rows_order(t);
-		if (t->mode == TOP_STACK)
-			page_build_stack(&t->page, v, t->page.stack);
-	}
-	render(t);
+	if (!t->paused && v->sys)
+		procs_refresh(t, v);
+	pv = cur_view(t, v);
+	if (!t->paused && !in_procs(t, v))
+		refresh_sites(t, &pv);
+	render(t, v);
 }
 
 static void select_at(struct lw_top *t, long pos)
@@ -113,10 +145,40 @@ static bool move_key(struct lw_top *t, int ch)
 	default:
 		return false;
 	}
-	if (t->mode == TOP_TABLE)
+	if (t->mode == TOP_TABLE && !t->proc && t->nprocs)
+		procs_move(t, d);
+	else if (t->mode == TOP_TABLE)
 		select_at(t, (long)t->sel + d);
 	else
 		page_scroll(&t->page, d);
+	return true;
+}
+
+/* top -a's table: Enter opens a process, q quits. */
+static bool procs_key(struct lw_top *t, struct lw_view *v, int ch)
+{
+	struct lw_view pv;
+
+	switch (ch) {
+	case 'q':
+	case 'Q':
+		return false;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+		t->proc = procs_open(t);
+		if (!t->proc)
+			break;
+		t->sel = t->first = 0;
+		t->sel_stack = 0;
+		pv = cur_view(t, v);
+		refresh_sites(t, &pv);
+		break;
+	case '?':
+		t->mode = TOP_HELP;
+		page_build_help(&t->page);
+		break;
+	}
 	return true;
 }
 
@@ -177,8 +239,10 @@ static void page_key(struct lw_top *t, int ch)
 	}
 }
 
-static bool key(struct lw_top *t, struct lw_view *v, int ch)
+static bool key(struct lw_top *t, struct lw_view *sys, int ch)
 {
+	struct lw_view pv = cur_view(t, sys), *v = &pv;
+
 	if (ch == 'p' || ch == 'P') {
 		t->paused = !t->paused;
 		return true;
@@ -189,6 +253,12 @@ static bool key(struct lw_top *t, struct lw_view *v, int ch)
 	}
 	if (ch == KEY_RESIZE || move_key(t, ch))
 		return true;
+	if (t->mode == TOP_TABLE && in_procs(t, sys))
+		return procs_key(t, sys, ch);
+	if (t->mode == TOP_TABLE && sys->sys && ch == KEY_ESC) {
+		t->proc = 0; /* back to the process table */
+		return true;
+	}
 	if (t->mode == TOP_TABLE)
 		return table_key(t, v, ch);
 	page_key(t, ch);
@@ -209,7 +279,7 @@ bool top_input(struct lw_top *t, struct lw_view *v)
 		any = true;
 	}
 	if (any)
-		render(t);
+		render(t, v);
 	return true;
 }
 
@@ -220,6 +290,7 @@ void top_close(struct lw_top *t)
 	term_close(&t->term);
 	rows_free(&t->snap);
 	page_free(&t->page);
+	free(t->procs);
 	free(t->order);
 	free(t);
 }

@@ -6,6 +6,7 @@
  *   top_rows.c  the snapshot of the model that the table shows
  *   top_draw.c  the table screen
  *   top_page.c  the scrollable pages: a site's stack, the help
+ *   top_procs.c top -a's process table
  */
 #ifndef LW_TOP_INT_H
 #define LW_TOP_INT_H
@@ -89,8 +90,21 @@ struct top_term {
 	bool color;
 };
 
+/* A process of top -a's table. */
+struct top_proc {
+	pid_t pid;
+	bool traced; /* has sites to open */
+	char line[320];
+};
+
 struct lw_top {
 	struct top_term term;
+	/* top -a: the process table; proc is the process opened, or 0 */
+	struct top_proc *procs;
+	size_t nprocs, nprocs_cap, proc_sel;
+	size_t procs_zoomed, procs_suspect;
+	double procs_elapsed;
+	pid_t proc;
 	struct top_snap snap;
 	size_t *order; /* rows shown: filtered and sorted snap indexes */
 	size_t norder;
@@ -125,6 +139,12 @@ void draw_table(struct lw_top *t);
 const char *draw_spark_glyph(const struct top_term *t, int level);
 /* Rows that fit on the screen. */
 int draw_table_rows(void);
+
+/* top_procs.c */
+void procs_refresh(struct lw_top *t, struct lw_view *v);
+void procs_move(struct lw_top *t, long d);
+pid_t procs_open(struct lw_top *t);
+void procs_draw(struct lw_top *t);
 
 /* top_page.c */
 void page_build_stack(struct top_page *p, struct lw_view *v, uint64_t stack);

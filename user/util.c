@@ -111,3 +111,19 @@ int lw_check_writable(const char *path)
 	unlink(tmp);
 	return 0;
 }
+
+void lw_printable(const char *in, char *out, size_t len)
+{
+	size_t at = 0;
+	unsigned char c;
+
+	for (; *in && at + 5 < len; in++) {
+		c = (unsigned char)*in;
+		if (c < 0x20 || c == 0x7f)
+			at += snprintf(out + at, len - at, "\\x%02x", c);
+		else
+			out[at++] = c;
+	}
+	if (len)
+		out[at < len ? at : len - 1] = 0;
+}

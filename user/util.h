@@ -26,6 +26,8 @@ void lw_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double lw_now(void); /* CLOCK_MONOTONIC seconds */
 uint64_t lw_now_ns(void);
 void lw_fmt_bytes(double bytes, char *buf, size_t len);
+/* A string from a target, its control characters shown as \xNN. */
+void lw_printable(const char *in, char *out, size_t len);
 
 /* The file name of a path; and whether it begins with prefix ("libc.so"). */
 static inline const char *lw_base_name(const char *path)

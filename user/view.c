@@ -20,19 +20,49 @@ bool view_counter_is_drop(int c)
 	return counters[c].drop;
 }
 
+const uint64_t *view_counters(const struct lw_view *v)
+{
+	return v->sys ? v->counters : v->model->counters;
+}
+
+unsigned long view_unresolved(const struct lw_view *v)
+{
+	unsigned long n = 0;
+	size_t i;
+
+	if (!v->sys)
+		return symbolizer_unresolved(v->sym);
+	for (i = 0; i < v->sys->n; i++)
+		if (v->sys->v[i]->sym)
+			n += symbolizer_unresolved(v->sys->v[i]->sym);
+	return n;
+}
+
+struct lw_view view_of_proc(const struct lw_view *v, struct lw_proc *p)
+{
+	struct lw_view pv = *v;
+
+	pv.sys = NULL;
+	pv.target = &p->target;
+	pv.model = &p->model;
+	pv.sym = p->sym;
+	return pv;
+}
+
 void view_drops(struct lw_view *v, char *buf, size_t len)
 {
-	unsigned long unresolved = symbolizer_unresolved(v->sym);
+	unsigned long unresolved = view_unresolved(v);
+	const uint64_t *cnt = view_counters(v);
 	size_t at = 0;
 	int c;
 
 	buf[0] = '\0';
 	for (c = 0; c < LW_CNT_MAX && at < len; c++) {
-		if (!view_counter_is_drop(c) || !v->model->counters[c])
+		if (!view_counter_is_drop(c) || !cnt[c])
 			continue;
 		at += snprintf(buf + at, len - at, " %s=%llu",
 			       view_counter_name(c),
-			       (unsigned long long)v->model->counters[c]);
+			       (unsigned long long)cnt[c]);
 	}
 	if (unresolved && at < len)
 		at += snprintf(buf + at, len - at, " unresolved_frames=%lu",

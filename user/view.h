@@ -6,10 +6,16 @@
 #include <stdio.h>
 #include "model.h"
 #include "options.h"
+#include "proc.h"
 #include "symbolize.h"
+#include "system.h"
 #include "target.h"
 
-/* What every view reads: the model, and how to name its stacks. */
+/*
+ * What every view reads: the model, and how to name its stacks; or,
+ * system-wide, the process table (target, model and sym are NULL then:
+ * view_of_proc gives each process's view).
+ */
 struct lw_view {
 	const struct lw_target *target;
 	struct lw_model *model;
@@ -18,7 +24,15 @@ struct lw_view {
 	double elapsed;
 	int top;
 	bool final;
+	struct lw_system *sys;
+	const uint64_t *counters; /* system-wide: the kernel's counters */
+	const char *root;	  /* folded: a root frame for every line */
+	uint64_t salt;		  /* pprof: keeps processes' pcs apart */
 };
+
+struct lw_view view_of_proc(const struct lw_view *v, struct lw_proc *p);
+const uint64_t *view_counters(const struct lw_view *v);
+unsigned long view_unresolved(const struct lw_view *v);
 
 #define LW_MAX_FRAMES (LW_MAX_STACK_DEPTH * 4) /* with inlined frames */
 
@@ -34,6 +48,8 @@ int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
 const char *view_kind_name(enum lw_site_kind kind);
 
 void report_text(FILE *f, struct lw_view *v);
+/* System-wide: the process table, then each zoomed process's report. */
+void report_system(FILE *f, struct lw_view *v);
 int report_json(FILE *f, const char *name, struct lw_view *v);
 /* Folded stacks (flamegraph.pl, speedscope): 0 or -1 with a message. */
 int report_folded(FILE *f, const char *name, struct lw_view *v,
