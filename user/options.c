@@ -336,6 +336,8 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 	}
 	if (optind < argc)
 		o->cmd = &argv[optind];
+	else if (optind > 1 && !strcmp(argv[optind - 1], "--"))
+		return usage_error("-- without a command");
 	if (o->pid && o->cmd)
 		return usage_error("give either -p PID or a command, not both");
 	if (o->all && (o->pid || o->cmd))

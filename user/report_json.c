@@ -187,7 +187,63 @@ static json_object *totals_json(uint64_t n[3][2])
 	return o;
 }
 
-static json_object *sites_json(struct lw_view *v, json_object *all, pid_t pid)
+/* System-wide, every traced process's sites, ranked together. */
+struct any_site {
+	json_object *o;
+	const struct lw_site *s;
+};
+
+struct all_sites {
+	struct any_site *v;
+	size_t n, cap;
+};
+
+static void all_add(struct all_sites *all, json_object *o,
+		    const struct lw_site *s)
+{
+	struct any_site *v;
+
+	if (all->n == all->cap) {
+		all->cap = all->cap ? 2 * all->cap : 64;
+		v = realloc(all->v, all->cap * sizeof(*v));
+		if (!v) {
+			json_object_put(o);
+			return;
+		}
+		all->v = v;
+	}
+	all->v[all->n++] = (struct any_site){ o, s };
+}
+
+/* As model_ranked orders one process's: by kind, then growth. */
+static int by_rank(const void *a, const void *b)
+{
+	const struct lw_site *x = ((const struct any_site *)a)->s;
+	const struct lw_site *y = ((const struct any_site *)b)->s;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->fit.value_per_s != y->fit.value_per_s)
+		return x->fit.value_per_s < y->fit.value_per_s ? 1 : -1;
+	return site_bytes(x) < site_bytes(y)   ? 1
+	       : site_bytes(x) > site_bytes(y) ? -1
+					       : 0;
+}
+
+static json_object *all_json(struct all_sites *all)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	qsort(all->v, all->n, sizeof(*all->v), by_rank);
+	for (i = 0; i < all->n; i++)
+		json_object_array_add(a, all->v[i].o);
+	free(all->v);
+	return a;
+}
+
+static json_object *sites_json(struct lw_view *v, struct all_sites *all,
+			       pid_t pid)
 {
 	json_object *sites = json_object_new_array(), *o;
 	struct lw_site **s;
@@ -199,7 +255,7 @@ static json_object *sites_json(struct lw_view *v, json_object *all, pid_t pid)
 			continue;
 		o = site_json(v, s[i]);
 		add_int(o, "pid", pid);
-		json_object_array_add(all, o);
+		all_add(all, o, s[i]);
 	}
 	free(s);
 	return sites;
@@ -219,7 +275,7 @@ static void signal_json(json_object *o, const struct lw_proc *p,
 
 /* One process of a system-wide run; its sites when it was traced. */
 static json_object *proc_json(struct lw_view *v, struct lw_proc *p,
-			      json_object *all, uint64_t totals[3][2])
+			      struct all_sites *all, uint64_t totals[3][2])
 {
 	json_object *o = json_object_new_object();
 	struct lw_view pv = view_of_proc(v, p);
@@ -269,18 +325,18 @@ static void system_json(json_object *root, struct lw_view *v,
 			uint64_t totals[3][2])
 {
 	json_object *procs = json_object_new_array();
-	json_object *all = json_object_new_array();
+	struct all_sites all = { 0 };
 	struct lw_proc **p;
 	size_t n = system_ranked(v->sys, &p), i;
 
 	for (i = 0; i < n; i++)
-		json_object_array_add(procs, proc_json(v, p[i], all, totals));
+		json_object_array_add(procs, proc_json(v, p[i], &all, totals));
 	for (i = 0; i < v->sys->n; i++)
 		if (v->sys->v[i]->exited)
-			json_object_array_add(
-				procs, proc_json(v, v->sys->v[i], all, totals));
+			json_object_array_add(procs, proc_json(v, v->sys->v[i],
+							       &all, totals));
 	free(p);
-	json_object_object_add(root, "sites", all);
+	json_object_object_add(root, "sites", all_json(&all));
 	json_object_object_add(root, "processes", procs);
 }
 

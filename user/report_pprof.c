@@ -484,8 +484,10 @@ static int add_samples(struct pp *p, size_t *cap)
 		free(p->samplep);
 		p->samplep = NULL;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		memset(&p->samples[at + i], 0, sizeof(p->samples[at + i]));
 		fill_sample(p, &p->samples[at + i], s[i]);
+	}
 	p->prof.n_sample = at + n;
 	free(s);
 	return 0;

@@ -10,16 +10,39 @@
 #include "system.h"
 #include "util.h"
 
-#define CGROUP_ROOT "/sys/fs/cgroup"
+/*
+ * Where cgroup v2 is mounted: /sys/fs/cgroup, or /sys/fs/cgroup/unified
+ * on a hybrid system (v1 controllers beside it).
+ */
+static bool cgroup2_mount(char *out, size_t len)
+{
+	char line[PATH_MAX * 2], mnt[PATH_MAX], *sep;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS... - FSTYPE SRC OPTS
+		 */
+		sep = strstr(line, " - ");
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8) ||
+		    sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		snprintf(out, len, "%s", mnt);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
 
 /* "/sys/fs/cgroup/a/b/" and "a/b" both mean "/a/b", as /proc says it. */
-static void cgroup_norm(const char *in, char *out, size_t len)
+static void cgroup_norm(const char *in, const char *root, char *out, size_t len)
 {
-	size_t n;
+	size_t n = strlen(root);
 
-	if (!strncmp(in, CGROUP_ROOT, strlen(CGROUP_ROOT)) &&
-	    (!in[strlen(CGROUP_ROOT)] || in[strlen(CGROUP_ROOT)] == '/'))
-		in += strlen(CGROUP_ROOT);
+	if (n > 1 && !strncmp(in, root, n) && (!in[n] || in[n] == '/'))
+		in += n;
 	snprintf(out, len, "%s%s", in[0] == '/' ? "" : "/", in);
 	n = strlen(out);
 	while (n > 1 && out[n - 1] == '/')
@@ -29,7 +52,7 @@ static void cgroup_norm(const char *in, char *out, size_t len)
 int system_init(struct lw_system *s, bool all, char *const *comm,
 		const char *cgroup, int zoom_max)
 {
-	char path[PATH_MAX + 32];
+	char root[PATH_MAX], path[2 * PATH_MAX + 8];
 	struct stat st;
 
 	memset(s, 0, sizeof(*s));
@@ -39,8 +62,13 @@ int system_init(struct lw_system *s, bool all, char *const *comm,
 	s->self = getpid();
 	if (!cgroup)
 		return LW_EXIT_OK;
-	cgroup_norm(cgroup, s->cgroup, sizeof(s->cgroup));
-	snprintf(path, sizeof(path), CGROUP_ROOT "%s", s->cgroup);
+	if (!cgroup2_mount(root, sizeof(root))) {
+		lw_err("--cgroup: cgroup v2 is not mounted here");
+		return LW_EXIT_NO_TARGET;
+	}
+	cgroup_norm(cgroup, root, s->cgroup, sizeof(s->cgroup));
+	snprintf(path, sizeof(path), "%s%s", root, s->cgroup);
+	errno = 0;
 	if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
 		lw_err("no such cgroup: %s (%s: %s)", cgroup, path,
 		       strerror(errno ? errno : ENOTDIR));

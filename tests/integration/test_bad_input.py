@@ -105,9 +105,31 @@ def test_bad_flags():
 
 
 def test_missing_target():
+    """"--" without a command is a usage error; no target at all is the
+    whole system now (test_system)."""
     lwlib.require_leakwatch()
     check_all(expect_exit(args, [2]) for args in
-              ([], ["-i", "1"], ["-d", "1", "--json", "-"], ["--"], ["-i", "1", "--"]))
+              (["--"], ["-i", "1", "--"]))
+
+
+def test_system_wide_bad_input():
+    """-a is every process: with -p or a command it is a usage error, as
+    are --comm/--cgroup/--kernel with one; a cgroup that does not exist
+    is not found (5)."""
+    lwlib.require_leakwatch()
+    check_all([
+        expect_exit(["-a", "-p", "1"], [2], ["-a"]),
+        expect_exit(["-a", "--", "true"], [2], ["-a"]),
+        expect_exit(["--comm", "x", "-p", "1"], [2], ["--comm"]),
+        expect_exit(["--cgroup", "/", "--", "true"], [2], ["--cgroup"]),
+        expect_exit(["--kernel", "-p", "1"], [2], ["--kernel"]),
+        expect_exit(["--zoom", "0"], [2], ["--zoom"]),
+        expect_exit(["--zoom", "x"], [2], ["--zoom"]),
+        expect_exit(["--comm", ""], [2], ["--comm"]),
+        expect_exit(["--max-sites", "1"], [2], ["--max-sites"]),
+        expect_exit(["-d", "1", "--cgroup", "/lw-no-such-cgroup"], [5],
+                    ["no such cgroup"]),
+    ])
 
 
 def test_command_not_found():
