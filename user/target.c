@@ -83,6 +83,7 @@ static bool is_loader(const char *path)
 static void objs_from_maps(struct lw_target *t)
 {
 	char path[64], line[PATH_MAX + 128], perms[8], file[PATH_MAX];
+	char range[64], open[128], libc_open[128] = "";
 	bool saw_libc = false;
 	char libc[PATH_MAX] = "";
 	FILE *f;
@@ -96,22 +97,30 @@ static void objs_from_maps(struct lw_target *t)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		file[0] = 0;
-		if (sscanf(line, "%*s %7s %*s %*s %*s %4095[^\n]", perms,
-			   file) < 2 ||
+		if (sscanf(line, "%63s %7s %*s %*s %*s %4095[^\n]", range,
+			   perms, file) < 3 ||
 		    file[0] != '/' || !strchr(perms, 'x'))
 			continue;
 		if (is_loader(file) || strstr(file, " (deleted)"))
 			continue;
+		/*
+		 * The mapped file itself, through the kernel: no path is
+		 * resolved, so no symlink of a container's root can lead
+		 * out of it, and a file replaced since is still the one run.
+		 */
+		snprintf(open, sizeof(open), "/proc/%d/map_files/%s", t->pid,
+			 range);
 		if (is_libc(file)) {
 			saw_libc = true;
 			snprintf(libc, sizeof(libc), "%s", file);
+			snprintf(libc_open, sizeof(libc_open), "%s", open);
 			continue;
 		}
-		add_obj(t, file, NULL);
+		add_obj(t, file, open);
 	}
 	fclose(f);
 	if (saw_libc)
-		add_obj(t, libc, NULL);
+		add_obj(t, libc, libc_open);
 }
 
 static int open_pid(struct lw_target *t, pid_t pid, bool quiet)
