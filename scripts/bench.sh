@@ -157,6 +157,10 @@ kill "$py"
 printf '\nunwind tables for python3 mapping %d files: attach and report %.2f s\n%s\n' \
 	"$nlibs" "$(echo "$t1 - $t0" | bc)" "$(echo "$out" | grep 'unwind tables:')"
 
+# --- The whole system: what triage costs, and the scale of one run.
+gcc -O2 -fno-omit-frame-pointer scripts/bench_stacks.c -o build/bench_stacks
+source scripts/bench_system.sh
+
 # --- Go: goroutine churn
 GO=${BENCH_GO:-/usr/lib/go-1.23/bin/go}
 summary() {

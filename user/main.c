@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "cfi.h"
 #include "depth.h"
@@ -83,6 +84,8 @@ struct run {
 	struct lw_top *top; /* leakwatch top: the live view, while it is up */
 	FILE *top_out;	    /* r->out when the view is closed */
 	bool quit;	    /* the view's q */
+	double report_cpu, report_cpu_max; /* CPU seconds of drain + views */
+	unsigned long reports;
 };
 
 /* The zoomed process pid, or NULL: mapping records of others are late. */
@@ -397,6 +400,29 @@ static bool target_exited(struct run *r)
 	return r->target && r->target->target.exited;
 }
 
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A report: drain, model, symbolize, show; its CPU time is measured
+ * (make bench reads it under -v). */
+static void report(struct run *r)
+{
+	double t = cpu_now();
+
+	drain(r);
+	show(r, false);
+	t = cpu_now() - t;
+	r->report_cpu += t;
+	if (t > r->report_cpu_max)
+		r->report_cpu_max = t;
+	r->reports++;
+}
+
 static int loop(struct run *r)
 {
 	double next = r->t_start + r->opts.interval;
@@ -415,15 +441,13 @@ static int loop(struct run *r)
 				r->target->pid);
 			if (!r->top)
 				break;
-			drain(r);
-			show(r, false);
+			report(r);
 			continue;
 		}
 		if (lw_now() >= end)
 			break;
 		if (lw_now() >= next) {
-			drain(r);
-			show(r, false);
+			report(r);
 			next += r->opts.interval;
 		}
 	}
@@ -552,6 +576,12 @@ static void teardown(struct run *r)
 {
 	size_t i;
 
+	if (lw_verbose && r->reports)
+		fprintf(stderr,
+			"leakwatch: %lu reports: drain + model + symbolize + "
+			"views %.1f ms of CPU each (at most %.1f ms)\n",
+			r->reports, 1e3 * r->report_cpu / r->reports,
+			1e3 * r->report_cpu_max);
 	if (lw_verbose)
 		session_print_run_time(&r->session, stderr);
 	for (i = 0; i < r->sys.n; i++)

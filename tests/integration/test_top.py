@@ -449,3 +449,39 @@ def test_top_sigterm():
 
 def test_top_sigint():
     top_ended_by(signal.SIGINT)
+
+
+def test_top_system():
+    """top -a: the process table first; Enter opens a traced process (its
+    sites, as top -p shows them), Esc comes back, q quits cleanly."""
+    lwlib.require_leakwatch()
+    lwlib.require_tool("tmux")
+    lwlib.require_tool("bpftool")
+    target = lwlib.start_target("leaky", ["-q"])
+    baseline = lwlib.text_patches(target.pid)
+    tm, pid, rcfile = start_top(["-a", "--comm", "leaky", "-i", "0.5"],
+                                width=120)
+    try:
+        att = Attachments()
+        line = re.compile(r"^\s*%d leaky\s.*ZOOMED" % target.pid, re.M)
+        screen = wait_screen(tm, lambda s: "the whole system" in s and
+                             line.search(s), 15,
+                             "top -a shows no zoomed leaky row")
+        check("PID COMM" in screen, "no process table heading\n%s" %
+              describe(screen))
+        att.collect(pid)
+        tm.keys("Enter")
+        screen = wait_screen(tm, lambda s: "KIND" in s and rows(s), 10,
+                             "Enter did not open leaky's sites")
+        names = set(leak_sites().values())
+        check(any(r["site"].startswith(n) for r in rows(screen) for n in names),
+              "leaky's sites do not show its leaks\n%s" % describe(screen))
+        check("pid %d" % target.pid in header(screen),
+              "the site table does not name pid %d\n%s" %
+              (target.pid, describe(screen)))
+        tm.keys("Escape")
+        wait_screen(tm, lambda s: "the whole system" in s and "KIND" not in s,
+                    5, "Esc did not go back to the process table")
+        quit_and_check(tm, pid, rcfile, att, target, baseline)
+    finally:
+        tm.kill()
