@@ -187,35 +187,58 @@ static json_object *totals_json(uint64_t n[3][2])
 	return o;
 }
 
-/* System-wide, every traced process's sites, ranked together. */
-struct any_site {
-	json_object *o;
-	const struct lw_site *s;
-};
-
-struct all_sites {
-	struct any_site *v;
-	size_t n, cap;
-};
-
-static void all_add(struct all_sites *all, json_object *o,
-		    const struct lw_site *s)
+/*
+ * The report is written as it is made: one site's objects at a time, so
+ * that 50,000 sites with their stacks never sit in memory as one tree.
+ */
+static void emit(FILE *f, json_object *o)
 {
-	struct any_site *v;
-
-	if (all->n == all->cap) {
-		all->cap = all->cap ? 2 * all->cap : 64;
-		v = realloc(all->v, all->cap * sizeof(*v));
-		if (!v) {
-			json_object_put(o);
-			return;
-		}
-		all->v = v;
-	}
-	all->v[all->n++] = (struct any_site){ o, s };
+	fputs(json_object_to_json_string_ext(
+		      o,
+		      JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE),
+	      f);
+	json_object_put(o);
 }
 
-/* As model_ranked orders one process's: by kind, then growth. */
+/* An object's members, without its closing brace: more members follow. */
+static void emit_open(FILE *f, json_object *o)
+{
+	const char *text = json_object_to_json_string_ext(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t n = strlen(text);
+
+	while (n && text[n - 1] != '}')
+		n--;
+	if (n)
+		n--; /* the brace */
+	while (n && (text[n - 1] == ' ' || text[n - 1] == '\n'))
+		n--;
+	fwrite(text, 1, n, f);
+	/* an object with no member yet needs no comma */
+	fputs(json_object_object_length(o) ? ",\n" : "\n", f);
+	json_object_put(o);
+}
+
+static void emit_sites(FILE *f, struct lw_view *v)
+{
+	struct lw_site **s;
+	size_t n = model_ranked(v->model, &s), i;
+
+	fputs("\"sites\": [", f);
+	for (i = 0; i < n; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		emit(f, site_json(v, s[i]));
+	}
+	fputs("\n]", f);
+	free(s);
+}
+
+/* System-wide, every traced process's sites, ranked together. */
+struct any_site {
+	struct lw_view v; /* its process's */
+	struct lw_site *s;
+};
+
 static int by_rank(const void *a, const void *b)
 {
 	const struct lw_site *x = ((const struct any_site *)a)->s;
@@ -230,35 +253,46 @@ static int by_rank(const void *a, const void *b)
 					       : 0;
 }
 
-static json_object *all_json(struct all_sites *all)
+static bool traced_proc(const struct lw_proc *p)
 {
-	json_object *a = json_object_new_array();
-	size_t i;
-
-	qsort(all->v, all->n, sizeof(*all->v), by_rank);
-	for (i = 0; i < all->n; i++)
-		json_object_array_add(a, all->v[i].o);
-	free(all->v);
-	return a;
+	return p->planned && p->sym;
 }
 
-static json_object *sites_json(struct lw_view *v, struct all_sites *all,
-			       pid_t pid)
+static void emit_all_sites(FILE *f, struct lw_view *v)
 {
-	json_object *sites = json_object_new_array(), *o;
+	struct any_site *all = NULL, *g;
+	size_t n = 0, cap = 0, i, k, m;
 	struct lw_site **s;
-	size_t n = model_ranked(v->model, &s), i;
+	json_object *o;
 
-	for (i = 0; i < n; i++) {
-		json_object_array_add(sites, site_json(v, s[i]));
-		if (!all)
+	for (i = 0; i < v->sys->n; i++) {
+		if (!traced_proc(v->sys->v[i]))
 			continue;
-		o = site_json(v, s[i]);
-		add_int(o, "pid", pid);
-		all_add(all, o, s[i]);
+		m = model_ranked(&v->sys->v[i]->model, &s);
+		for (k = 0; k < m; k++) {
+			if (n == cap) {
+				cap = cap ? 2 * cap : 256;
+				g = realloc(all, cap * sizeof(*g));
+				if (!g)
+					break;
+				all = g;
+			}
+			all[n].v = view_of_proc(v, v->sys->v[i]);
+			all[n++].s = s[k];
+		}
+		free(s);
 	}
-	free(s);
-	return sites;
+	if (n)
+		qsort(all, n, sizeof(*all), by_rank);
+	fputs("\"sites\": [", f);
+	for (i = 0; i < n; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		o = site_json(&all[i].v, all[i].s);
+		add_int(o, "pid", all[i].v.target->pid);
+		emit(f, o);
+	}
+	fputs("\n]", f);
+	free(all);
 }
 
 static void signal_json(json_object *o, const struct lw_proc *p,
@@ -274,8 +308,7 @@ static void signal_json(json_object *o, const struct lw_proc *p,
 }
 
 /* One process of a system-wide run; its sites when it was traced. */
-static json_object *proc_json(struct lw_view *v, struct lw_proc *p,
-			      struct all_sites *all, uint64_t totals[3][2])
+static void emit_proc(FILE *f, struct lw_view *v, struct lw_proc *p)
 {
 	json_object *o = json_object_new_object();
 	struct lw_view pv = view_of_proc(v, p);
@@ -295,14 +328,32 @@ static json_object *proc_json(struct lw_view *v, struct lw_proc *p,
 			       p->planned ? jstr(p->why)
 					  : json_object_new_null());
 	json_object_object_add(o, "exited", json_object_new_boolean(p->exited));
-	if (p->planned && p->sym) {
-		json_object_object_add(o, "sites",
-				       sites_json(&pv, all, p->pid));
-		totals_add(&pv, totals);
-	} else {
-		json_object_object_add(o, "sites", json_object_new_array());
+	emit_open(f, o);
+	if (traced_proc(p))
+		emit_sites(f, &pv);
+	else
+		fputs("\"sites\": []", f);
+	fputs("\n}", f);
+}
+
+static void emit_procs(FILE *f, struct lw_view *v)
+{
+	struct lw_proc **p;
+	size_t n = system_ranked(v->sys, &p), i, k = 0;
+
+	fputs("\"processes\": [", f);
+	for (i = 0; i < n; i++, k++) {
+		fputs(k ? ",\n" : "\n", f);
+		emit_proc(f, v, p[i]);
 	}
-	return o;
+	for (i = 0; i < v->sys->n; i++) {
+		if (!v->sys->v[i]->exited)
+			continue;
+		fputs(k++ ? ",\n" : "\n", f);
+		emit_proc(f, v, v->sys->v[i]);
+	}
+	fputs("\n]", f);
+	free(p);
 }
 
 static json_object *system_target_json(void)
@@ -317,34 +368,24 @@ static json_object *system_target_json(void)
 	return o;
 }
 
-/*
- * System-wide: schema 1 (its "sites" are every traced process's, each
- * with its "pid"), plus "processes": the table, each with its own sites.
- */
-static void system_json(json_object *root, struct lw_view *v,
-			uint64_t totals[3][2])
-{
-	json_object *procs = json_object_new_array();
-	struct all_sites all = { 0 };
-	struct lw_proc **p;
-	size_t n = system_ranked(v->sys, &p), i;
-
-	for (i = 0; i < n; i++)
-		json_object_array_add(procs, proc_json(v, p[i], &all, totals));
-	for (i = 0; i < v->sys->n; i++)
-		if (v->sys->v[i]->exited)
-			json_object_array_add(procs, proc_json(v, v->sys->v[i],
-							       &all, totals));
-	free(p);
-	json_object_object_add(root, "sites", all_json(&all));
-	json_object_object_add(root, "processes", procs);
-}
-
-static json_object *report(struct lw_view *v)
+/* Everything but the sites (and, system-wide, the processes). */
+static json_object *head(struct lw_view *v)
 {
 	json_object *root = json_object_new_object();
 	uint64_t totals[3][2] = {};
+	struct lw_view pv;
+	size_t i;
 
+	if (v->sys) {
+		for (i = 0; i < v->sys->n; i++) {
+			if (!traced_proc(v->sys->v[i]))
+				continue;
+			pv = view_of_proc(v, v->sys->v[i]);
+			totals_add(&pv, totals);
+		}
+	} else {
+		totals_add(v, totals);
+	}
 	add_int(root, "schema", 1);
 	json_object_object_add(root, "version", jstr(LW_VERSION));
 	json_object_object_add(root, "target",
@@ -353,27 +394,28 @@ static json_object *report(struct lw_view *v)
 	add_num(root, "duration_s", v->elapsed);
 	json_object_object_add(root, "drops", counters_json(v, true));
 	json_object_object_add(root, "stats", counters_json(v, false));
-	if (v->sys) {
-		system_json(root, v, totals);
-	} else {
-		totals_add(v, totals);
-		json_object_object_add(root, "sites", sites_json(v, NULL, 0));
-	}
 	json_object_object_add(root, "totals", totals_json(totals));
 	return root;
 }
 
+/*
+ * System-wide: schema 1 (its "sites" are every traced process's, each
+ * with its "pid"), plus "processes": the table, each with its own sites.
+ */
 int report_json(FILE *f, const char *name, struct lw_view *v)
 {
-	json_object *root = report(v);
-	const char *text = json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	int err = 0;
-
-	if (fprintf(f, "%s\n", text) < 0 || fflush(f)) {
-		lw_err("writing %s: %s", name, strerror(errno));
-		err = -1;
+	emit_open(f, head(v));
+	if (v->sys) {
+		emit_all_sites(f, v);
+		fputs(",\n", f);
+		emit_procs(f, v);
+	} else {
+		emit_sites(f, v);
 	}
-	json_object_put(root);
-	return err;
+	fputs("\n}\n", f);
+	if (ferror(f) || fflush(f)) {
+		lw_err("writing %s: %s", name, strerror(errno));
+		return -1;
+	}
+	return 0;
 }
