@@ -40,9 +40,10 @@ struct lw_kmem *kmem_open(long max_live);
 struct lw_kmem_site {
 	uint32_t id; /* stack id; LW_KMEM_NO_STACK: the stacks lost */
 	int depth;   /* frames in ips; 0 for LW_KMEM_NO_STACK */
-	uint64_t ips[LW_KMEM_STACK_DEPTH]; /* innermost first */
-	int64_t bytes;			   /* outstanding */
-	uint64_t allocs, frees;		   /* since attach */
+	/* innermost first, from the allocator (__kmalloc_noprof, ...) */
+	uint64_t ips[LW_KMEM_STACK_DEPTH];
+	int64_t bytes;		/* outstanding */
+	uint64_t allocs, frees; /* since attach */
 };
 
 /*
