@@ -16,6 +16,7 @@
 #include "cfi.h"
 #include "depth.h"
 #include "drain.h"
+#include "kernel.h"
 #include "elfsym.h"
 #include "machine.h"
 #include "goroutines.h"
@@ -70,10 +71,11 @@ struct run {
 	struct lw_session session;
 	struct lw_cfi cfi; /* unwind tables of the files traced processes map */
 	struct lw_depth depth;
-	struct lw_system sys;	/* every process, or the one target */
-	struct lw_proc *target; /* -p or a command; NULL system-wide */
-	uint32_t gen;		/* the kernel's current generation */
-	pid_t *owner;		/* by site index: its process, 0 unknown */
+	struct lw_system sys;	 /* every process, or the one target */
+	struct lw_proc *target;	 /* -p or a command; NULL system-wide */
+	struct lw_kernel kernel; /* --kernel: the [kernel] pseudo-process */
+	uint32_t gen;		 /* the kernel's current generation */
+	pid_t *owner;		 /* by site index: its process, 0 unknown */
 	size_t owner_cap;
 	struct lw_drained_site *drained;
 	size_t drained_cap;
@@ -95,6 +97,8 @@ static struct lw_proc *traced(struct run *r, pid_t pid)
 
 	if (r->target)
 		return r->target->pid == pid ? r->target : NULL;
+	if (!pid) /* nobody's (lost stacks), and never the [kernel]'s */
+		return NULL;
 	p = system_find(&r->sys, pid);
 	return p && p->zoomed ? p : NULL;
 }
@@ -206,13 +210,15 @@ static void drain(struct run *r)
 	dispatch(r, n);
 	for (i = 0; i < r->sys.n; i++) {
 		p = r->sys.v[i];
-		if (!p->zoomed)
+		if (!p->zoomed || !p->pid) /* pid 0: the kernel, below */
 			continue;
 		memcpy(p->model.counters, r->counters, sizeof(r->counters));
 		depth_update(&r->depth, p, r->gen, now);
 	}
 	if (r->target)
 		return;
+	if (r->kernel.proc)
+		kernel_update(&r->kernel, now);
 	system_scan(&r->sys, now, r->gen);
 	for (i = 0; i < r->sys.n; i++)
 		proc_triage(r->sys.v[i], now);
@@ -537,8 +543,13 @@ static int setup_system(struct run *r)
 	int rc;
 
 	rc = open_session(r);
+	if (!rc && r->opts.kernel)
+		rc = kernel_open(&r->kernel, r->opts.max_allocs, r->t_start,
+				 r->gen);
 	if (rc)
 		return rc;
+	if (r->kernel.proc && system_add(&r->sys, r->kernel.proc))
+		return LW_EXIT_ERROR;
 	system_scan(&r->sys, r->t_start, r->gen);
 	for (i = 0; i < r->sys.n; i++)
 		proc_triage(r->sys.v[i], r->t_start);
@@ -587,6 +598,7 @@ static void teardown(struct run *r)
 	for (i = 0; i < r->sys.n; i++)
 		detach_all(&r->sys.v[i]->links);
 	session_close(&r->session);
+	kernel_close(&r->kernel);
 	if (r->target && r->target->target.launched && !r->target->exited &&
 	    r->target->target.go_fd < 0)
 		fprintf(r->out, "leakwatch: detached; pid %d keeps running\n",

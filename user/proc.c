@@ -82,6 +82,26 @@ struct lw_proc *proc_of_target(const struct lw_target *t, double now,
 	return p;
 }
 
+struct lw_proc *proc_kernel(double now, uint32_t gen)
+{
+	struct lw_proc *p = proc_alloc(now, gen);
+
+	if (!p)
+		return NULL;
+	p->target.pidfd = p->target.go_fd = p->target.exec_err_fd = -1;
+	snprintf(p->target.comm, sizeof(p->target.comm), "[kernel]");
+	snprintf(p->cgroup, sizeof(p->cgroup), "/");
+	snprintf(p->why, sizeof(p->why), "--kernel");
+	p->go_checked = true;
+	p->pinned = p->zoomed = p->planned = true;
+	p->sym = symbolizer_new_kernel();
+	if (!p->sym) {
+		proc_free(p);
+		return NULL;
+	}
+	return p;
+}
+
 void proc_sync_gen(struct lw_proc *p, uint32_t gen, double now)
 {
 	while (p->model.ngen <= gen)
@@ -160,7 +180,7 @@ void proc_triage(struct lw_proc *p, double now)
 
 	char exe[sizeof(p->target.exe)];
 
-	if (p->exited)
+	if (p->exited || !p->pid) /* the kernel: its model says it all */
 		return;
 	if (!p->zoomed) { /* an exec since: another program */
 		memcpy(exe, p->target.exe, sizeof(exe));

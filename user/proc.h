@@ -73,7 +73,8 @@ struct lw_proc {
 	size_t ndrained, drained_cap;
 
 	bool exited;
-	bool shown; /* was in a report: its exit is reported */
+	bool shown;	 /* was in a report: its exit is reported */
+	char drops[256]; /* the kernel's own losses (--kernel), or "" */
 };
 
 /* A process found by the system scan: NULL when it is gone or has no
@@ -82,6 +83,9 @@ struct lw_proc *proc_probe(pid_t pid, double now, uint32_t gen);
 /* The -p or launched target (opened by the caller): pinned, zoomed. */
 struct lw_proc *proc_of_target(const struct lw_target *t, double now,
 			       uint32_t gen);
+/* The "[kernel]" pseudo-process of --kernel: pid 0, its allocations by
+ * kernel stack. NULL when kallsyms cannot be read. */
+struct lw_proc *proc_kernel(double now, uint32_t gen);
 /* Reads memory and threads (and goroutines of a Go program) from /proc
  * and the runtime, and fits each signal's trend. */
 void proc_triage(struct lw_proc *p, double now);

@@ -307,6 +307,24 @@ static void signal_json(json_object *o, const struct lw_proc *p,
 	add_num(o, rate, p->fit[k].value_per_s);
 }
 
+/* [kernel]'s own losses, " name=N name=N" made an object again. */
+static json_object *kernel_drops(const struct lw_proc *p)
+{
+	json_object *o = json_object_new_object();
+	char buf[sizeof(p->drops)], *save = NULL, *tok, *eq;
+
+	snprintf(buf, sizeof(buf), "%s", p->drops);
+	for (tok = strtok_r(buf, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		eq = strchr(tok, '=');
+		if (!eq)
+			continue;
+		*eq = 0;
+		add_int(o, tok, strtoll(eq + 1, NULL, 10));
+	}
+	return o;
+}
+
 /* One process of a system-wide run; its sites when it was traced. */
 static void emit_proc(FILE *f, struct lw_view *v, struct lw_proc *p)
 {
@@ -328,6 +346,8 @@ static void emit_proc(FILE *f, struct lw_view *v, struct lw_proc *p)
 			       p->planned ? jstr(p->why)
 					  : json_object_new_null());
 	json_object_object_add(o, "exited", json_object_new_boolean(p->exited));
+	if (!p->pid)
+		json_object_object_add(o, "kernel_drops", kernel_drops(p));
 	emit_open(f, o);
 	if (traced_proc(p))
 		emit_sites(f, &pv);

@@ -74,6 +74,11 @@ void report_system(FILE *f, struct lw_view *v)
 		p[i]->shown = true;
 	view_drops(v, buf, sizeof(buf));
 	fprintf(f, "drops:%s\n", buf);
+	for (i = 0; i < v->sys->n; i++)
+		if (!v->sys->v[i]->pid) /* [kernel]: losses of its own */
+			fprintf(f, "kernel drops:%s\n",
+				v->sys->v[i]->drops[0] ? v->sys->v[i]->drops
+						       : " none");
 	for (i = 0; i < v->sys->n; i++) {
 		/* zoomed now, or exited while zoomed: its last word */
 		if (!v->sys->v[i]->zoomed &&

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "gopclntab.h"
+#include "ksyms.h"
 #include "symbolize.h"
 #include "util.h"
 
@@ -113,6 +114,7 @@ struct symbolizer {
 	size_t tab_used;
 	struct lw_strset strs;
 	unsigned long unresolved;
+	struct lw_ksyms *ksyms; /* the kernel's symbolizer: kallsyms only */
 };
 
 struct lw_map_line {
@@ -682,6 +684,8 @@ int symbolizer_refresh(struct symbolizer *s)
 
 	if (!s)
 		return -EINVAL;
+	if (s->ksyms)
+		return 0; /* the kernel's symbols do not move */
 	fd = openat(s->proc_fd, "maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return process_gone(errno) ? 0 : -errno;
@@ -1069,6 +1073,25 @@ static int copy_frames(const struct lw_frame *f, int n, struct lw_frame *out,
 	return max;
 }
 
+/* A kernel address: its function (and module) from kallsyms, no lines. */
+static int resolve_kernel(struct symbolizer *s, uint64_t pc, bool return_addr,
+			  struct lw_frame *out)
+{
+	const char *module = NULL;
+	uint64_t off = 0;
+	const char *sym = ksyms_lookup(s->ksyms, return_addr ? pc - 1 : pc,
+				       &off, &module);
+
+	memset(out, 0, sizeof(*out));
+	out->pc = pc;
+	out->symbol = sym;
+	out->module = module ? module : "[kernel]";
+	out->offset = return_addr ? off + 1 : off;
+	if (!sym)
+		s->unresolved++;
+	return 1;
+}
+
 int symbolizer_resolve(struct symbolizer *s, uint64_t pc, bool return_addr,
 		       struct lw_frame *out, int max)
 {
@@ -1081,6 +1104,8 @@ int symbolizer_resolve(struct symbolizer *s, uint64_t pc, bool return_addr,
 		return 0;
 	if (!s)
 		return resolve_uncached(NULL, pc, return_addr, out, 1);
+	if (s->ksyms)
+		return resolve_kernel(s, pc, return_addr, out);
 	m = map_find(s, return_addr ? pc - 1 : pc);
 	if (s->tab_cap)
 		e = *cache_lookup(s, pc, return_addr);
@@ -1107,7 +1132,7 @@ unsigned long symbolizer_unresolved(const struct symbolizer *s)
 bool symbolizer_mapping(struct symbolizer *s, uint64_t pc,
 			struct lw_mapping *out)
 {
-	const struct lw_map *m = s ? map_find(s, pc) : NULL;
+	const struct lw_map *m = s && !s->ksyms ? map_find(s, pc) : NULL;
 	GElf_Addr vaddr;
 	int len = 0;
 
@@ -1212,10 +1237,26 @@ fail:
 	return NULL;
 }
 
+struct symbolizer *symbolizer_new_kernel(void)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->proc_fd = -1;
+	s->ksyms = ksyms_load();
+	if (!s->ksyms) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
 void symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
 		return;
+	ksyms_free(s->ksyms);
 	for (size_t i = 0; i < s->tab_cap; i++)
 		free(s->tab[i]);
 	free(s->tab);

@@ -36,6 +36,8 @@ struct symbolizer;
  * does not exist or has no user address space, else the open/read error.
  */
 struct symbolizer *symbolizer_new(pid_t pid);
+/* The kernel's: names from /proc/kallsyms (no lines, no inlines). */
+struct symbolizer *symbolizer_new_kernel(void);
 
 /*
  * Re-read /proc/PID/maps (new dlopen'ed objects). If the process is gone,

@@ -39,6 +39,7 @@ TARGETS = {
     "threads": (["threads.c"], CFLAGS_O1, ["-pthread"]),
     "threads-cxx": (["threads_cxx.cc"], CFLAGS_O2, ["-pthread"]),
     "cxxleak": (["cxxleak.cc"], CFLAGS_O2, []),
+    "pipeleak": (["pipeleak.c"], CFLAGS_O1, []),
     # the same program and its own shared library, without and with
     # frame pointers: the sites must be the same
     # ("dl:" libraries are built, not linked: dlopen'ed by -P)

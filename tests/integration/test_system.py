@@ -294,3 +294,32 @@ def test_system_folded_and_pprof():
     check("pid:[%d]" % leaky.pid in res.stdout.replace(" ", "") or
           "pid:%d" % leaky.pid in res.stdout.replace(" ", ""),
           "no pid label in the profile:\n%s" % res.stdout[-1500:])
+
+
+def test_system_kernel():
+    """--kernel: a process that leaks pipes (opened, never closed) shows as
+    growing kernel allocations at the pipe allocation path, under the
+    pseudo-process [kernel] (pid 0)."""
+    lwlib.require_leakwatch()
+    leak = start(lwlib.target("pipeleak"))
+    out = os.path.join(tmpdir(), "rep.json")
+    lw = lwlib.run_leakwatch(["--kernel", "--comm", "pipeleak", "-i",
+                              str(INTERVAL), "-d", "9", "--json", out], 40)
+    check(lw.popen.returncode == 0, "exit %r:\n%s" % (lw.popen.returncode,
+                                                      lw.describe()))
+    rep = lwlib.load_report(out, lw)
+    check_process_schema(rep)
+    procs = processes(rep)
+    k = procs.get(0)
+    check(k and k["comm"] == "[kernel]" and k["zoomed"],
+          "no [kernel] process: %s" % sorted(procs))
+    check(isinstance(k.get("kernel_drops"), dict), "[kernel] has no kernel_drops")
+    pipe = [s for s in k["sites"] if s["suspect"] and
+            any(f.get("symbol") in ("alloc_pipe_info", "create_pipe_files")
+                for f in s["stack"])]
+    check(pipe, "no suspect kernel site at the pipe allocation path:%s" %
+          lwlib.fmt_sites(k["sites"], 15))
+    # 20 pipes a second: the pipe_inode_info objects alone grow >= 3 KB/s
+    rate = max(s["bytes_per_s"] for s in pipe)
+    check(rate > 3000, "the pipe path grows only %.0f B/s" % rate)
+    check(leak.pid in procs, "pipeleak is not listed")
