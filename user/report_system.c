@@ -10,35 +10,15 @@
 
 #define TABLE_ROWS 20 /* processes listed per report (-n raises it) */
 
-static void signal_cell(const struct lw_proc *p, enum lw_signal k, char *buf,
-			size_t len)
-{
-	char a[32], b[32];
-
-	if (p->value[k] < 0) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	if (k == LW_SIG_RSS) {
-		lw_fmt_bytes(p->value[k], a, sizeof(a));
-		lw_fmt_bytes(p->fit[k].value_per_s, b, sizeof(b));
-		snprintf(buf, len, "%s %s%s/s", a,
-			 p->fit[k].value_per_s >= 0 ? "+" : "", b);
-	} else {
-		snprintf(buf, len, "%lld %+.1f/s", (long long)p->value[k],
-			 p->fit[k].value_per_s);
-	}
-}
-
 static void proc_row(FILE *f, const struct lw_proc *p)
 {
 	char comm[80], cg[300], mem[96], thr[64], go[64];
 
 	lw_printable(p->target.comm, comm, sizeof(comm));
 	lw_printable(p->cgroup[0] ? p->cgroup : "-", cg, sizeof(cg));
-	signal_cell(p, LW_SIG_RSS, mem, sizeof(mem));
-	signal_cell(p, LW_SIG_THREADS, thr, sizeof(thr));
-	signal_cell(p, LW_SIG_GOROUTINES, go, sizeof(go));
+	system_signal_cell(p, LW_SIG_RSS, mem, sizeof(mem));
+	system_signal_cell(p, LW_SIG_THREADS, thr, sizeof(thr));
+	system_signal_cell(p, LW_SIG_GOROUTINES, go, sizeof(go));
 	fprintf(f, "%7d %-16s %-24s %-14s %-16s %-7s %-6s %s\n", p->pid, comm,
 		mem, thr, go, p->suspect ? "SUSPECT" : "",
 		p->zoomed ? "ZOOMED" : "", cg);

@@ -305,6 +305,24 @@ void system_growth(const struct lw_proc *p, char *buf, size_t len)
 	}
 }
 
+void system_signal_cell(const struct lw_proc *p, enum lw_signal k, char *buf,
+			size_t len)
+{
+	char a[32], b[32];
+
+	if (p->value[k] < 0) {
+		snprintf(buf, len, "-");
+	} else if (k == LW_SIG_RSS) {
+		lw_fmt_bytes(p->value[k], a, sizeof(a));
+		lw_fmt_bytes(p->fit[k].value_per_s, b, sizeof(b));
+		snprintf(buf, len, "%s %s%s/s", a,
+			 p->fit[k].value_per_s >= 0 ? "+" : "", b);
+	} else {
+		snprintf(buf, len, "%lld %+.1f/s", (long long)p->value[k],
+			 p->fit[k].value_per_s);
+	}
+}
+
 static bool sites_suspect(struct lw_proc *p)
 {
 	size_t i;

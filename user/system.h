@@ -45,6 +45,9 @@ void system_policy(struct lw_system *s, struct lw_depth *d, FILE *out,
 size_t system_ranked(struct lw_system *s, struct lw_proc ***out);
 /* A process's growth as "rss +1.2 MiB/s" (its fastest-rising signal). */
 void system_growth(const struct lw_proc *p, char *buf, size_t len);
+/* A signal as the tables show it: "4.9 MiB +358.5 KiB/s", "1 +0.0/s". */
+void system_signal_cell(const struct lw_proc *p, enum lw_signal k, char *buf,
+			size_t len);
 void system_free(struct lw_system *s, struct lw_depth *d);
 
 #endif

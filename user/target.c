@@ -164,7 +164,7 @@ int target_probe_pid(struct lw_target *t, pid_t pid)
 	return open_pid(t, pid, true);
 }
 
-void target_reload_objs(struct lw_target *t)
+static void free_objs(struct lw_target *t)
 {
 	int i;
 
@@ -175,6 +175,11 @@ void target_reload_objs(struct lw_target *t)
 	free(t->objs);
 	t->objs = NULL;
 	t->nobjs = 0;
+}
+
+void target_reload_objs(struct lw_target *t)
+{
+	free_objs(t);
 	objs_from_maps(t);
 }
 
@@ -393,8 +398,6 @@ bool target_poll_exit(struct lw_target *t)
 
 void target_close(struct lw_target *t)
 {
-	int i;
-
 	if (t->go_fd >= 0) {
 		/* never released: let the child go away without exec */
 		close(t->go_fd);
@@ -404,11 +407,5 @@ void target_close(struct lw_target *t)
 		close(t->exec_err_fd);
 	if (t->pidfd >= 0)
 		close(t->pidfd);
-	for (i = 0; i < t->nobjs; i++) {
-		free(t->objs[i].name);
-		free(t->objs[i].open);
-	}
-	free(t->objs);
-	t->objs = NULL;
-	t->nobjs = 0;
+	free_objs(t);
 }

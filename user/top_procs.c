@@ -15,24 +15,6 @@ static void put(int y, int x, const char *s)
 		mvaddnstr(y, x, s, COLS - x);
 }
 
-static void cell(const struct lw_proc *p, enum lw_signal k, char *buf,
-		 size_t len)
-{
-	char a[32], b[32];
-
-	if (p->value[k] < 0) {
-		snprintf(buf, len, "-");
-	} else if (k == LW_SIG_RSS) {
-		lw_fmt_bytes(p->value[k], a, sizeof(a));
-		lw_fmt_bytes(p->fit[k].value_per_s, b, sizeof(b));
-		snprintf(buf, len, "%s %s%s/s", a,
-			 p->fit[k].value_per_s >= 0 ? "+" : "", b);
-	} else {
-		snprintf(buf, len, "%lld %+.1f/s", (long long)p->value[k],
-			 p->fit[k].value_per_s);
-	}
-}
-
 void procs_refresh(struct lw_top *t, struct lw_view *v)
 {
 	struct lw_proc **p;
@@ -58,9 +40,9 @@ void procs_refresh(struct lw_top *t, struct lw_view *v)
 		t->procs_zoomed += p[i]->zoomed;
 		t->procs_suspect += p[i]->suspect;
 		lw_printable(p[i]->target.comm, comm, sizeof(comm));
-		cell(p[i], LW_SIG_RSS, mem, sizeof(mem));
-		cell(p[i], LW_SIG_THREADS, thr, sizeof(thr));
-		cell(p[i], LW_SIG_GOROUTINES, go, sizeof(go));
+		system_signal_cell(p[i], LW_SIG_RSS, mem, sizeof(mem));
+		system_signal_cell(p[i], LW_SIG_THREADS, thr, sizeof(thr));
+		system_signal_cell(p[i], LW_SIG_GOROUTINES, go, sizeof(go));
 		snprintf(r->line, sizeof(r->line),
 			 "%7d %-15.15s %-22s %-13s %-14s %-7s %s", p[i]->pid,
 			 comm, mem, thr, go, p[i]->suspect ? "SUSPECT" : "",

@@ -138,7 +138,9 @@ def check_leaky_report(run, line_tolerance):
         elif (lwlib.frame_file(fr) in ("leaky.c", "churn.c") and
               fr.get("symbol") not in leak_funcs):
             problems.append("non-leak flagged: %s" % lwlib.fmt_site(s))
-    check(not problems, "\n".join(problems) + "\nsites:" + lwlib.fmt_sites(rep["sites"], 25))
+    check(not problems, "\n".join(problems) + "\nsites:" + lwlib.fmt_sites(rep["sites"], 25) +
+          "\nleakwatch's stderr:\n" + lwlib.tail(run["stderr"], 10) +
+          "\nits first report:\n" + "\n".join(run["periodic"].split("\n")[:6]))
 
 
 def test_leak_sites_attach():
