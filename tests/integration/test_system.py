@@ -117,10 +117,13 @@ def test_system_wide():
     lwlib.require_leakwatch()
     lwlib.require_tool("bpftool")
     goleak, gosteady = build_go("goleak"), build_go("gosteady")
-    leaky = start(lwlib.target("leaky"), ["-q"])
+    # the steady ones first: a Go runtime's heap grows for its first
+    # seconds (GC pacing, spans), a warm-up that is not a leak
     steady = start(lwlib.target("steady"))
-    gl = start(goleak, ["-rate", "20"])
     gs = start(gosteady)
+    time.sleep(4)
+    leaky = start(lwlib.target("leaky"), ["-q"])
+    gl = start(goleak, ["-rate", "20"])
     exiting = start(lwlib.target("leaky"), ["-q", "-t", "8"])
     baseline = lwlib.text_patches(steady.pid)
     out = os.path.join(tmpdir(), "rep.json")

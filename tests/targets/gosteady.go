@@ -35,7 +35,7 @@ func main() {
 			wg.Add(1)
 			go func(n int) { // each one exits: churn
 				defer wg.Done()
-				b := make([]byte, 1024*n)
+				b := make([]byte, 256*n)
 				mu.Lock()
 				sink = b
 				mu.Unlock()
