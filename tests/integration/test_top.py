@@ -7,6 +7,7 @@ the table's fixed columns (KIND GROWTH/s BYTES COUNT TREND ! SITE).
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -457,13 +458,19 @@ def test_top_system():
     lwlib.require_leakwatch()
     lwlib.require_tool("tmux")
     lwlib.require_tool("bpftool")
-    target = lwlib.start_target("leaky", ["-q"])
+    # a name of its own: other tests' leaky processes may still run
+    exe = os.path.join(tmpdir(), "lwtopsys")
+    shutil.copy(lwlib.target("leaky"), exe)
+    pidfile = os.path.join(tmpdir(), "pid")
+    target = lwlib.spawn([exe, "-q"], env={"LW_TEST_PIDFILE": pidfile})
+    check(lwlib.wait_for(lambda: lwlib.read_text(pidfile).strip(), 5),
+          "lwtopsys did not start:\n" + target.describe())
     baseline = lwlib.text_patches(target.pid)
-    tm, pid, rcfile = start_top(["-a", "--comm", "leaky", "-i", "0.5"],
+    tm, pid, rcfile = start_top(["-a", "--comm", "lwtopsys", "-i", "0.5"],
                                 width=120)
     try:
         att = Attachments()
-        line = re.compile(r"^\s*%d leaky\s.*ZOOMED" % target.pid, re.M)
+        line = re.compile(r"^\s*%d lwtopsys\s.*ZOOMED" % target.pid, re.M)
         screen = wait_screen(tm, lambda s: "the whole system" in s and
                              line.search(s), 15,
                              "top -a shows no zoomed leaky row")
@@ -471,11 +478,11 @@ def test_top_system():
               describe(screen))
         att.collect(pid)
         tm.keys("Enter")
-        screen = wait_screen(tm, lambda s: "KIND" in s and rows(s), 10,
-                             "Enter did not open leaky's sites")
         names = set(leak_sites().values())
-        check(any(r["site"].startswith(n) for r in rows(screen) for n in names),
-              "leaky's sites do not show its leaks\n%s" % describe(screen))
+        screen = wait_screen(
+            tm, lambda s: "KIND" in s and any(
+                r["site"].startswith(n) for r in rows(s) for n in names), 10,
+            "Enter did not open the leaking process's sites")
         check("pid %d" % target.pid in header(screen),
               "the site table does not name pid %d\n%s" %
               (target.pid, describe(screen)))
