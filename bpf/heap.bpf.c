@@ -322,6 +322,22 @@ static __always_inline void emit_map_event(struct pt_regs *ctx, struct owner o,
 }
 
 /*
+ * Is a call entered while p is in flight inside it? A call nested in it
+ * runs deeper in the stack; one above its entry is not inside it: that
+ * call returned and its return probe never ran (another tracer's
+ * uretprobe on the same function, a longjmp), and must be forgotten, or
+ * every later call would look nested and none be recorded. At the same
+ * stack pointer, a tail call (calloc jumping into malloc) finds its
+ * return address already taken by the return probe; a call made after
+ * the lost return finds the caller's own.
+ */
+static __always_inline bool nested(const struct lw_pending *p, __u64 sp,
+				   __u64 ret)
+{
+	return sp < p->sp || (sp == p->sp && ret != p->ret);
+}
+
+/*
  * Allocators call each other (realloc(NULL, n) calls malloc, memalign may
  * call malloc, malloc may mmap): only the outermost call, the one the
  * program made, is accounted. Its entry state doubles as the nesting mark.
@@ -330,6 +346,7 @@ SEC("uprobe.multi")
 int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
 	__u32 fn = bpf_get_attach_cookie(ctx), tgid;
+	__u64 sp = ctx->sp, ret = 0;
 	struct lw_pending *p;
 
 	if (!target_of(&tgid))
@@ -339,16 +356,23 @@ int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 		count(LW_CNT_PENDING_FULL);
 		return 0;
 	}
-	if (p->fn) {
+	bpf_probe_read_user(&ret, sizeof(ret), (void *)sp);
+	if (p->fn && nested(p, sp, ret)) {
 		p->depth++;
 		count(LW_CNT_NESTED_CALL);
 		return 0;
+	}
+	if (p->fn) {
+		count(LW_CNT_LOST_EXIT);
+		p->fn = 0;
 	}
 	if (fn == LW_FN_MMAP && !(a3 & MAP_ANONYMOUS))
 		return 0;
 	p->arg0 = a0;
 	p->arg1 = a1;
 	p->arg2 = a2;
+	p->sp = sp;
+	p->ret = ret;
 	p->depth = 0;
 	p->fn = fn;
 	return 0;

@@ -82,7 +82,9 @@ enum lw_fn {
 	X(TRUNCATED_STACK, "truncated_stacks", 1)                              \
 	/* a walk met a file whose unwind table was being built: it stopped */ \
 	X(UNWIND_NO_TABLE, "unwind_no_table_frames", 1)                        \
-	X(FILE_EVENT_LOST, "unwind_file_requests_lost", 1)
+	X(FILE_EVENT_LOST, "unwind_file_requests_lost", 1)                     \
+	/* a call's return was never seen (the next call healed it) */         \
+	X(LOST_EXIT, "lost_exits", 1)
 
 #define LW_COUNTER_ENUM(id, name, drop) LW_CNT_##id,
 enum lw_counter {
@@ -241,6 +243,8 @@ struct lw_pending {
 	__u64 arg0;
 	__u64 arg1;
 	__u64 arg2;
+	__u64 sp;    /* the stack pointer at its entry */
+	__u64 ret;   /* the return address there, [sp] */
 	__u32 fn;    /* 0: no allocator call in flight on this thread */
 	__u32 depth; /* nested allocator calls seen inside this one */
 };

@@ -437,7 +437,7 @@ DROP_NAMES = ("alloc_map_full", "site_map_full", "pending_map_full",
               "stack_collisions", "stack_map_full", "ringbuf_lost",
               "unmatched_frees", "goroutine_map_full", "goroutine_read_errors",
               "thread_map_full", "truncated_stacks", "unwind_no_table_frames",
-              "unwind_file_requests_lost", "unresolved_frames")
+              "unwind_file_requests_lost", "lost_exits", "unresolved_frames")
 STAT_NAMES = ("failed_allocs", "nested_calls", "goroutine_exits_unseen_birth")
 
 

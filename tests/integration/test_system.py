@@ -8,9 +8,9 @@ Other processes of the machine run too: the checks are about the ones
 the test starts, and leave the rest alone (a run may zoom one of them if
 it really grows)."""
 
-import json
 import os
 import re
+import shutil
 import subprocess
 import time
 
@@ -50,6 +50,14 @@ def start(exe, args=()):
                          "ready" in p.stdout, 10),
           "%s did not start:\n%s" % (exe, p.describe()))
     return p
+
+
+def start_named(name, args=("-q",)):
+    """leaky under a name of its own: --comm then finds it alone, whatever
+    other leaky processes run."""
+    exe = os.path.join(tmpdir(), name)
+    shutil.copy(lwlib.target("leaky"), exe)
+    return start(exe, args)
 
 
 def processes(rep):
@@ -201,18 +209,18 @@ def test_system_wide():
 def test_system_comm():
     """--comm: only the processes whose comm matches, each zoomed at once."""
     lwlib.require_leakwatch()
-    leaky = start(lwlib.target("leaky"), ["-q"])
+    leaky = start_named("lwsyscomm")
     steady = start(lwlib.target("steady"))
     out = os.path.join(tmpdir(), "rep.json")
-    lw = lwlib.run_leakwatch(["--comm", "leak*", "-i", str(INTERVAL), "-d",
+    lw = lwlib.run_leakwatch(["--comm", "lwsys*", "-i", str(INTERVAL), "-d",
                               "8", "--json", out], 30)
     check(lw.popen.returncode == 0, "exit %r:\n%s" % (lw.popen.returncode, lw.describe()))
     rep = lwlib.load_report(out, lw)
     check_process_schema(rep)
     procs = processes(rep)
-    check(all(p["comm"].startswith("leak") for p in procs.values()),
-          "--comm leak* lists %s" % sorted({p["comm"] for p in procs.values()}))
-    check(steady.pid not in procs, "steady is listed under --comm leak*")
+    check(all(p["comm"].startswith("lwsys") for p in procs.values()),
+          "--comm lwsys* lists %s" % sorted({p["comm"] for p in procs.values()}))
+    check(steady.pid not in procs, "steady is listed under --comm lwsys*")
     p = procs.get(leaky.pid)
     check(p and p["zoomed"] and p["zoom_reason"] == "chosen by --comm",
           "leaky not zoomed at once: %r" %
@@ -275,14 +283,15 @@ def test_system_folded_and_pprof():
     """Folded stacks get the process as their root frame; pprof samples a
     pid and comm label."""
     lwlib.require_leakwatch()
-    leaky = start(lwlib.target("leaky"), ["-q"])
+    leaky = start_named("lwsysfold")
     d = tmpdir()
     folded, pprof = os.path.join(d, "f.txt"), os.path.join(d, "p.pb.gz")
-    lw = lwlib.run_leakwatch(["--comm", "leaky", "-i", str(INTERVAL), "-d",
-                              "3", "--folded", folded, "--pprof", pprof], 30)
+    lw = lwlib.run_leakwatch(["--comm", "lwsysfold", "-i", str(INTERVAL),
+                              "-d", "3", "--folded", folded, "--pprof", pprof],
+                             30)
     check(lw.popen.returncode == 0, "exit %r:\n%s" % (lw.popen.returncode, lw.describe()))
     lines = lwlib.read_text(folded).splitlines()
-    root = "[pid %d leaky]" % leaky.pid
+    root = "[pid %d lwsysfold]" % leaky.pid
     check(lines and all(l.split(";")[0].startswith("[pid ") for l in lines),
           "folded lines without a process root:\n%s" % "\n".join(lines[:5]))
     check(any(l.startswith(root + ";[heap];") for l in lines),
