@@ -198,7 +198,7 @@ static void read_stacks(struct lw_depth *d, struct lw_proc *p)
 	struct lw_stack st;
 	struct lw_site *s;
 	size_t i;
-	int k;
+	int depth;
 
 	for (i = 0; i < p->ndrained; i++)
 		model_site(m, p->drained[i].site);
@@ -206,9 +206,8 @@ static void read_stacks(struct lw_depth *d, struct lw_proc *p)
 		s = &m->sites[i];
 		if (s->stack_read)
 			continue;
-		s->depth = drain_stack(d->session->stacks_fd, s->stack, &st);
-		for (k = 0; k < s->depth; k++)
-			s->ips[k] = st.ips[k];
+		depth = drain_stack(d->session->stacks_fd, s->stack, &st);
+		model_set_stack(s, (const uint64_t *)st.ips, depth);
 		s->epoch = s->depth >= 0 ? st.epoch : m->epoch;
 		s->kind = s->depth >= 0 ? st.kind : LW_KIND_HEAP;
 		s->start = s->depth >= 0 ? st.start : 0;

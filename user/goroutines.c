@@ -105,8 +105,7 @@ static struct lw_site *group_site(struct lw_model *m, const struct goroutine *g)
 		s->kind = LW_KIND_GOROUTINE;
 		s->epoch = m->epoch;
 		s->start = g->startpc;
-		s->ips[0] = g->gopc;
-		s->depth = 1;
+		model_set_stack(s, &g->gopc, 1);
 		s->stack_read = true;
 		s->scanned = 0;
 	}
@@ -124,8 +123,7 @@ static void adopt_stack(struct lw_model *m, struct lw_site *s,
 	born = model_find(m, l->val.site);
 	if (!born || !born->stack_read || born->depth <= 1)
 		return;
-	memcpy(s->ips, born->ips, sizeof(s->ips));
-	s->depth = born->depth;
+	model_set_stack(s, born->ips, born->depth);
 }
 
 static void note_blocked(struct lw_goscan *gs, struct lw_site *s,

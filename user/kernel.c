@@ -31,16 +31,12 @@ static uint32_t site_of(struct lw_model *m, const struct lw_kmem_site *ks)
 {
 	uint32_t id = ks->id == LW_KMEM_NO_STACK ? LW_NO_SITE : ks->id + 1;
 	struct lw_site *s = model_site(m, id);
-	int i;
 
 	if (s->stack_read)
 		return id;
 	s->kind = LW_KIND_HEAP;
 	s->epoch = m->epoch;
-	s->depth =
-		ks->depth < LW_MAX_STACK_DEPTH ? ks->depth : LW_MAX_STACK_DEPTH;
-	for (i = 0; i < s->depth; i++)
-		s->ips[i] = ks->ips[i];
+	model_set_stack(s, ks->ips, ks->depth);
 	if (id == LW_NO_SITE)
 		snprintf(s->label, sizeof(s->label), "[kernel stack lost]");
 	s->stack_read = true;

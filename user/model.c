@@ -50,6 +50,33 @@ struct lw_blocked *model_blocked(struct lw_site *s, const char *reason,
 	return b;
 }
 
+void model_set_stack(struct lw_site *s, const uint64_t *ips, int depth)
+{
+	uint64_t *v = NULL;
+
+	if (depth > LW_MAX_STACK_DEPTH)
+		depth = LW_MAX_STACK_DEPTH;
+	if (depth > 0) {
+		v = malloc(depth * sizeof(*v));
+		if (!v)
+			abort();
+		memcpy(v, ips, depth * sizeof(*v));
+	}
+	free(s->ips);
+	s->ips = v;
+	s->depth = depth;
+}
+
+static void free_stacks(struct lw_model *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++) {
+		free(m->sites[i].ips);
+		m->sites[i].ips = NULL;
+	}
+}
+
 void model_clear_blocked(struct lw_model *m)
 {
 	size_t i;
@@ -64,6 +91,7 @@ void model_clear_blocked(struct lw_model *m)
 void model_free(struct lw_model *m)
 {
 	model_clear_blocked(m);
+	free_stacks(m);
 	free(m->sites);
 	free(m->index);
 	free(m->gen_start);
@@ -77,6 +105,7 @@ void model_set_epoch(struct lw_model *m, uint32_t epoch)
 		return;
 	m->epoch = epoch;
 	model_clear_blocked(m);
+	free_stacks(m);
 	m->n = 0;
 	memset(m->index, 0, m->index_cap * sizeof(*m->index));
 	regions_free(&m->regions);

@@ -35,8 +35,8 @@ struct lw_site {
 	int64_t map_bytes, map_count;
 	uint64_t map_allocs, map_frees;
 	int64_t lo_gen[LW_NGEN]; /* oldest generation a slot may hold */
-	uint64_t ips[LW_MAX_STACK_DEPTH];
-	int depth; /* < 0: stack not readable */
+	uint64_t *ips; /* depth frames (model_set_stack), innermost first */
+	int depth;     /* < 0: stack not readable */
 	bool stack_read;
 	struct trend trend;
 	struct trend_fit fit;
@@ -87,6 +87,9 @@ void model_map_delta(void *ctx, uint64_t stack, int64_t dbytes, int dcount);
 struct lw_site *model_site(struct lw_model *m, uint64_t stack);
 /* The site with this id, or NULL: never creates one. */
 struct lw_site *model_find(struct lw_model *m, uint64_t stack);
+/* A site's frames, copied (depth < 0: not readable). A site keeps room
+ * for its own frames only: 50,000 sites are many. */
+void model_set_stack(struct lw_site *s, const uint64_t *ips, int depth);
 
 static inline int64_t site_bytes(const struct lw_site *s)
 {

@@ -53,9 +53,11 @@ static int setup(void **state)
 	s->k.allocs = 4;
 	s->k.frees = 1;
 	/* return addresses: the calls are at pc - 1 */
-	s->ips[0] = (uint64_t)(uintptr_t)pprof_test_leaf + 1;
-	s->ips[1] = (uint64_t)(uintptr_t)pprof_test_caller + 1;
-	s->depth = 2;
+	model_set_stack(s,
+			(const uint64_t[]){
+				(uint64_t)(uintptr_t)pprof_test_leaf + 1,
+				(uint64_t)(uintptr_t)pprof_test_caller + 1 },
+			2);
 	/* goroutines alive before attach: no stack, a label */
 	s = model_site(&f->model, 2);
 	s->kind = LW_KIND_GOROUTINE;
@@ -66,8 +68,9 @@ static int setup(void **state)
 	s->kind = LW_KIND_THREAD;
 	s->scanned = 2;
 	s->thread_bytes = 8192;
-	s->ips[0] = (uint64_t)(uintptr_t)pprof_test_caller + 1;
-	s->depth = 1;
+	model_set_stack(
+		s, (const uint64_t[]){ (uint64_t)(uintptr_t)pprof_test_caller + 1 },
+		1);
 	f->target.pid = getpid();
 	snprintf(f->target.comm, sizeof(f->target.comm), "test_pprof");
 	assert_non_null(realpath("/proc/self/exe", f->target.exe));
