@@ -10,24 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include "drain.h"
+#include "util.h"
 
 #define BATCH 1024
 
 static int grow(struct lw_drained_site **out, size_t *cap, size_t need)
 {
-	struct lw_drained_site *p;
-	size_t c = *cap ? *cap : BATCH;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	p = realloc(*out, c * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	*out = p;
-	*cap = c;
-	return 0;
+	return lw_grow((void **)out, cap, need, sizeof(**out), BATCH);
 }
 
 int drain_sites(int map_fd, uint32_t nsites, struct lw_drained_site **out,

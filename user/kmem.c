@@ -178,19 +178,7 @@ static const struct kstack *stack_get(struct lw_kmem *k, uint32_t id)
 
 static int grow(struct lw_kmem_site **out, size_t *cap, size_t need)
 {
-	struct lw_kmem_site *p;
-	size_t c = *cap ? *cap : 256;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	p = realloc(*out, c * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	*out = p;
-	*cap = c;
-	return 0;
+	return lw_grow((void **)out, cap, need, sizeof(**out), 256);
 }
 
 static void fill_site(struct lw_kmem *k, struct lw_kmem_site *s, uint32_t id,

@@ -26,6 +26,9 @@ void lw_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 double lw_now(void); /* CLOCK_MONOTONIC seconds */
 uint64_t lw_now_ns(void);
 void lw_fmt_bytes(double bytes, char *buf, size_t len);
+/* Room for need elements of size bytes in *arr (first: the first room);
+ * 0 or -ENOMEM, *arr kept then. */
+int lw_grow(void **arr, size_t *cap, size_t need, size_t size, size_t first);
 /* A string from a target, its control characters shown as \xNN. */
 void lw_printable(const char *in, char *out, size_t len);
 
