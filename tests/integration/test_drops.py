@@ -21,8 +21,11 @@ def test_map_full_is_shown():
     exe = lwlib.target("leaky")
     d = tmpdir()
     js, pp = os.path.join(d, "r.json"), os.path.join(d, "r.pb.gz")
+    # launched, leaky outlives leakwatch: known to the cleanup by its pid
+    env, pidfile = lwlib.pidfile_env()
     p = lwlib.run_leakwatch(["--max-allocs", str(SMALL), "-i", "1", "-d", "4", "--json", js,
-                             "--pprof", pp, "--", exe, "-q"], 40)
+                             "--pprof", pp, "--", exe, "-q", "-t", "30"], 40, env=env)
+    lwlib.launched_pid(pidfile, exe, timeout=1)
     check(p.popen.returncode == 0, "leakwatch exited %s:\n%s" % (p.popen.returncode, p.describe()))
     rep = lwlib.load_report(js, p)
     lwlib.check_schema(rep)
