@@ -335,3 +335,51 @@ def test_system_kernel():
     rate = max(s["bytes_per_s"] for s in pipe)
     check(rate > 3000, "the pipe path grows only %.0f B/s" % rate)
     check(leak.pid in procs, "pipeleak is not listed")
+
+
+# A container in miniature: its own pid and mount namespaces, its program
+# on a tmpfs mounted only in there (the host has no file at that path).
+NS_SCRIPT = """set -e
+mount -t tmpfs tmpfs "$1"
+cp "$2" "$1/lwnsleaky"
+exec "$1/lwnsleaky" -q
+"""
+
+
+def test_system_other_namespaces():
+    """A process of other pid and mount namespaces: listed under the pid
+    the host sees, its program (invisible from the host) read through the
+    kernel's view of its mappings, its leaks found at their lines."""
+    lwlib.require_leakwatch()
+    lwlib.require_tool("unshare")
+    mnt = tmpdir()
+    ns = lwlib.spawn(["unshare", "--pid", "--fork", "--mount",
+                      "--propagation", "private", "sh", "-c", NS_SCRIPT,
+                      "sh", mnt, lwlib.target("leaky")])
+
+    def host_pid():
+        out = subprocess.run(["pgrep", "-x", "lwnsleaky"],
+                             capture_output=True, text=True).stdout.split()
+        return int(out[0]) if out else None
+    pid = lwlib.wait_for(host_pid, 10)
+    check(pid, "the namespaced leaky did not start:\n" + ns.describe())
+    lwlib.PidProc(pid, "/proc/%d/exe" % pid)
+    with open("/proc/%d/status" % pid) as f:
+        nspid = [l.split()[1:] for l in f if l.startswith("NSpid:")][0]
+    check(len(nspid) == 2 and nspid[1] == "1",
+          "not in a pid namespace of its own: NSpid %s" % nspid)
+    check(not os.path.exists(os.path.join(mnt, "lwnsleaky")),
+          "the program is visible from the host: not a private mount")
+    out = os.path.join(tmpdir(), "rep.json")
+    lw = lwlib.run_leakwatch(["--comm", "lwnsleaky", "-i", str(INTERVAL),
+                              "-d", "8", "--json", out], 30)
+    check(lw.popen.returncode == 0, "exit %r:\n%s" % (lw.popen.returncode,
+                                                      lw.describe()))
+    procs = processes(lwlib.load_report(out, lw))
+    p = procs.get(pid)
+    check(p and p["zoomed"], "host pid %d not listed and zoomed: %s" %
+          (pid, sorted(procs)))
+    # the kernel names a file of a mount we cannot see from its own root
+    check(os.path.basename(p["exe"]) == "lwnsleaky", "exe is %r" % p["exe"])
+    check_leak_found(p, "namespaced leaky")
+    ns.kill()
