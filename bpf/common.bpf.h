@@ -33,10 +33,20 @@ static __always_inline void count(enum lw_counter c)
 		*v += 1;
 }
 
+/*
+ * One target (-p, a command): its entry is here, and a compare finds it;
+ * a hash lookup on every probe hit costs the one-target run for nothing.
+ * solo_tgid is 0 system-wide.
+ */
+__u32 solo_tgid;
+struct lw_target_val solo;
+
 /* The current process's entry when it is traced, else NULL. */
 static __always_inline struct lw_target_val *target_of(__u32 *tgid)
 {
 	*tgid = bpf_get_current_pid_tgid() >> 32;
+	if (solo_tgid)
+		return *tgid == solo_tgid ? &solo : NULL;
 	return bpf_map_lookup_elem(&targets, tgid);
 }
 

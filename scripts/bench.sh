@@ -195,13 +195,13 @@ gospawn() {
 # The server runs observed (or not); the client is a process of its own.
 gohttp() {
 	local f=build/gobench.url pid url lw=""
-	rm -f "$f"
+	# before leakwatch starts: it opens its --json file at once
+	rm -f "$f" "$REPORT"
 	case "$1" in
 	none) build/gobench serve "$f" & ;;
 	floor) ./leakwatch --floor -i 60 -- build/gobench serve "$f" >build/bench-lw.log 2>&1 & lw=$! ;;
 	leakwatch) ./leakwatch -i 60 --json "$REPORT" -- build/gobench serve "$f" >build/bench-lw.log 2>&1 & lw=$! ;;
 	esac
-	rm -f "$REPORT"
 	for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.1; done
 	read -r pid url <"$f"
 	build/gobench load "$url" "$2"

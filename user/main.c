@@ -472,7 +472,8 @@ static int open_session(struct run *r)
 		&r->session,
 		&(struct lw_session_opts){
 			r->opts.floor != LW_FLOOR_NONE, r->opts.unwind_fp,
-			r->opts.max_allocs, r->opts.max_sites },
+			r->opts.max_allocs, r->opts.max_sites,
+			r->target != NULL },
 		&(struct lw_session_events){ on_map_event, on_file_event, r });
 	if (rc)
 		return rc;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "leakwatch.h"
 #include "floor.skel.h"
 #include "heap.skel.h"
 #include "cfi.h"
@@ -82,6 +83,7 @@ static int open_heap(struct lw_session *s, const struct lw_session_opts *o,
 		return load_error("open", -errno);
 	s->heap->rodata->use_tables = !o->unwind_fp;
 	s->max_sites = o->max_sites;
+	s->solo = o->solo;
 	err = size_maps(s->heap, o);
 	if (!err)
 		err = heap_bpf__load(s->heap);
@@ -195,6 +197,13 @@ int session_target_add(struct lw_session *s, pid_t pid, uint32_t epoch,
 		v.go_goid_off = go->goid;
 		v.go_startpc_off = go->startpc;
 	}
+	if (s->solo) {
+		/* written before the tgid: a probe never sees half of it */
+		s->heap->bss->solo = v;
+		__atomic_store_n(&s->heap->bss->solo_tgid, key,
+				 __ATOMIC_RELEASE);
+		return 0;
+	}
 	if (bpf_map_update_elem(s->targets_fd, &key, &v, BPF_ANY))
 		return -errno;
 	return 0;
@@ -204,7 +213,9 @@ void session_target_del(struct lw_session *s, pid_t pid)
 {
 	__u32 key = pid;
 
-	if (s->heap)
+	if (s->heap && s->solo)
+		__atomic_store_n(&s->heap->bss->solo_tgid, 0, __ATOMIC_RELEASE);
+	else if (s->heap)
 		bpf_map_delete_elem(s->targets_fd, &key);
 }
 
@@ -229,6 +240,9 @@ uint32_t session_epoch(struct lw_session *s, pid_t pid)
 	struct lw_target_val v;
 	__u32 key = pid;
 
+	if (s->heap && s->solo)
+		return __atomic_load_n(&s->heap->bss->solo.epoch,
+				       __ATOMIC_RELAXED);
 	if (!s->heap || bpf_map_lookup_elem(s->targets_fd, &key, &v))
 		return 0;
 	return v.epoch;

@@ -23,6 +23,7 @@ struct lw_session {
 	int sites_fd, stacks_fd, counters_fd, allocs_fd, goroutines_fd;
 	int threads_fd, targets_fd;
 	uint32_t max_sites;
+	bool solo; /* one target: kept in .bss, not in the targets map */
 	struct lw_cfi_fds cfi; /* the unwind tables' maps; -1 under --floor */
 };
 
@@ -44,6 +45,7 @@ struct lw_session_opts {
 	bool unwind_fp;	 /* walks by frame pointers only */
 	long max_allocs; /* the live-allocation map's size */
 	long max_sites;	 /* the site arrays' size */
+	bool solo;	 /* one target (-p, a command), not the whole system */
 };
 
 /* Returns an lw_exit code, with the reason printed. */
