@@ -27,11 +27,8 @@ static int plan_goroutines(struct lw_proc *p)
 			exe->name, p->go.version[0] ? p->go.version : "Go");
 	else if (!err && !plan_go(&p->plan, exe))
 		p->is_go = true;
-	if (p->is_go && !p->go.allgs) {
-		/* stripped: the slice's own length field stands for allglen */
-		p->go.allgs = plan_go_find_allgs(exe);
-		p->go.allglen = p->go.allgs ? p->go.allgs + 8 : 0;
-	}
+	if (p->is_go)
+		proc_find_allgs(p);
 	if (!plan_has_heap(&p->plan) && !p->is_go) {
 		lw_err("no malloc/free found in %s or the libraries it maps "
 		       "(an unknown allocator)",
@@ -105,13 +102,12 @@ int depth_zoom(struct lw_depth *d, struct lw_proc *p)
 	p->zoomed = true;
 	p->calm = 0;
 	if (!p->target.launched)
-		depth_begin(d, p);
+		depth_begin(p);
 	return LW_EXIT_OK;
 }
 
-void depth_begin(struct lw_depth *d, struct lw_proc *p)
+void depth_begin(struct lw_proc *p)
 {
-	(void)d;
 	if (!p->sym) {
 		p->sym = symbolizer_new(p->pid);
 		if (!p->sym)
@@ -233,12 +229,10 @@ static void update_threads(struct lw_depth *d, struct lw_proc *p)
 	free(tv.snaps);
 }
 
-void depth_update(struct lw_depth *d, struct lw_proc *p, uint32_t gen,
-		  double now)
+void depth_update(struct lw_depth *d, struct lw_proc *p, double now)
 {
 	uint32_t e = session_epoch(d->session, p->pid);
 
-	(void)gen;
 	if (e > p->model.epoch)
 		model_set_epoch(&p->model, e);
 	if (p->epoch != p->model.epoch)

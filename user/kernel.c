@@ -69,11 +69,8 @@ void kernel_update(struct lw_kernel *k, double now)
 	}
 	model_update(&p->model, k->drained, k->n, now);
 	/* its "memory": what the kernel holds for what it allocated since */
-	p->value[LW_SIG_RSS] = total;
-	trend_add(&p->trend[LW_SIG_RSS], now, total, total);
-	trend_fit(&p->trend[LW_SIG_RSS], &p->fit[LW_SIG_RSS]);
-	p->suspect = p->fit[LW_SIG_RSS].suspect &&
-		     p->fit[LW_SIG_RSS].growth >= LW_RSS_MIN_GROWTH;
+	p->suspect = false;
+	proc_signal(p, LW_SIG_RSS, total, now);
 	kmem_drops(k->kmem, p->drops, sizeof(p->drops));
 }
 

@@ -138,20 +138,16 @@ static pid_t owner_of(struct run *r, uint32_t site)
 {
 	struct lw_stack st;
 	size_t cap;
-	pid_t *o;
 
 	if (site == LW_NO_SITE)
 		return r->target ? r->target->pid : 0;
 	if (site >= r->owner_cap) {
-		cap = r->owner_cap ? r->owner_cap : 1024;
-		while (cap <= site)
-			cap *= 2;
-		o = realloc(r->owner, cap * sizeof(*o));
-		if (!o)
+		cap = r->owner_cap;
+		if (lw_grow((void **)&r->owner, &r->owner_cap, site + 1,
+			    sizeof(*r->owner), 1024))
 			return 0;
-		memset(o + r->owner_cap, 0, (cap - r->owner_cap) * sizeof(*o));
-		r->owner = o;
-		r->owner_cap = cap;
+		memset(r->owner + cap, 0,
+		       (r->owner_cap - cap) * sizeof(*r->owner));
 	}
 	if (!r->owner[site] &&
 	    drain_stack(r->session.stacks_fd, site, &st) >= 0)
@@ -161,32 +157,34 @@ static pid_t owner_of(struct run *r, uint32_t site)
 
 static void give(struct lw_proc *p, const struct lw_drained_site *d)
 {
-	struct lw_drained_site *v;
-	size_t cap;
-
-	if (p->ndrained == p->drained_cap) {
-		cap = p->drained_cap ? 2 * p->drained_cap : 64;
-		v = realloc(p->drained, cap * sizeof(*v));
-		if (!v)
-			return;
-		p->drained = v;
-		p->drained_cap = cap;
-	}
-	p->drained[p->ndrained++] = *d;
+	if (!lw_grow((void **)&p->drained, &p->drained_cap, p->ndrained + 1,
+		     sizeof(*d), 64))
+		p->drained[p->ndrained++] = *d;
 }
 
-/* The aggregates of every traced process, each to its own model. */
+/*
+ * The aggregates of every traced process, each to its own model. Only
+ * the zoomed processes (--zoom: a few) are looked through per site, not
+ * the whole table.
+ */
 static void dispatch(struct run *r, size_t n)
 {
-	struct lw_proc *p;
-	size_t i;
+	struct lw_proc *z[LW_MAX_TARGETS], *p;
+	size_t i, k, nz = 0;
+	pid_t pid;
 
-	for (i = 0; i < r->sys.n; i++)
-		r->sys.v[i]->ndrained = 0;
+	for (i = 0; i < r->sys.n; i++) {
+		p = r->sys.v[i];
+		p->ndrained = 0;
+		if (p->zoomed && p->pid && nz < LW_MAX_TARGETS)
+			z[nz++] = p; /* pid 0, the kernel, drains its own */
+	}
 	for (i = 0; i < n; i++) {
-		p = traced(r, owner_of(r, r->drained[i].site));
-		if (p)
-			give(p, &r->drained[i]);
+		pid = owner_of(r, r->drained[i].site);
+		for (k = 0; pid && k < nz && z[k]->pid != pid; k++)
+			;
+		if (pid && k < nz)
+			give(z[k], &r->drained[i]);
 	}
 }
 
@@ -213,7 +211,7 @@ static void drain(struct run *r)
 		if (!p->zoomed || !p->pid) /* pid 0: the kernel, below */
 			continue;
 		memcpy(p->model.counters, r->counters, sizeof(r->counters));
-		depth_update(&r->depth, p, r->gen, now);
+		depth_update(&r->depth, p, now);
 	}
 	if (r->target)
 		return;
@@ -528,7 +526,7 @@ static int setup_target(struct run *r)
 		/* the exec that starts the command is not news */
 		model_set_epoch(&p->model, 1);
 		p->epoch = 1;
-		depth_begin(&r->depth, p);
+		depth_begin(p);
 	}
 	fprintf(r->out,
 		"leakwatch: watching pid %d (%s), %d probes; "
@@ -560,8 +558,8 @@ static int setup_system(struct run *r)
 	fprintf(r->out,
 		"leakwatch: watching %s: %zu processes, %zu traced in depth "
 		"(at most %d); Ctrl-C for the final report\n",
-		r->sys.comm || r->sys.cgroup[0] ? "the chosen processes"
-						: "the whole system",
+		system_restricted(&r->sys) ? "the chosen processes"
+					   : "the whole system",
 		r->sys.n, zoomed, r->sys.zoom_max);
 	return LW_EXIT_OK;
 }

@@ -120,6 +120,15 @@ uint64_t proc_go_bias(struct lw_proc *p)
 	return bias;
 }
 
+void proc_find_allgs(struct lw_proc *p)
+{
+	if (p->go.allgs)
+		return;
+	/* stripped: the slice's own length field stands for allglen */
+	p->go.allgs = plan_go_find_allgs(&p->target.objs[0]);
+	p->go.allglen = p->go.allgs ? p->go.allgs + 8 : 0;
+}
+
 /* Once per process: is it Go, and where is its goroutine list. */
 static void check_go(struct lw_proc *p)
 {
@@ -128,11 +137,7 @@ static void check_go(struct lw_proc *p)
 	p->go_checked = true;
 	if (!exe || goinfo_detect(exe->open, &p->go))
 		return;
-	if (!p->go.allgs) {
-		/* stripped: the slice's own length field stands for allglen */
-		p->go.allgs = plan_go_find_allgs(exe);
-		p->go.allglen = p->go.allgs ? p->go.allgs + 8 : 0;
-	}
+	proc_find_allgs(p);
 	p->is_go = true;
 	p->go_bias = proc_go_bias(p);
 }
@@ -175,7 +180,6 @@ static void count_goroutines(struct lw_proc *p)
 
 void proc_triage(struct lw_proc *p, double now)
 {
-	bool suspect = false;
 	int i;
 
 	char exe[sizeof(p->target.exe)];
@@ -195,19 +199,25 @@ void proc_triage(struct lw_proc *p, double now)
 	read_status(p);
 	if (p->is_go)
 		count_goroutines(p);
-	for (i = 0; i < LW_SIG_MAX; i++) {
-		if (p->value[i] < 0)
-			continue;
-		trend_add(&p->trend[i], now, p->value[i], p->value[i]);
-		trend_fit(&p->trend[i], &p->fit[i]);
-		/* pages, not bytes: a process warming up touches a few */
-		if (i == LW_SIG_RSS && p->fit[i].growth < LW_RSS_MIN_GROWTH) {
-			p->fit[i].suspect = false;
-			p->fit[i].verdict = TREND_TOO_SMALL;
-		}
-		suspect |= p->fit[i].suspect;
+	p->suspect = false;
+	for (i = 0; i < LW_SIG_MAX; i++)
+		if (p->value[i] >= 0)
+			proc_signal(p, i, p->value[i], now);
+}
+
+void proc_signal(struct lw_proc *p, enum lw_signal k, int64_t value, double now)
+{
+	struct trend_fit *fit = &p->fit[k];
+
+	p->value[k] = value;
+	trend_add(&p->trend[k], now, value, value);
+	trend_fit(&p->trend[k], fit);
+	/* pages, not bytes: a process warming up touches a few */
+	if (k == LW_SIG_RSS && fit->growth < LW_RSS_MIN_GROWTH) {
+		fit->suspect = false;
+		fit->verdict = TREND_TOO_SMALL;
 	}
-	p->suspect = suspect;
+	p->suspect |= fit->suspect;
 }
 
 void proc_free(struct lw_proc *p)

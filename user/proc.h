@@ -57,7 +57,8 @@ struct lw_proc {
 	bool zoomed, pinned; /* pinned: chosen by the user, never released */
 	bool unzoomable;     /* zooming failed once (said why): not again */
 	bool ever_suspect;
-	char why[128]; /* why it was zoomed */
+	bool said_waiting; /* "waits: --zoom reached" was said */
+	char why[128];	   /* why it was zoomed */
 	double zoomed_at;
 	int calm; /* reports in a row with nothing suspect */
 	bool planned;
@@ -77,6 +78,12 @@ struct lw_proc {
 	char drops[256]; /* the kernel's own losses (--kernel), or "" */
 };
 
+/* It was traced in depth: it has sites (and a symbolizer) to show. */
+static inline bool proc_has_sites(const struct lw_proc *p)
+{
+	return p->planned && p->sym;
+}
+
 /* A process found by the system scan: NULL when it is gone or has no
  * user space (a kernel thread). Nothing printed. */
 struct lw_proc *proc_probe(pid_t pid, double now, uint32_t gen);
@@ -86,6 +93,13 @@ struct lw_proc *proc_of_target(const struct lw_target *t, double now,
 /* The "[kernel]" pseudo-process of --kernel: pid 0, its allocations by
  * kernel stack. NULL when kallsyms cannot be read. */
 struct lw_proc *proc_kernel(double now, uint32_t gen);
+/* Adds a sample of signal k at now and judges it (a process is a suspect
+ * when a signal is). */
+void proc_signal(struct lw_proc *p, enum lw_signal k, int64_t value,
+		 double now);
+/* A Go program's goroutine list, when the symbol table does not say:
+ * from its code (a stripped binary). */
+void proc_find_allgs(struct lw_proc *p);
 /* Reads memory and threads (and goroutines of a Go program) from /proc
  * and the runtime, and fits each signal's trend. */
 void proc_triage(struct lw_proc *p, double now);

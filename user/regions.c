@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "regions.h"
+#include "util.h"
 
 #define PAGE	   4096ull
 #define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
@@ -20,23 +21,6 @@ void regions_free(struct lw_regions *rg)
 	memset(rg, 0, sizeof(*rg));
 }
 
-static int reserve(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t c = *cap ? *cap : 64;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	q = realloc(*p, c * size);
-	if (!q)
-		return -1;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 static int64_t new_origin(struct lw_regions *rg, uint64_t stack, uint64_t ts)
 {
 	uint32_t id;
@@ -45,8 +29,8 @@ static int64_t new_origin(struct lw_regions *rg, uint64_t stack, uint64_t ts)
 		id = rg->free_head - 1;
 		rg->free_head = rg->o[id].next_free;
 	} else {
-		if (reserve((void **)&rg->o, &rg->capo, rg->no + 1,
-			    sizeof(*rg->o)))
+		if (lw_grow((void **)&rg->o, &rg->capo, rg->no + 1,
+			    sizeof(*rg->o), 64))
 			return -1;
 		id = rg->no++;
 	}
@@ -85,7 +69,7 @@ static size_t lower(const struct lw_regions *rg, uint64_t addr)
 
 static int insert_at(struct lw_regions *rg, size_t i, struct lw_region r)
 {
-	if (reserve((void **)&rg->r, &rg->cap, rg->n + 1, sizeof(*rg->r)))
+	if (lw_grow((void **)&rg->r, &rg->cap, rg->n + 1, sizeof(*rg->r), 64))
 		return -1;
 	memmove(&rg->r[i + 1], &rg->r[i], (rg->n - i) * sizeof(*rg->r));
 	rg->r[i] = r;

@@ -244,7 +244,7 @@ static void collect_system(struct lw_view *v, enum lw_folded_value how,
 
 	for (i = 0; i < v->sys->n; i++) {
 		p = v->sys->v[i];
-		if (!p->planned || !p->sym)
+		if (!proc_has_sites(p))
 			continue;
 		pv = view_of_proc(v, p);
 		snprintf(root, sizeof(root), "[pid %d %s]", p->pid,

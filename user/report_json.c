@@ -253,11 +253,6 @@ static int by_rank(const void *a, const void *b)
 					       : 0;
 }
 
-static bool traced_proc(const struct lw_proc *p)
-{
-	return p->planned && p->sym;
-}
-
 static void emit_all_sites(FILE *f, struct lw_view *v)
 {
 	struct any_site *all = NULL, *g;
@@ -266,7 +261,7 @@ static void emit_all_sites(FILE *f, struct lw_view *v)
 	json_object *o;
 
 	for (i = 0; i < v->sys->n; i++) {
-		if (!traced_proc(v->sys->v[i]))
+		if (!proc_has_sites(v->sys->v[i]))
 			continue;
 		m = model_ranked(&v->sys->v[i]->model, &s);
 		for (k = 0; k < m; k++) {
@@ -349,7 +344,7 @@ static void emit_proc(FILE *f, struct lw_view *v, struct lw_proc *p)
 	if (!p->pid)
 		json_object_object_add(o, "kernel_drops", kernel_drops(p));
 	emit_open(f, o);
-	if (traced_proc(p))
+	if (proc_has_sites(p))
 		emit_sites(f, &pv);
 	else
 		fputs("\"sites\": []", f);
@@ -398,7 +393,7 @@ static json_object *head(struct lw_view *v)
 
 	if (v->sys) {
 		for (i = 0; i < v->sys->n; i++) {
-			if (!traced_proc(v->sys->v[i]))
+			if (!proc_has_sites(v->sys->v[i]))
 				continue;
 			pv = view_of_proc(v, v->sys->v[i]);
 			totals_add(&pv, totals);

@@ -525,7 +525,7 @@ static int add_all_samples(struct pp *p, struct lw_view *v)
 	if (!v->sys)
 		err = add_samples(p, &cap);
 	for (i = 0; v->sys && i < v->sys->n && !err; i++) {
-		if (!v->sys->v[i]->planned || !v->sys->v[i]->sym)
+		if (!proc_has_sites(v->sys->v[i]))
 			continue;
 		pv = view_of_proc(v, v->sys->v[i]);
 		pv.salt = (uint64_t)(i + 1) << 47;

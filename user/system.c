@@ -123,7 +123,7 @@ static bool chosen(const struct lw_system *s, const struct lw_proc *p)
 	return false;
 }
 
-static bool restricted(const struct lw_system *s)
+bool system_restricted(const struct lw_system *s)
 {
 	return s->comm || s->cgroup[0];
 }
@@ -163,7 +163,7 @@ void system_scan(struct lw_system *s, double now, uint32_t gen)
 			proc_free(p);
 			continue;
 		}
-		p->pinned = restricted(s);
+		p->pinned = system_restricted(s);
 	}
 	closedir(dir);
 	free(known);
@@ -221,20 +221,36 @@ void system_reap(struct lw_system *s, struct lw_depth *d, FILE *out)
 			others, others == 1 ? "" : "es");
 }
 
-/* Growth per second of the signal rising fastest relative to its level. */
-static double growth_score(const struct lw_proc *p)
+/*
+ * The signal rising fastest relative to its level (a suspect one first,
+ * when bias), or -1; *rel its growth per second over its level.
+ */
+static int fastest(const struct lw_proc *p, bool bias, double *rel)
 {
-	double score = 0, rel;
-	int i;
+	double best = 0, r;
+	int i, k = -1;
 
 	for (i = 0; i < LW_SIG_MAX; i++) {
 		if (p->value[i] < 0 || p->fit[i].value_per_s <= 0)
 			continue;
-		rel = p->fit[i].value_per_s / (p->value[i] + 1.0);
-		if (rel > score)
-			score = rel;
+		r = p->fit[i].value_per_s / (p->value[i] + 1.0);
+		if (bias && p->fit[i].suspect)
+			r += 1e6;
+		if (r > best) {
+			best = r;
+			k = i;
+		}
 	}
-	return score;
+	*rel = best;
+	return k;
+}
+
+static double growth_score(const struct lw_proc *p)
+{
+	double rel;
+
+	fastest(p, false, &rel);
+	return rel;
 }
 
 static int by_rank(const void *a, const void *b)
@@ -274,22 +290,11 @@ static const char *const signal_names[LW_SIG_MAX] = {
 
 void system_growth(const struct lw_proc *p, char *buf, size_t len)
 {
-	double best = 0, rel;
-	int i, k = -1;
+	double rel;
+	/* a suspect signal names the growth before a faster one */
+	int k = fastest(p, true, &rel);
 	char b[32];
 
-	for (i = 0; i < LW_SIG_MAX; i++) {
-		if (p->value[i] < 0 || p->fit[i].value_per_s <= 0)
-			continue;
-		rel = p->fit[i].value_per_s / (p->value[i] + 1.0);
-		/* a suspect signal names the growth before a faster one */
-		if (p->fit[i].suspect)
-			rel += 1e6;
-		if (rel > best) {
-			best = rel;
-			k = i;
-		}
-	}
 	if (k < 0) {
 		snprintf(buf, len, "not growing");
 		return;
@@ -393,12 +398,12 @@ void system_policy(struct lw_system *s, struct lw_depth *d, FILE *out,
 		if (p->zoomed || p->unzoomable || (!p->pinned && !p->suspect))
 			continue;
 		if (zoomed >= s->zoom_max) {
-			if (!p->unzoomable && p->pinned && !p->why[0]) {
+			if (p->pinned && !p->said_waiting) {
 				fprintf(out,
 					"leakwatch: pid %d (%s) waits: --zoom "
 					"%d processes traced already\n",
 					p->pid, p->target.comm, s->zoom_max);
-				snprintf(p->why, sizeof(p->why), "waiting");
+				p->said_waiting = true;
 			}
 			continue;
 		}

@@ -30,6 +30,8 @@ int system_init(struct lw_system *s, bool all, char *const *comm,
 		const char *cgroup, int zoom_max);
 /* Adds a process the run started with (-p, a command). */
 int system_add(struct lw_system *s, struct lw_proc *p);
+/* --comm or --cgroup chose the processes. */
+bool system_restricted(const struct lw_system *s);
 /* The processes started since the last scan (all: every one). */
 void system_scan(struct lw_system *s, double now, uint32_t gen);
 struct lw_proc *system_find(struct lw_system *s, pid_t pid);

@@ -174,10 +174,6 @@ static bool procs_key(struct lw_top *t, struct lw_view *v, int ch)
 		pv = cur_view(t, v);
 		refresh_sites(t, &pv);
 		break;
-	case '?':
-		t->mode = TOP_HELP;
-		page_build_help(&t->page);
-		break;
 	}
 	return true;
 }
@@ -215,10 +211,6 @@ static bool table_key(struct lw_top *t, struct lw_view *v, int ch)
 	case KEY_ENTER:
 		open_stack(t, v);
 		break;
-	case '?':
-		t->mode = TOP_HELP;
-		page_build_help(&t->page);
-		break;
 	}
 	return true;
 }
@@ -253,6 +245,11 @@ static bool key(struct lw_top *t, struct lw_view *sys, int ch)
 	}
 	if (ch == KEY_RESIZE || move_key(t, ch))
 		return true;
+	if (ch == '?' && t->mode == TOP_TABLE) {
+		t->mode = TOP_HELP;
+		page_build_help(&t->page);
+		return true;
+	}
 	if (t->mode == TOP_TABLE && in_procs(t, sys))
 		return procs_key(t, sys, ch);
 	if (t->mode == TOP_TABLE && sys->sys && ch == KEY_ESC) {

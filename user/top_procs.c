@@ -36,7 +36,7 @@ void procs_refresh(struct lw_top *t, struct lw_view *v)
 	for (i = 0; i < n; i++) {
 		r = &t->procs[i];
 		r->pid = p[i]->pid;
-		r->traced = p[i]->planned && p[i]->sym;
+		r->traced = proc_has_sites(p[i]);
 		t->procs_zoomed += p[i]->zoomed;
 		t->procs_suspect += p[i]->suspect;
 		lw_printable(p[i]->target.comm, comm, sizeof(comm));
