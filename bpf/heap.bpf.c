@@ -127,7 +127,9 @@ static __always_inline __u64 walk(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
 				  struct owner o, struct lw_stack *st)
 {
 	struct walk_state w = { .ip = ip, .sp = sp, .fp = fp };
-	bool go = kind == LW_KIND_GOROUTINE;
+	/* Go code: its frame pointers (no CFI in Go binaries) */
+	bool go = (1u << kind) &
+		  (1u << LW_KIND_GOROUTINE | 1u << LW_KIND_GO_HEAP);
 	__u64 h = 0xcbf29ce484222325ull;
 	struct vma_cache *cache = NULL;
 	int i, res = STEP_NEXT;
@@ -220,6 +222,8 @@ static __always_inline __u32 site_of(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
 	count(LW_CNT_STACK_COLLISION);
 	return LW_NO_SITE;
 }
+
+#include "go_heap.bpf.h"
 
 /* How far below an entry probe's sp its nested call's sp may be. */
 #define LW_NEST_FRAME_MAX 256

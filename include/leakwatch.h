@@ -24,11 +24,25 @@
  * every key, so what an old program image or an earlier zoom left behind
  * never matches. Go processes carry their runtime.g offsets.
  */
+/*
+ * A Go program whose memory profile the linker disabled: where the
+ * runtime.mspan fields are that place a sampled object (all 0: no
+ * sampling). Sizes are in bytes (freeindex and nelems were uintptr up to
+ * Go 1.21, uint16 after).
+ */
+struct lw_go_span {
+	__u16 startaddr, nelems, elemsize, freeindex;
+	__u16 alloccache, alloccount, sweepgen, allocbits;
+	__u8 nelems_size, freeindex_size;
+	__u16 pad;
+};
+
 struct lw_target_val {
 	__u32 epoch;
 	__u32 go_goid_off;
 	__u32 go_startpc_off;
 	__u32 pad;
+	struct lw_go_span go_span;
 };
 
 /*
@@ -56,6 +70,8 @@ enum lw_fn {
 	LW_FN_GO_EXIT,	  /* runtime.goexit1 past its stack check: g in R14 */
 	LW_FN_PTHREAD_CREATE, /* entry: the creating stack, start routine */
 	LW_FN_CXX_THREAD,     /* std::thread::_M_start_thread entry: the same */
+	LW_FN_GO_REFILL, /* mcache.refill, after cacheSpan: the span in RAX */
+	LW_FN_GO_LARGE,	 /* mcache.allocLarge, after mheap.alloc: likewise */
 	LW_FN_MAX,
 };
 
@@ -84,7 +100,12 @@ enum lw_fn {
 	X(UNWIND_NO_TABLE, "unwind_no_table_frames", 1)                        \
 	X(FILE_EVENT_LOST, "unwind_file_requests_lost", 1)                     \
 	/* a call's return was never seen (the next call healed it) */         \
-	X(LOST_EXIT, "lost_exits", 1)
+	X(LOST_EXIT, "lost_exits", 1)                                          \
+	/* Go heap sampling: samples taken; lost for want of room; spans       \
+	 * whose next free object could not be placed (no sample) */           \
+	X(GO_SAMPLE, "go_heap_samples", 0)                                     \
+	X(GO_SAMPLE_MAP_FULL, "go_heap_sample_map_full", 1)                    \
+	X(GO_SAMPLE_UNPLACED, "go_heap_samples_unplaced", 1)
 
 #define LW_COUNTER_ENUM(id, name, drop) LW_CNT_##id,
 enum lw_counter {
@@ -125,6 +146,7 @@ enum lw_site_kind {
 	LW_KIND_HEAP,
 	LW_KIND_GOROUTINE, /* the goroutine that ran the go statement */
 	LW_KIND_THREAD,	   /* the stack that created the thread */
+	LW_KIND_GO_HEAP,   /* stacks only: a Go heap sample (a heap site) */
 };
 
 struct lw_stack {
@@ -154,6 +176,49 @@ struct lw_go_val {
 	__u32 site;
 	__u32 gen;
 };
+
+/*
+ * A sampled Go heap object, by its address: the span it was in and what
+ * the sample stands for (weight: the bytes of allocation the sampled
+ * event covered, a span's free slots or a large object; the estimate is
+ * weight / (1 - e^(-weight / mean))).
+ */
+struct lw_go_sample_key {
+	__u32 tgid;
+	__u32 epoch;
+	__u64 addr;
+};
+
+struct lw_go_sample_val {
+	__u64 span;
+	__u64 weight;
+	__u32 elemsize;
+	__u32 site;
+	__u32 sweepgen; /* the span's, when sampled: the heap's then */
+	__u32 gen;
+};
+
+/*
+ * The samples in one span (by its start address): when the runtime hands
+ * the span out again, a sample whose slot is free then was collected, and
+ * its slot is about to hold another object (so a later look could not
+ * tell). Slots of 0 are empty.
+ */
+#define LW_GO_SPAN_SAMPLES 4
+
+struct lw_go_span_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start;
+};
+
+struct lw_go_span_val {
+	__u64 addr[LW_GO_SPAN_SAMPLES];
+};
+
+#define LW_GO_SAMPLE_MEAN (512u << 10) /* bytes, as the runtime's rate */
+#define LW_GO_EXP_TABLE	  256	       /* draws of the sampling distance */
+#define LW_MAX_GO_SAMPLES (1 << 16)    /* default room for live samples */
 
 #define LW_MAX_GOROUTINES (1 << 20)
 #define LW_MAX_THREADS	  (1 << 16)

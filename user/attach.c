@@ -77,6 +77,7 @@ int attach_plan(const struct lw_plan *plan, pid_t pid,
 		{ LW_PROG_CALL, progs->exit, true },
 		{ LW_PROG_RELEASE, progs->release, false },
 		{ LW_PROG_GO, progs->go, false },
+		{ LW_PROG_GO_HEAP, progs->go_heap, false },
 		{ LW_PROG_THREAD, progs->thread, false },
 	};
 	struct batch b;

@@ -13,6 +13,7 @@ struct lw_progs {
 	struct bpf_program *exit;    /* their return */
 	struct bpf_program *release; /* free, munmap: entry only */
 	struct bpf_program *go;	     /* goroutine birth and death */
+	struct bpf_program *go_heap; /* Go heap sampling (spans) */
 	struct bpf_program *thread;  /* pthread_create */
 };
 

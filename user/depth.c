@@ -10,6 +10,28 @@
 #include "util.h"
 
 /*
+ * The Go heap: the runtime's own profile when it is live, else sampling
+ * probes on the allocator's slow paths.
+ */
+static void plan_go_heap_mode(struct lw_proc *p)
+{
+	const struct lw_obj *exe = &p->target.objs[0];
+	int err;
+
+	p->go_heap_mode =
+		goheap_choose(exe->open, &p->go, &p->go_heap, &p->go_heap_why);
+	if (p->go_heap_mode != LW_GOHEAP_SAMPLE)
+		return;
+	err = plan_go_heap(&p->plan, exe);
+	if (!err)
+		return;
+	p->go_heap_mode = LW_GOHEAP_OFF;
+	p->go_heap_why = "its allocator's slow paths were not found";
+	lw_debug("Go heap sampling points in %s: %s", exe->name,
+		 strerror(-err));
+}
+
+/*
  * Go executables: goroutines are tracked by default, beside the C
  * allocator where cgo brings one. A pure Go program has none, and that
  * is fine; a C program without malloc is not.
@@ -29,6 +51,8 @@ static int plan_goroutines(struct lw_proc *p)
 		p->is_go = true;
 	if (p->is_go)
 		proc_find_allgs(p);
+	if (p->is_go)
+		plan_go_heap_mode(p);
 	if (!plan_has_heap(&p->plan) && !p->is_go) {
 		lw_err("no malloc/free found in %s or the libraries it maps "
 		       "(an unknown allocator)",
@@ -85,7 +109,9 @@ int depth_zoom(struct lw_depth *d, struct lw_proc *p)
 		plan_all_at_entry(&p->plan);
 	if (d->cfi)
 		load_unwind_tables(d, p);
-	go = (struct lw_go_offsets){ p->go.g_goid, p->go.g_startpc };
+	go = (struct lw_go_offsets){ p->go.g_goid, p->go.g_startpc,
+				     goheap_span_offsets(&p->go_heap,
+							 p->go_heap_mode) };
 	if (session_target_add(d->session, p->pid, epoch,
 			       p->is_go ? &go : NULL)) {
 		lw_err("tracing pid %d: %s (more than %d processes?)", p->pid,
@@ -102,11 +128,11 @@ int depth_zoom(struct lw_depth *d, struct lw_proc *p)
 	p->zoomed = true;
 	p->calm = 0;
 	if (!p->target.launched)
-		depth_begin(p);
+		depth_begin(d, p);
 	return LW_EXIT_OK;
 }
 
-void depth_begin(struct lw_proc *p)
+void depth_begin(struct lw_depth *d, struct lw_proc *p)
 {
 	if (!p->sym) {
 		p->sym = symbolizer_new(p->pid);
@@ -120,6 +146,13 @@ void depth_begin(struct lw_proc *p)
 		p->go_bias = proc_go_bias(p);
 		goscan_init(&p->goscan, p->pid, p->go_bias, &p->go);
 		p->goscan_on = true;
+	}
+	if (p->is_go && !p->goheap_on) {
+		goheap_init(&p->goheap, p->pid, p->go_bias, &p->go_heap,
+			    p->go_heap_mode, p->go_heap_why,
+			    p->target.objs[0].open, d->session->go_samples_fd,
+			    d->session->stacks_fd);
+		p->goheap_on = true;
 	}
 }
 
@@ -157,11 +190,17 @@ void depth_release(struct lw_depth *d, struct lw_proc *p)
 	if (s->goroutines_fd >= 0)
 		drain_prune(s->goroutines_fd, sizeof(struct lw_go_key), p->pid,
 			    LW_EPOCH_ALL);
+	if (s->go_samples_fd >= 0)
+		drain_prune(s->go_samples_fd, sizeof(struct lw_go_sample_key),
+			    p->pid, LW_EPOCH_ALL);
 	if (s->threads_fd >= 0 && !p->exited)
 		forget_threads(s->threads_fd, p->pid);
 	if (p->goscan_on)
 		goscan_free(&p->goscan);
 	p->goscan_on = false;
+	if (p->goheap_on)
+		goheap_free(&p->goheap);
+	p->goheap_on = false;
 	threads_free(&p->threads);
 	p->zoomed = false;
 }
@@ -248,6 +287,8 @@ void depth_update(struct lw_depth *d, struct lw_proc *p, double now)
 	if (p->goscan_on && !p->exited)
 		goscan_update(&p->goscan, &p->model, d->session->goroutines_fd,
 			      p->model.ngen - 1, now);
+	if (p->goheap_on && !p->exited)
+		goheap_update(&p->goheap, &p->model, now);
 	if (!p->exited)
 		update_threads(d, p);
 	model_update(&p->model, p->drained, p->ndrained, now);

@@ -30,7 +30,7 @@ struct lw_depth {
 int depth_zoom(struct lw_depth *d, struct lw_proc *p);
 /* Its symbolizer, threads and goroutine scan: at once, or for a launched
  * target once it has exec'd. */
-void depth_begin(struct lw_proc *p);
+void depth_begin(struct lw_depth *d, struct lw_proc *p);
 /* Detaches p's probes and frees its kernel map entries. */
 void depth_release(struct lw_depth *d, struct lw_proc *p);
 /* Folds p's drained sites (p->drained) and scans into its model. */

@@ -40,7 +40,7 @@ static ssize_t rd_iov(pid_t pid, struct iovec *loc, struct iovec *rem,
 	return r < 0 ? -errno : r;
 }
 
-static int rd_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+int goinfo_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec loc = { buf, len };
 	struct iovec rem = { (void *)(uintptr_t)addr, len };
@@ -519,7 +519,7 @@ int goinfo_scan(pid_t pid, uint64_t bias, const struct go_layout *l,
 		return err;
 	ptrs = malloc(cnt * sizeof(*ptrs));
 	gs = malloc(cnt * sizeof(*gs));
-	err = ptrs && gs ? rd_mem(pid, arr, ptrs, cnt * sizeof(*ptrs))
+	err = ptrs && gs ? goinfo_read(pid, arr, ptrs, cnt * sizeof(*ptrs))
 			 : -ENOMEM;
 	if (!err)
 		err = scan_gs(pid, l, ptrs, cnt, gs);
@@ -554,7 +554,7 @@ int goinfo_unwind(pid_t pid, const struct goroutine *g, uint64_t *pcs, int max)
 	 */
 	while (n < max && fp && !(fp & 7) && fp >= g->sched_sp &&
 	       fp - g->sched_sp < GO_MAX_STACK) {
-		err = rd_mem(pid, fp, fr, sizeof(fr));
+		err = goinfo_read(pid, fp, fr, sizeof(fr));
 		if (err == -ESRCH)
 			return err;
 		if (err || !fr[1])
@@ -688,7 +688,7 @@ static int wr_from_process(struct go_waitreasons *w, pid_t pid, uint64_t bias,
 
 	if (!l->waitreason_strings || !n || n > 256)
 		return -ENOENT;
-	err = rd_mem(pid, l->waitreason_strings + bias, hdr, n * 16);
+	err = goinfo_read(pid, l->waitreason_strings + bias, hdr, n * 16);
 	if (err)
 		return err;
 	for (i = 0; i < n; i++) {

@@ -44,6 +44,12 @@ struct go_layout {
 };
 
 /*
+ * Reads len bytes at addr of pid (process_vm_readv): 0, -EFAULT when
+ * fewer could be read, other -errno (-ESRCH: gone).
+ */
+int goinfo_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/*
  * 0: a Go executable, *out filled.
  * -ENOEXEC: not a Go executable (or not ELF at all).
  * -ENOTSUP: Go, but the g layout is unknown (no DWARF and a version outside

@@ -526,7 +526,7 @@ static int setup_target(struct run *r)
 		/* the exec that starts the command is not news */
 		model_set_epoch(&p->model, 1);
 		p->epoch = 1;
-		depth_begin(p);
+		depth_begin(&r->depth, p);
 	}
 	fprintf(r->out,
 		"leakwatch: watching pid %d (%s), %d probes; "

@@ -273,8 +273,9 @@ void model_update(struct lw_model *m, const struct lw_drained_site *d, size_t n,
 	for (i = 0; i < m->n; i++) {
 		s = &m->sites[i];
 		update_age(m, s, t);
-		trend_add(&s->trend, t - m->t0, site_value(s),
-			  (double)site_count(s));
+		/* a value as of an earlier moment counts once, then */
+		trend_add(&s->trend, (s->value_t > 0 ? s->value_t : t) - m->t0,
+			  site_value(s), (double)site_count(s));
 		trend_fit(&s->trend, &s->fit);
 	}
 }

@@ -28,8 +28,12 @@ struct lw_blocked {
  */
 struct lw_site {
 	enum lw_site_kind kind;
-	uint64_t start; /* goroutines: pc of the start function */
-	uint64_t stack; /* the site index */
+	bool go_heap;	  /* heap: the Go runtime's heap, not malloc's */
+	int64_t go_freed; /* Go heap samples: objects found freed */
+	double value_t;	  /* > 0: when its value was true (the Go runtime's
+			     profile is as of a GC), else at the update */
+	uint64_t start;	  /* goroutines: pc of the start function */
+	uint64_t stack;	  /* the site index */
 	uint32_t epoch; /* the exec epoch of the program image it belongs to */
 	struct lw_site_val k; /* last kernel aggregate */
 	int64_t map_bytes, map_count;
@@ -105,6 +109,16 @@ static inline int64_t site_count(const struct lw_site *s)
 	if (s->kind != LW_KIND_HEAP && s->scanned >= 0)
 		return s->scanned;
 	return (int64_t)(s->k.allocs - s->k.frees) + s->map_count;
+}
+
+/* Which allocator made a heap site's memory (as the views name it). */
+static inline const char *site_source(const struct lw_site *s)
+{
+	if (s->go_heap)
+		return "go";
+	if (s->map_allocs && s->k.allocs)
+		return "malloc+mmap";
+	return s->map_allocs ? "mmap" : "malloc";
 }
 
 /* What the trend follows: bytes for heap sites, the live count else. */

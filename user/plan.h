@@ -17,6 +17,7 @@ enum lw_prog {
 	LW_PROG_RELEASE, /* entry only: free, munmap */
 	LW_PROG_GO,	 /* entry probes in Go's runtime */
 	LW_PROG_THREAD,	 /* pthread_create's entry */
+	LW_PROG_GO_HEAP, /* Go's span refills and large objects */
 };
 
 /* One probed instruction, in the object that really defines it. */
@@ -47,6 +48,12 @@ int plan_build(const struct lw_obj *objs, int nobjs, struct lw_plan *plan);
  * with a warning given (the plan is then unchanged).
  */
 int plan_go(struct lw_plan *plan, const struct lw_obj *exe);
+/*
+ * Go heap sampling points (see bpf/go_heap.bpf.h): right after
+ * mcache.refill's call of mcentral.cacheSpan and after mcache.allocLarge's
+ * call of mheap.alloc. Returns 0, or -errno (plan unchanged).
+ */
+int plan_go_heap(struct lw_plan *plan, const struct lw_obj *exe);
 /* runtime.allgs of a Go executable without symbols, or 0. */
 uint64_t plan_go_find_allgs(const struct lw_obj *exe);
 /* Whether plan_build found an allocator. */

@@ -99,6 +99,60 @@ static int plan_deaths(struct lw_plan *plan, const struct lw_obj *exe,
 	return 0;
 }
 
+/* Right after each call of callee in fn: where the callee's *mspan is in
+ * RAX. The calls are the slow paths' own (never inlined: checked on Go
+ * 1.19 to 1.23). */
+static int plan_after_call(struct lw_plan *plan, const struct lw_obj *exe,
+			   struct elf_obj *o, uint8_t *code, const char *fn,
+			   const char *callee, enum lw_fn kind)
+{
+	uint64_t offs[MAX_RETS];
+	struct elf_func f, c;
+	struct lw_probe *p;
+	size_t len;
+	int n, i;
+
+	if (!find_go_func(o, exe->open, fn, &f) ||
+	    !find_go_func(o, exe->open, callee, &c))
+		return -ENOENT;
+	len = elf_obj_read(o, &f, code, MAX_FUNC_BYTES);
+	n = probe_place_after_calls(code, len, f.vaddr, c.vaddr, offs,
+				    MAX_RETS);
+	if (n <= 0 || len < f.size)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		p = add(plan, exe, kind, fn, &f);
+		if (!p)
+			return -E2BIG;
+		p->prog = LW_PROG_GO_HEAP;
+		p->place.offset = offs[i];
+		snprintf(p->place.insn, sizeof(p->place.insn), "after call %s",
+			 callee);
+	}
+	return 0;
+}
+
+int plan_go_heap(struct lw_plan *plan, const struct lw_obj *exe)
+{
+	struct elf_obj *o = elf_obj_open(exe->open);
+	uint8_t *code = malloc(MAX_FUNC_BYTES);
+	int n = plan->n, err = -ENOMEM;
+
+	if (o && code)
+		err = plan_after_call(
+			plan, exe, o, code, "runtime.(*mcache).refill",
+			"runtime.(*mcentral).cacheSpan", LW_FN_GO_REFILL);
+	if (!err)
+		err = plan_after_call(plan, exe, o, code,
+				      "runtime.(*mcache).allocLarge",
+				      "runtime.(*mheap).alloc", LW_FN_GO_LARGE);
+	if (err)
+		plan->n = n; /* half a sampler would weigh wrong */
+	elf_obj_close(o);
+	free(code);
+	return err;
+}
+
 static bool referenced(const uint64_t *v, int n, uint64_t x)
 {
 	int i;

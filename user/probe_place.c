@@ -304,3 +304,34 @@ int probe_rip_targets(const uint8_t *code, size_t len, uint64_t vaddr,
 
 	return for_each_insn(code, len, collect_rip, &c) ? -1 : c.n;
 }
+
+struct after_call {
+	struct collect c;
+	uint64_t callee;
+};
+
+static bool collect_after_call(const struct decoded *d, uint64_t off, void *ctx)
+{
+	struct after_call *a = ctx;
+	ZyanU64 target;
+
+	if (d->insn.mnemonic != ZYDIS_MNEMONIC_CALL ||
+	    d->ops[0].type != ZYDIS_OPERAND_TYPE_IMMEDIATE ||
+	    !ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&d->insn, &d->ops[0],
+						   a->c.base + off, &target)) ||
+	    target != a->callee)
+		return true;
+	if (a->c.n == a->c.max)
+		return false;
+	a->c.out[a->c.n++] = off + d->insn.length;
+	return true;
+}
+
+int probe_place_after_calls(const uint8_t *code, size_t len, uint64_t vaddr,
+			    uint64_t callee, uint64_t *offs, int max)
+{
+	struct after_call a = { .c = { .out = offs, .base = vaddr, .max = max },
+				.callee = callee };
+
+	return for_each_insn(code, len, collect_after_call, &a) ? -1 : a.c.n;
+}

@@ -53,6 +53,15 @@ int probe_place_after_stack_check(const uint8_t *code, size_t len,
 int probe_rip_targets(const uint8_t *code, size_t len, uint64_t vaddr,
 		      uint64_t *out, int max);
 
+/*
+ * Offsets of the instructions right after each direct call to callee (a
+ * link-time address) in a function at vaddr: where a called function's
+ * result is in RAX, without a probe on its return. Returns how many, or
+ * -1 when the code cannot be decoded (or has more than max).
+ */
+int probe_place_after_calls(const uint8_t *code, size_t len, uint64_t vaddr,
+			    uint64_t callee, uint64_t *offs, int max);
+
 /* Describes the first instruction: where return probes must go. */
 int probe_place_first(const uint8_t *code, size_t len, struct probe_place *out);
 

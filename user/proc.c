@@ -227,6 +227,8 @@ void proc_free(struct lw_proc *p)
 	target_close(&p->target);
 	if (p->goscan_on)
 		goscan_free(&p->goscan);
+	if (p->goheap_on)
+		goheap_free(&p->goheap);
 	if (p->sym)
 		symbolizer_free(p->sym);
 	threads_free(&p->threads);

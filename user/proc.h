@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include "attach.h"
 #include "drain.h"
+#include "goheap.h"
 #include "goinfo.h"
 #include "goroutines.h"
 #include "model.h"
@@ -68,7 +69,11 @@ struct lw_proc {
 	struct symbolizer *sym;
 	struct lw_threads threads;
 	struct lw_goscan goscan;
-	bool goscan_on, snap_warned;
+	struct lw_goheap goheap;
+	struct go_heap_layout go_heap; /* planned: what goheap will use */
+	enum lw_goheap_mode go_heap_mode;
+	const char *go_heap_why;
+	bool goscan_on, goheap_on, snap_warned;
 	uint32_t epoch; /* the epoch the views caught up on */
 	struct lw_drained_site *drained;
 	size_t ndrained, drained_cap;

@@ -53,14 +53,6 @@ static void add_int(json_object *o, const char *k, int64_t v)
 	json_object_object_add(o, k, json_object_new_int64(v));
 }
 
-/* Which allocator family made the site's memory. */
-static const char *site_source(const struct lw_site *s)
-{
-	if (s->map_allocs && s->k.allocs)
-		return "malloc+mmap";
-	return s->map_allocs ? "mmap" : "malloc";
-}
-
 static json_object *pcs_json(struct lw_view *v, const uint64_t *pcs, int n)
 {
 	struct lw_frame fr[LW_MAX_FRAMES];

@@ -406,14 +406,6 @@ static void add_label(struct pp *p, struct pp_sample *ps, const char *key,
 	ps->labp[ps->s.n_label++] = l;
 }
 
-/* Which allocator family made the site's memory (as in the JSON). */
-static const char *site_source(const struct lw_site *s)
-{
-	if (s->map_allocs && s->k.allocs)
-		return "malloc+mmap";
-	return s->map_allocs ? "mmap" : "malloc";
-}
-
 static void sample_labels(struct pp *p, struct pp_sample *ps,
 			  const struct lw_site *s)
 {
@@ -456,6 +448,8 @@ static void fill_sample(struct pp *p, struct pp_sample *ps, struct lw_site *s)
 		break;
 	case LW_KIND_THREAD:
 		ps->val[PP_THREADS] = site_count(s);
+		break;
+	default: /* LW_KIND_GO_HEAP names stacks only: sites are heap */
 		break;
 	}
 	ps->s.value = ps->val;

@@ -2,6 +2,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,8 @@ static int size_maps(struct heap_bpf *h, const struct lw_session_opts *o)
 		{ h->maps.stack_sites, o->max_sites },
 		{ h->maps.site_stacks, o->max_sites },
 		{ h->maps.sites, o->max_sites },
+		{ h->maps.go_samples, LW_MAX_GO_SAMPLES },
+		{ h->maps.go_sample_spans, LW_MAX_GO_SAMPLES },
 		{ h->maps.cfi_files, LW_CFI_MAX_FILES },
 		{ h->maps.cfi_pages, LW_CFI_MAX_PAGES },
 		{ h->maps.cfi_entries, LW_CFI_MAX_ENTRIES },
@@ -71,6 +74,20 @@ static int size_maps(struct heap_bpf *h, const struct lw_session_opts *o)
 			return err;
 	}
 	return 0;
+}
+
+/*
+ * The Go heap sampler's distances: an exponential distribution of mean
+ * LW_GO_SAMPLE_MEAN bytes, by its quantiles (bpf/go_heap.bpf.h draws one
+ * at random per sample).
+ */
+static void fill_go_exp(__u64 *t)
+{
+	int i;
+
+	for (i = 0; i < LW_GO_EXP_TABLE; i++)
+		t[i] = (__u64)(-log((i + 0.5) / LW_GO_EXP_TABLE) *
+			       LW_GO_SAMPLE_MEAN);
 }
 
 static int open_heap(struct lw_session *s, const struct lw_session_opts *o,
@@ -96,6 +113,8 @@ static int open_heap(struct lw_session *s, const struct lw_session_opts *o,
 	s->goroutines_fd = bpf_map__fd(s->heap->maps.goroutines);
 	s->threads_fd = bpf_map__fd(s->heap->maps.threads);
 	s->targets_fd = bpf_map__fd(s->heap->maps.targets);
+	s->go_samples_fd = bpf_map__fd(s->heap->maps.go_samples);
+	fill_go_exp(s->heap->bss->go_exp);
 	s->cfi = (struct lw_cfi_fds){
 		.files = bpf_map__fd(s->heap->maps.cfi_files),
 		.pages = bpf_map__fd(s->heap->maps.cfi_pages),
@@ -121,6 +140,7 @@ int session_open(struct lw_session *s, const struct lw_session_opts *o,
 	memset(s, 0, sizeof(*s));
 	s->sites_fd = s->stacks_fd = s->counters_fd = s->allocs_fd = -1;
 	s->goroutines_fd = s->threads_fd = s->targets_fd = -1;
+	s->go_samples_fd = -1;
 	s->cfi = (struct lw_cfi_fds){ -1, -1, -1, -1 };
 	libbpf_set_print(libbpf_print);
 	if (o->floor)
@@ -167,17 +187,23 @@ int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid,
 	int err;
 
 	if (s->floor)
-		progs = (struct lw_progs){ s->floor->progs.floor_enter,
-					   s->floor->progs.floor_exit,
-					   s->floor->progs.floor_release,
-					   s->floor->progs.floor_release,
-					   s->floor->progs.floor_release };
+		progs = (struct lw_progs){
+			.enter = s->floor->progs.floor_enter,
+			.exit = s->floor->progs.floor_exit,
+			.release = s->floor->progs.floor_release,
+			.go = s->floor->progs.floor_release,
+			.go_heap = s->floor->progs.floor_release,
+			.thread = s->floor->progs.floor_release,
+		};
 	else
-		progs = (struct lw_progs){ s->heap->progs.alloc_enter,
-					   s->heap->progs.alloc_exit,
-					   s->heap->progs.release_enter,
-					   s->heap->progs.go_probe,
-					   s->heap->progs.thread_create };
+		progs = (struct lw_progs){
+			.enter = s->heap->progs.alloc_enter,
+			.exit = s->heap->progs.alloc_exit,
+			.release = s->heap->progs.release_enter,
+			.go = s->heap->progs.go_probe,
+			.go_heap = s->heap->progs.go_heap_probe,
+			.thread = s->heap->progs.thread_create,
+		};
 	err = attach_plan(plan, pid, &progs, links);
 	if (!err)
 		return LW_EXIT_OK;
@@ -196,6 +222,7 @@ int session_target_add(struct lw_session *s, pid_t pid, uint32_t epoch,
 	if (go) {
 		v.go_goid_off = go->goid;
 		v.go_startpc_off = go->startpc;
+		v.go_span = go->span;
 	}
 	if (s->solo) {
 		/* written before the tgid: a probe never sees half of it */

@@ -21,7 +21,7 @@ struct lw_session {
 	struct lw_links links;
 	struct ring_buffer *rb;
 	int sites_fd, stacks_fd, counters_fd, allocs_fd, goroutines_fd;
-	int threads_fd, targets_fd;
+	int threads_fd, targets_fd, go_samples_fd;
 	uint32_t max_sites;
 	bool solo; /* one target: kept in .bss, not in the targets map */
 	struct lw_cfi_fds cfi; /* the unwind tables' maps; -1 under --floor */
@@ -38,6 +38,7 @@ struct lw_session_events {
 /* runtime.g offsets the goroutine probes read; zero for C targets. */
 struct lw_go_offsets {
 	uint32_t goid, startpc;
+	struct lw_go_span span; /* Go heap sampling, or all 0 */
 };
 
 struct lw_session_opts {

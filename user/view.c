@@ -80,6 +80,8 @@ const char *view_kind_name(enum lw_site_kind kind)
 		return "goroutine";
 	case LW_KIND_THREAD:
 		return "thread";
+	case LW_KIND_GO_HEAP: /* stacks only: their sites are heap sites */
+		return "heap";
 	}
 	return "?";
 }

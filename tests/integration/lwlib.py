@@ -9,6 +9,7 @@ kill it afterwards, whatever happened.
 
 import atexit
 import json
+import math
 import os
 import re
 import shutil
@@ -226,6 +227,166 @@ def markers(filename):
 
 
 # ---------------------------------------------------------------------------
+# Go targets
+
+# The Go toolchains Debian ships (1.19) and backports (1.21..1.23).
+GO_TOOLCHAINS = {v: "/usr/lib/go-%s/bin/go" % v
+                 for v in ("1.19", "1.21", "1.22", "1.23")}
+
+_go_built = {}
+_GO_BUILD_RE = re.compile(r"^//go:build\s+(.*)$")
+_GO_EXPR_RE = re.compile(r"\s*(\(|\)|!|&&|\|\||[\w.]+)")
+
+
+def _go_constraint_ok(path, tags, version):
+    """Whether the //go:build line of a Go file (if any) holds for these
+    tags: `go build` ignores the constraints of files named on its command
+    line, so build_go applies them itself."""
+    expr = None
+    with open(path) as f:
+        for text in f:
+            if text.startswith("package "):
+                break
+            m = _GO_BUILD_RE.match(text.strip())
+            if m:
+                expr = m.group(1)
+    if expr is None:
+        return True
+    minor = int(version.split(".")[1])
+    have = set(tags) | {"linux", "unix", "gc", "amd64"} | {
+        "go1.%d" % i for i in range(1, minor + 1)}
+    words = {"(": "(", ")": ")", "!": " not ", "&&": " and ", "||": " or "}
+    py, pos = [], 0
+    while pos < len(expr.rstrip()):
+        m = _GO_EXPR_RE.match(expr, pos)
+        check(m is not None, "%s: cannot read //go:build %s" % (path, expr))
+        tok = m.group(1)
+        py.append(words.get(tok, " %s " % (tok in have)))
+        pos = m.end()
+    return bool(eval("".join(py), {"__builtins__": {}}))
+
+
+def build_go(src_names, version, stripped=False, tags=(), out_name=None):
+    """A Go program of tests/targets/ sources built by one toolchain, cached
+    per (sources, version, stripped, tags). Sources whose //go:build line
+    the tags do not satisfy are left out, as `go build` would in a package
+    directory. The binary is build/tests/<out_name>, by default
+    <first source>-<version>[-stripped][-<tag>...]."""
+    if isinstance(src_names, str):
+        src_names = [src_names]
+    tags = tuple(sorted(tags))
+    key = (tuple(src_names), version, stripped, tags, out_name)
+    if key in _go_built:
+        return _go_built[key]
+    go = GO_TOOLCHAINS.get(version, "/usr/lib/go-%s/bin/go" % version)
+    if not os.access(go, os.X_OK):
+        raise Skip("Go %s is not installed (%s)" % (version, go))
+    if out_name is None:
+        out_name = "%s-%s%s%s" % (
+            os.path.splitext(src_names[0])[0], version,
+            "-stripped" if stripped else "",
+            "".join("-" + t for t in tags))
+    out = os.path.join(build_dir(), out_name)
+    cache = os.environ.get("LW_GOCACHE") or os.path.join(build_dir(),
+                                                         "gocache")
+    env = dict(os.environ, HOME=build_dir(), GOCACHE=cache,
+               GOFLAGS="-mod=mod", GO111MODULE="off", CGO_ENABLED="0")
+    cmd = [go, "build", "-o", out]
+    if tags:
+        cmd.append("-tags=" + ",".join(tags))
+    if stripped:
+        cmd.append("-ldflags=-s -w")
+    cmd += [source(s) for s in src_names
+            if _go_constraint_ok(source(s), tags, version)]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    check(res.returncode == 0, "building %s with Go %s failed:\n%s" %
+          (" ".join(src_names), version, res.stderr))
+    _go_built[key] = out
+    return out
+
+
+_GO_MARK_RE = re.compile(r"//\s*((?:LEAK|CHURN|FIXED):[\w-]+)")
+
+
+def go_markers(filename):
+    """{"LEAK:name" or "CHURN:name" (or "FIXED:name"): line} from the marker
+    comments of a Go source in tests/targets/."""
+    found = {}
+    with open(source(filename)) as f:
+        for lineno, text in enumerate(f, 1):
+            for m in _GO_MARK_RE.finditer(text):
+                check(m.group(1) not in found, "marker %s appears twice in %s"
+                      % (m.group(1), filename))
+                found[m.group(1)] = lineno
+    return found
+
+
+_HEAP_HEADER_RE = re.compile(
+    r"heap profile: (\d+): (\d+) \[(\d+): (\d+)\] @ heap/(\d+)")
+_HEAP_RECORD_RE = re.compile(r"(\d+): (\d+) \[(\d+): (\d+)\] @((?: 0x[0-9a-f]+)*)\s*$")
+_HEAP_FRAME_RE = re.compile(r"#\t(0x[0-9a-f]+)(?:\t(\S+)\+0x[0-9a-f]+\t(.*):(\d+))?\s*$")
+
+
+def parse_heap_profile(text):
+    """A Go heap profile in its debug=1 text form (pprof.Lookup("heap")
+    .WriteTo(w, 1)): {"rate": MemProfileRate, "records": [{"inuse_objects",
+    "inuse_bytes", "alloc_objects", "alloc_bytes", "frames": [(func, file,
+    line), ...]}]}. The numbers are the sampled ones, not scaled (see
+    scale_heap_sample); a frame without a symbol is (None, None, 0)."""
+    lines = text.splitlines()
+    check(lines and _HEAP_HEADER_RE.match(lines[0]),
+          "not a Go heap profile: %r" % (lines[:1],))
+    out = {"rate": int(_HEAP_HEADER_RE.match(lines[0]).group(5)) // 2,
+           "records": []}
+    rec = None
+    for text in lines[1:]:
+        m = _HEAP_RECORD_RE.match(text)
+        if m:
+            rec = {"inuse_objects": int(m.group(1)),
+                   "inuse_bytes": int(m.group(2)),
+                   "alloc_objects": int(m.group(3)),
+                   "alloc_bytes": int(m.group(4)), "frames": []}
+            out["records"].append(rec)
+            continue
+        m = _HEAP_FRAME_RE.match(text)
+        if m and rec is not None:
+            rec["frames"].append((m.group(2), m.group(3),
+                                  int(m.group(4) or 0)))
+            continue
+        rec = None      # a blank line, or the "# runtime.MemStats" trailer
+    return out
+
+
+def scale_heap_sample(count, size, rate):
+    """A heap record's sampled (objects, bytes) scaled to estimates of the
+    real ones, as Go's runtime/pprof does (protomem.go scaleHeapSample)."""
+    if count == 0 or size == 0:
+        return 0, 0
+    if rate <= 1:
+        return count, size
+    avg = size / count
+    scale = 1 / (1 - math.exp(-avg / rate))
+    return int(count * scale), int(size * scale)
+
+
+def heap_by_line(profile, filename):
+    """{(func, line): scaled in-use bytes} of a parsed heap profile, each
+    record counted at its first frame in `filename` (basenames compared);
+    records with no frame there are left out."""
+    base = os.path.basename(filename)
+    out = {}
+    for rec in profile["records"]:
+        for func, file, line in rec["frames"]:
+            if file and os.path.basename(file) == base:
+                _, size = scale_heap_sample(rec["inuse_objects"],
+                                            rec["inuse_bytes"],
+                                            profile["rate"])
+                out[(func, line)] = out.get((func, line), 0) + size
+                break
+    return out
+
+
+# ---------------------------------------------------------------------------
 # Processes
 
 _procs = []
@@ -437,8 +598,11 @@ DROP_NAMES = ("alloc_map_full", "site_map_full", "pending_map_full",
               "stack_collisions", "stack_map_full", "ringbuf_lost",
               "unmatched_frees", "goroutine_map_full", "goroutine_read_errors",
               "thread_map_full", "truncated_stacks", "unwind_no_table_frames",
-              "unwind_file_requests_lost", "lost_exits", "unresolved_frames")
-STAT_NAMES = ("failed_allocs", "nested_calls", "goroutine_exits_unseen_birth")
+              "unwind_file_requests_lost", "lost_exits",
+              "go_heap_sample_map_full", "go_heap_samples_unplaced",
+              "unresolved_frames")
+STAT_NAMES = ("failed_allocs", "nested_calls", "goroutine_exits_unseen_birth",
+              "go_heap_samples")
 
 
 def check_schema(rep, interval=None, duration=None):

@@ -8,7 +8,6 @@ counted; the target never crashes; a stripped build symbolizes."""
 import os
 import re
 import shutil
-import subprocess
 import time
 
 import lwlib
@@ -28,32 +27,10 @@ REASONS = {"chan-range": {"chan receive"},
            "ticker": {"chan receive"},
            "waitgroup": {"semacquire", "sync.WaitGroup.Wait"}}
 
-_built = {}
-
 
 def build_go(version, stripped=False):
     """goleak built by one toolchain, cached per (version, stripped)."""
-    key = (version, stripped)
-    if key in _built:
-        return _built[key]
-    go = TOOLCHAINS[version]
-    if not os.access(go, os.X_OK):
-        raise Skip("Go %s is not installed (%s)" % (version, go))
-    out = os.path.join(lwlib.build_dir(), "goleak-%s%s" %
-                       (version, "-stripped" if stripped else ""))
-    cache = os.environ.get("LW_GOCACHE") or os.path.join(lwlib.build_dir(),
-                                                         "gocache")
-    env = dict(os.environ, HOME=lwlib.build_dir(), GOCACHE=cache,
-               GOFLAGS="-mod=mod", GO111MODULE="off", CGO_ENABLED="0")
-    cmd = [go, "build", "-o", out]
-    if stripped:
-        cmd.append("-ldflags=-s -w")
-    cmd.append(lwlib.source("goleak.go"))
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    check(res.returncode == 0, "building goleak with Go %s failed:\n%s" %
-          (version, res.stderr))
-    _built[key] = out
-    return out
+    return lwlib.build_go(["goleak.go"], version, stripped)
 
 
 def markers():
