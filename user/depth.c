@@ -13,13 +13,13 @@
  * The Go heap: the runtime's own profile when it is live, else sampling
  * probes on the allocator's slow paths.
  */
-static void plan_go_heap_mode(struct lw_proc *p)
+static void plan_go_heap_mode(struct lw_depth *d, struct lw_proc *p)
 {
 	const struct lw_obj *exe = &p->target.objs[0];
 	int err;
 
-	p->go_heap_mode =
-		goheap_choose(exe->open, &p->go, &p->go_heap, &p->go_heap_why);
+	p->go_heap_mode = goheap_choose(exe->open, &p->go, d->go_heap,
+					&p->go_heap, &p->go_heap_why);
 	if (p->go_heap_mode != LW_GOHEAP_SAMPLE)
 		return;
 	err = plan_go_heap(&p->plan, exe);
@@ -36,7 +36,7 @@ static void plan_go_heap_mode(struct lw_proc *p)
  * allocator where cgo brings one. A pure Go program has none, and that
  * is fine; a C program without malloc is not.
  */
-static int plan_goroutines(struct lw_proc *p)
+static int plan_goroutines(struct lw_depth *d, struct lw_proc *p)
 {
 	const struct lw_obj *exe = &p->target.objs[0];
 	int err = goinfo_detect(exe->open, &p->go);
@@ -52,7 +52,7 @@ static int plan_goroutines(struct lw_proc *p)
 	if (p->is_go)
 		proc_find_allgs(p);
 	if (p->is_go)
-		plan_go_heap_mode(p);
+		plan_go_heap_mode(d, p);
 	if (!plan_has_heap(&p->plan) && !p->is_go) {
 		lw_err("no malloc/free found in %s or the libraries it maps "
 		       "(an unknown allocator)",
@@ -100,7 +100,7 @@ int depth_zoom(struct lw_depth *d, struct lw_proc *p)
 	memset(&p->plan, 0, sizeof(p->plan));
 	rc = plan_build(p->target.objs, p->target.nobjs, &p->plan);
 	if (!rc)
-		rc = plan_goroutines(p);
+		rc = plan_goroutines(d, p);
 	if (rc)
 		return rc;
 	p->planned = true;

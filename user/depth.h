@@ -18,6 +18,7 @@ struct lw_depth {
 	struct lw_cfi *cfi; /* NULL: frame pointers only (or the floor) */
 	bool floor;	    /* the bench's empty programs */
 	bool memleak_floor; /* ... at memleak's placements */
+	int go_heap;	    /* --go-heap: a mode, or -1 (auto) */
 	FILE *out;	    /* where exec and release news go */
 };
 

@@ -4,10 +4,12 @@
  * physical frames of a bucket's pcs), tagged apart from the probes' site
  * indices and the goroutine groups.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include "elfsym.h"
 #include "gopclntab.h"
@@ -49,11 +51,17 @@ static bool profile_disabled(const char *exe, uint64_t vaddr)
 }
 
 enum lw_goheap_mode goheap_choose(const char *exe, const struct go_layout *gl,
-				  struct go_heap_layout *l, const char **why)
+				  int want, struct go_heap_layout *l,
+				  const char **why)
 {
-	int err = goheap_layout(exe, gl, l);
+	int err;
+	bool sampler;
 
 	*why = NULL;
+	if (want == LW_GOHEAP_OFF) {
+		return LW_GOHEAP_OFF; /* asked for: nothing to say */
+	}
+	err = goheap_layout(exe, gl, l);
 	if (err) {
 		*why = err == -ENOTSUP ? "the runtime's heap layout of this Go "
 					 "version is unknown"
@@ -64,13 +72,22 @@ enum lw_goheap_mode goheap_choose(const char *exe, const struct go_layout *gl,
 		*why = "runtime.MemProfileRate not found";
 		return LW_GOHEAP_OFF;
 	}
-	if (!profile_disabled(exe, l->disable_memprof) && l->mbuckets)
-		return LW_GOHEAP_PROFILE;
-	if (!l->mheap || !l->sp_elemsize || !l->span_size) {
-		*why = "the memory profile is off and the span layout unknown";
+	sampler = l->mheap && l->sp_elemsize && l->span_size;
+	if (want == LW_GOHEAP_SAMPLE ||
+	    (want < 0 &&
+	     (!l->mbuckets || profile_disabled(exe, l->disable_memprof)))) {
+		if (sampler)
+			return LW_GOHEAP_SAMPLE;
+		*why = "its memory profile is off, and the span layout of "
+		       "this runtime is not known (no sampling)";
 		return LW_GOHEAP_OFF;
 	}
-	return LW_GOHEAP_SAMPLE;
+	if (!l->mbuckets || profile_disabled(exe, l->disable_memprof)) {
+		*why = "--go-heap profile, and the linker disabled the "
+		       "program's memory profile";
+		return LW_GOHEAP_OFF;
+	}
+	return LW_GOHEAP_PROFILE;
 }
 
 struct lw_go_span goheap_span_offsets(const struct go_heap_layout *l,
@@ -350,6 +367,72 @@ static double gc_end(struct lw_goheap *h, uint32_t k, double now)
 	return now - (rt.tv_sec + rt.tv_nsec / 1e9 - unix_ns / 1e9);
 }
 
+#define MAX_SPANS (1u << 20) /* more: the totals of spans are not read */
+#define SPAN_IOVS 3	     /* state, npages, allocCount */
+#define IOV_BATCH (1020 / SPAN_IOVS)
+
+/*
+ * Heap in use and objects as the runtime counts them (HeapInuse,
+ * HeapObjects): the pages and allocated objects of the in-use spans of
+ * mheap_.allspans, a few words of each read in batches.
+ */
+static void read_span_totals(struct lw_goheap *h)
+{
+	const struct go_heap_layout *l = &h->l;
+	struct iovec loc[IOV_BATCH * SPAN_IOVS], rem[IOV_BATCH * SPAN_IOVS];
+	struct {
+		uint8_t state;
+		uint64_t npages;
+		uint16_t count;
+	} v[IOV_BATCH];
+	uint64_t slice[2], *ptrs = NULL;
+	int64_t inuse = 0, objects = 0;
+	size_t i, k, n;
+	ssize_t got;
+
+	if (!l->mheap ||
+	    goinfo_read(h->pid, l->mheap + h->bias + l->mh_allspans, slice,
+			sizeof(slice)) ||
+	    !slice[1] || slice[1] > MAX_SPANS)
+		return;
+	ptrs = malloc(slice[1] * sizeof(*ptrs));
+	if (!ptrs ||
+	    goinfo_read(h->pid, slice[0], ptrs, slice[1] * sizeof(*ptrs)))
+		goto out;
+	for (i = 0; i < slice[1]; i += n) {
+		n = slice[1] - i < IOV_BATCH ? slice[1] - i : IOV_BATCH;
+		for (k = 0; k < n; k++) {
+			struct iovec *lo = &loc[k * SPAN_IOVS];
+			struct iovec *re = &rem[k * SPAN_IOVS];
+			uint64_t sp = ptrs[i + k];
+
+			v[k].state = 0;
+			lo[0] = (struct iovec){ &v[k].state, 1 };
+			lo[1] = (struct iovec){ &v[k].npages, 8 };
+			lo[2] = (struct iovec){ &v[k].count, 2 };
+			re[0] = (struct iovec){ (void *)(sp + l->sp_state), 1 };
+			re[1] = (struct iovec){ (void *)(sp + l->sp_npages),
+						8 };
+			re[2] = (struct iovec){ (void *)(sp + l->sp_alloccount),
+						2 };
+		}
+		got = process_vm_readv(h->pid, loc, n * SPAN_IOVS, rem,
+				       n * SPAN_IOVS, 0);
+		if (got != (ssize_t)(n * 11))
+			goto out; /* a span we could not read: no totals */
+		for (k = 0; k < n; k++) {
+			if (v[k].state != GO_SPAN_IN_USE)
+				continue;
+			inuse += (int64_t)(v[k].npages << GO_PAGE_SHIFT);
+			objects += v[k].count;
+		}
+	}
+	h->tot.heap_inuse = inuse;
+	h->tot.objects = objects;
+out:
+	free(ptrs);
+}
+
 static void read_totals(struct lw_goheap *h, double now)
 {
 	uint32_t numgc;
@@ -366,6 +449,7 @@ static void read_totals(struct lw_goheap *h, double now)
 	if (h->l.heap_marked && !goinfo_read(h->pid, h->l.heap_marked + h->bias,
 					     &marked, sizeof(marked)))
 		h->tot.heap_marked = (int64_t)marked;
+	read_span_totals(h);
 }
 
 int goheap_update(struct lw_goheap *h, struct lw_model *m, double now)

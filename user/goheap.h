@@ -65,10 +65,12 @@ struct lw_goheap {
 /*
  * From the executable, before its process runs: the heap layout and the
  * mechanism its process will need (the linker's disableMemoryProfiling
- * is in the file's data). *why: the reason when LW_GOHEAP_OFF.
+ * is in the file's data). want: a mode the user chose, or -1 (auto).
+ * *why: the reason when LW_GOHEAP_OFF.
  */
 enum lw_goheap_mode goheap_choose(const char *exe, const struct go_layout *gl,
-				  struct go_heap_layout *l, const char **why);
+				  int want, struct go_heap_layout *l,
+				  const char **why);
 /* The probes' view of the span layout (all 0 unless sampling). */
 struct lw_go_span goheap_span_offsets(const struct go_heap_layout *l,
 				      enum lw_goheap_mode mode);

@@ -272,6 +272,8 @@ static struct lw_view view_of(struct run *r, bool final)
 		v.target = &r->target->target;
 		v.model = &r->target->model;
 		v.sym = r->target->sym;
+		if (r->target->goheap_on)
+			v.goheap = &r->target->goheap;
 	} else {
 		v.sys = &r->sys;
 		v.counters = r->counters;
@@ -479,6 +481,7 @@ static int open_session(struct run *r)
 		.session = &r->session,
 		.floor = r->opts.floor != LW_FLOOR_NONE,
 		.memleak_floor = r->opts.floor == LW_FLOOR_MEMLEAK,
+		.go_heap = r->opts.go_heap,
 		.out = r->out,
 	};
 	if (!r->opts.floor && !r->opts.unwind_fp) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "leakwatch.h"
+#include "goheap.h"
 #include "options.h"
 #include "trend.h"
 #include "util.h"
@@ -61,6 +62,12 @@ static void usage(FILE *f)
 		"                           default), frame pointers elsewhere; fp:\n"
 		"                           by frame pointers only (cheaper, for\n"
 		"                           programs built with them)\n"
+		"      --go-heap MODE       the Go heap of Go programs: auto (the\n"
+		"                           default): the runtime's own memory\n"
+		"                           profile when the program has it on (it\n"
+		"                           imports runtime/pprof), else sampling\n"
+		"                           probes on its allocator's slow paths;\n"
+		"                           profile, sample: only that way; off\n"
 		"      --max-allocs N       live allocations tracked at most (default\n"
 		"                           1048576; more are counted as\n"
 		"                           alloc_map_full)\n"
@@ -136,6 +143,7 @@ enum {
 	OPT_CGROUP,
 	OPT_ZOOM,
 	OPT_KERNEL,
+	OPT_GO_HEAP,
 };
 
 static const struct option long_opts[] = {
@@ -159,6 +167,7 @@ static const struct option long_opts[] = {
 	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "zoom", required_argument, NULL, OPT_ZOOM },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
+	{ "go-heap", required_argument, NULL, OPT_GO_HEAP },
 	{},
 };
 
@@ -291,6 +300,20 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 	case OPT_KERNEL:
 		o->kernel = true;
 		return LW_PARSE_RUN;
+	case OPT_GO_HEAP:
+		if (!strcmp(optarg, "auto"))
+			o->go_heap = -1;
+		else if (!strcmp(optarg, "profile"))
+			o->go_heap = LW_GOHEAP_PROFILE;
+		else if (!strcmp(optarg, "sample"))
+			o->go_heap = LW_GOHEAP_SAMPLE;
+		else if (!strcmp(optarg, "off"))
+			o->go_heap = LW_GOHEAP_OFF;
+		else
+			return bad_value(
+				"--go-heap (auto, profile, sample, off)",
+				optarg);
+		return LW_PARSE_RUN;
 	case OPT_UNWIND:
 		if (strcmp(optarg, "tables") && strcmp(optarg, "fp"))
 			return bad_value("--unwind (tables, fp)", optarg);
@@ -320,6 +343,7 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 			       .top = 10,
 			       .max_allocs = LW_MAX_LIVE_ALLOCS,
 			       .max_sites = LW_MAX_SITES,
+			       .go_heap = -1,
 			       .zoom = 4 };
 	if (argc > 1 && !strcmp(argv[1], "top")) {
 		o->live = true;

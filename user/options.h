@@ -34,6 +34,7 @@ struct lw_opts {
 	const char *pprof_path; /* --pprof FILE */
 	enum lw_floor floor;	/* make bench: empty programs only */
 	bool unwind_fp;		/* --unwind fp: no unwind tables */
+	int go_heap;		/* --go-heap: enum lw_goheap_mode, or -1 auto */
 	long max_allocs;	/* --max-allocs: live allocations tracked */
 	long max_sites;		/* --max-sites: stacks (sites) kept */
 	bool all;		/* -a, or no target: the whole system */

@@ -282,6 +282,39 @@ static void emit_all_sites(FILE *f, struct lw_view *v)
 	free(all);
 }
 
+static void add_known(json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k,
+			       v >= 0 ? json_object_new_int64(v)
+				      : json_object_new_null());
+}
+
+/* A Go program's heap: how it was seen, and the runtime's own totals. */
+static json_object *goheap_json(const struct lw_goheap *h)
+{
+	json_object *o = json_object_new_object();
+	const struct lw_goheap_totals *t = &h->tot;
+
+	json_object_object_add(o, "mechanism", jstr(goheap_mode_name(h->mode)));
+	json_object_object_add(o, "why_off",
+			       h->why_off ? jstr(h->why_off)
+					  : json_object_new_null());
+	add_int(o, "rate_bytes", t->rate);
+	add_known(o, "gc_cycles", t->gc_cycles);
+	add_known(o, "heap_marked_bytes", t->heap_marked);
+	add_known(o, "heap_inuse_bytes", t->heap_inuse);
+	add_known(o, "heap_objects", t->objects);
+	add_int(o, "sites_bytes", t->sites_bytes);
+	if (t->heap_marked > 0)
+		add_num(o, "explained",
+			(double)t->sites_bytes / t->heap_marked);
+	else
+		json_object_object_add(o, "explained", json_object_new_null());
+	add_int(o, "torn_reads", (int64_t)h->prof.torn);
+	add_int(o, "samples_freed", (int64_t)h->sample_frees);
+	return o;
+}
+
 static void signal_json(json_object *o, const struct lw_proc *p,
 			enum lw_signal k, const char *name, const char *rate)
 {
@@ -335,6 +368,8 @@ static void emit_proc(FILE *f, struct lw_view *v, struct lw_proc *p)
 	json_object_object_add(o, "exited", json_object_new_boolean(p->exited));
 	if (!p->pid)
 		json_object_object_add(o, "kernel_drops", kernel_drops(p));
+	if (pv.goheap)
+		json_object_object_add(o, "go_heap", goheap_json(pv.goheap));
 	emit_open(f, o);
 	if (proc_has_sites(p))
 		emit_sites(f, &pv);
@@ -402,6 +437,8 @@ static json_object *head(struct lw_view *v)
 	json_object_object_add(root, "drops", counters_json(v, true));
 	json_object_object_add(root, "stats", counters_json(v, false));
 	json_object_object_add(root, "totals", totals_json(totals));
+	if (v->goheap)
+		json_object_object_add(root, "go_heap", goheap_json(v->goheap));
 	return root;
 }
 

@@ -38,6 +38,35 @@ static void drops(FILE *f, struct lw_view *v)
 	fprintf(f, "drops:%s\n", buf);
 }
 
+/* A Go program's heap: what its sites hold beside the runtime's totals. */
+static void goheap_line(FILE *f, const struct lw_goheap *h)
+{
+	const struct lw_goheap_totals *t = &h->tot;
+	char sites[32], marked[32], inuse[32];
+
+	if (h->mode == LW_GOHEAP_OFF) {
+		if (h->why_off)
+			fprintf(f, "Go heap: not shown (%s)\n", h->why_off);
+		return;
+	}
+	lw_fmt_bytes((double)t->sites_bytes, sites, sizeof(sites));
+	lw_fmt_bytes((double)t->heap_marked, marked, sizeof(marked));
+	lw_fmt_bytes((double)t->heap_inuse, inuse, sizeof(inuse));
+	fprintf(f, "Go heap (%s): sites hold %s as of the GC before last",
+		h->mode == LW_GOHEAP_PROFILE ? "the runtime's profile"
+					     : "sampled on its slow paths",
+		sites);
+	if (t->heap_marked > 0)
+		fprintf(f, " (%.0f%% of the %s the last GC kept)",
+			100.0 * t->sites_bytes / t->heap_marked, marked);
+	if (t->heap_inuse >= 0)
+		fprintf(f, "; spans in use %s, %lld objects", inuse,
+			(long long)t->objects);
+	if (t->gc_cycles >= 0)
+		fprintf(f, ", %lld GC cycles", (long long)t->gc_cycles);
+	fputc('\n', f);
+}
+
 static void site_line(FILE *f, struct lw_view *v, struct lw_site *s, int rank,
 		      int max_frames)
 {
@@ -219,6 +248,8 @@ void report_text(FILE *f, struct lw_view *v)
 
 	header(f, v, s, nheap);
 	heap_table(f, v, s, nheap, frames);
+	if (v->goheap)
+		goheap_line(f, v->goheap);
 	if (ngo)
 		counted_table(f, v, s + nheap, ngo, frames);
 	if (n > nheap + ngo)

@@ -46,6 +46,7 @@ struct lw_view view_of_proc(const struct lw_view *v, struct lw_proc *p)
 	pv.target = &p->target;
 	pv.model = &p->model;
 	pv.sym = p->sym;
+	pv.goheap = p->goheap_on ? &p->goheap : NULL;
 	return pv;
 }
 

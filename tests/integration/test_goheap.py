@@ -1,0 +1,178 @@
+"""The Go heap of unmodified Go programs built by the suite (goheap.go):
+the leaks of the articles (an unbounded map used as a cache, a sub-slice
+pinning a large buffer, a slice of pointers never trimmed, closures kept
+by a ticker never stopped) beside churn (garbage, a bounded ring, large
+buffers dropped at once), with Go 1.19, 1.21 and 1.23, built with and
+without net/http/pprof imported: with it leakwatch reads the runtime's
+own profile (no probe), without it the linker disabled the profile and
+leakwatch samples the allocator's slow paths. Every leak is a suspect at
+its function and line, growing at its known rate (+-25%); no churn site
+is a suspect; the in-use bytes of each leak agree (+-20%) with the
+program's own runtime/pprof heap profile taken at the same moment."""
+
+import os
+import time
+
+import lwlib
+from lwlib import check, tmpdir
+
+SOURCES = ["goheap.go", "goheap_pprof.go", "goheap_nopprof.go"]
+LEAKS = ("cache", "subslice", "requests", "ticker")
+CHURN = ("garbage", "ring", "large")
+FUNCS = {"cache": "main.leakCache", "subslice": "main.leakSubslice",
+         "requests": "main.leakRequest", "ticker": "main.leakTicker"}
+INTERVAL = 1
+DURATION = 20     # a point per report: the suspect rule needs 12
+# GCs often (the heap as of a GC is what both mechanisms show) and
+# garbage the sampler must not take for live memory
+TARGET_ARGS = ["-churn", "30", "-gogc", "50"]
+# the profile, fine-grained (the program's own choice), is exact enough
+# for growth checks at 1 MB/s a leak; the sampler (512 KiB between
+# samples) needs more bytes to tell rates to +-25%
+PROFILE_BPS = 1e6
+SAMPLE_BPS = 2.5e6
+
+
+def build(version, pprof, stripped=False):
+    tags = ("withpprof",) if pprof else ()
+    return lwlib.build_go(SOURCES, version, stripped, tags=tags)
+
+
+def go_sites(rep, func, line):
+    return [s for s in rep["sites"] if s["kind"] == "heap"
+            and s.get("source") == "go" and s["stack"]
+            and s["stack"][0].get("symbol") == func
+            and s["stack"][0].get("line") == line]
+
+
+def run(exe, bps, extra=(), memprofilerate=None, version=""):
+    """leakwatch on a launched goheap; the program writes its own heap
+    profile a second before leakwatch's final report."""
+    lwlib.require_leakwatch()
+    d = tmpdir()
+    out = os.path.join(d, "report.json")
+    trig = os.path.join(d, "trigger")
+    args = ["-i", str(INTERVAL), "-d", str(DURATION), "-n", "40",
+            "--json", out] + list(extra)
+    cmd = [exe, "-bps", str(bps), "-t", str(DURATION + 10),
+           "-trigger", trig] + TARGET_ARGS
+    if memprofilerate:
+        cmd += ["-memprofilerate", str(memprofilerate)]
+    lw = lwlib.leakwatch(args + ["--"] + cmd)
+    check(lwlib.wait_for(lambda: "watching pid" in lw.stdout, 20),
+          "Go %s: leakwatch did not start:\n%s" % (version, lw.describe()))
+    time.sleep(DURATION - 1.5)
+    open(trig, "w").close()
+    rc = lw.wait(DURATION + 30)
+    check(rc == 0, "Go %s: leakwatch exit %r:\n%s" % (version, rc,
+                                                       lw.describe()))
+    rep = lwlib.load_report(out, lw)
+    lwlib.PidProc(rep["target"]["pid"], exe)
+    check(lwlib.wait_for(lambda: os.path.exists(trig + ".held"), 5),
+          "Go %s: the program wrote no .held file:\n%s" % (version,
+                                                           lw.describe()))
+    prof = None
+    if os.path.exists(trig + ".heap"):
+        with open(trig + ".heap") as f:
+            prof = lwlib.parse_heap_profile(f.read())
+    return rep, lw, prof
+
+
+def check_heap(rep, lw, version, bps, mechanism, prof=None):
+    marks = lwlib.go_markers("goheap.go")
+    gh = rep.get("go_heap")
+    check(gh and gh["mechanism"] == mechanism,
+          "Go %s: Go heap mechanism %r, expected %s:\n%s" %
+          (version, gh and gh["mechanism"], mechanism, lw.describe()))
+    samples = rep["stats"].get("go_heap_samples", 0)
+    check((samples > 0) == (mechanism == "sample"),
+          "Go %s: %d samples taken by the probes (%s)" % (version, samples,
+                                                          mechanism))
+    check(gh["gc_cycles"] and gh["gc_cycles"] >= 12,
+          "Go %s: %r GC cycles: too few to judge" % (version, gh["gc_cycles"]))
+    check(gh["heap_inuse_bytes"] and gh["heap_objects"]
+          and gh["heap_marked_bytes"],
+          "Go %s: the runtime's totals are missing: %s" % (version, gh))
+    heap = [s for s in rep["sites"] if s.get("source") == "go"]
+    by_line = lwlib.heap_by_line(prof, "goheap.go") if prof else {}
+    for name in LEAKS:
+        line = marks["LEAK:" + name]
+        found = go_sites(rep, FUNCS[name], line)
+        check(found, "Go %s: no Go heap site at %s line %d (%s):\n%s" %
+              (version, FUNCS[name], line, name, lwlib.fmt_sites(heap, 20)))
+        s = max(found, key=lambda s: s["bytes"])
+        check(s["suspect"], "Go %s: leak %s is not a suspect: %s" %
+              (version, name, lwlib.fmt_site(s)))
+        rate = s["bytes_per_s"]
+        check(abs(rate - bps) <= 0.25 * bps,
+              "Go %s: leak %s grows %.0f B/s, it leaks %.0f B/s: %s" %
+              (version, name, rate, bps, lwlib.fmt_site(s)))
+        if prof:
+            want = by_line.get((FUNCS[name], line), 0)
+            check(want > 0 and abs(s["bytes"] - want) <= 0.2 * want,
+                  "Go %s: leak %s holds %d bytes, the program's own heap "
+                  "profile says %d" % (version, name, s["bytes"], want))
+    for name in CHURN:
+        line = marks["CHURN:" + name]
+        bad = [s for s in rep["sites"] if s.get("suspect") and s["stack"]
+               and s["stack"][0].get("line") == line
+               and lwlib.frame_file(s["stack"][0]) == "goheap.go"]
+        check(not bad, "Go %s: churn %s is a suspect: %s" %
+              (version, name, lwlib.fmt_sites(bad)))
+    lwlib.check_schema(rep)
+
+
+def profile_test(version):
+    exe = build(version, pprof=True)
+    rep, lw, prof = run(exe, PROFILE_BPS, memprofilerate=4096,
+                        version=version)
+    check(prof, "Go %s: the pprof build wrote no heap profile" % version)
+    check_heap(rep, lw, version, PROFILE_BPS, "profile", prof)
+
+
+def sample_test(version):
+    exe = build(version, pprof=False)
+    rep, lw, _ = run(exe, SAMPLE_BPS, version=version)
+    check_heap(rep, lw, version, SAMPLE_BPS, "sample")
+
+
+def test_go_heap_profile_go119():
+    profile_test("1.19")
+
+
+def test_go_heap_profile_go121():
+    profile_test("1.21")
+
+
+def test_go_heap_profile_go123():
+    profile_test("1.23")
+
+
+def test_go_heap_sampled_go119():
+    sample_test("1.19")
+
+
+def test_go_heap_sampled_go121():
+    sample_test("1.21")
+
+
+def test_go_heap_sampled_go123():
+    sample_test("1.23")
+
+
+def test_go_heap_sampled_matches_pprof():
+    """The sampler against the runtime's own profile of the same program
+    (profile on, fine-grained: the truth), sampling forced."""
+    exe = build("1.23", pprof=True)
+    rep, lw, prof = run(exe, SAMPLE_BPS, ["--go-heap", "sample"],
+                        memprofilerate=4096, version="1.23")
+    check(prof, "the pprof build wrote no heap profile")
+    check_heap(rep, lw, "1.23", SAMPLE_BPS, "sample", prof)
+
+
+def test_go_heap_stripped():
+    """-ldflags='-s -w': no symbols, no DWARF; the layout from the
+    checked tables, the variables from the code, names from .gopclntab."""
+    exe = build("1.23", pprof=False, stripped=True)
+    rep, lw, _ = run(exe, SAMPLE_BPS, version="1.23 stripped")
+    check_heap(rep, lw, "1.23 stripped", SAMPLE_BPS, "sample")
