@@ -10,12 +10,15 @@
 // linker disables the memory profile (runtime.MemProfileRate is 0), and
 // leakwatch samples the allocator's slow paths. Built with -tags withpprof
 // (gohttp_heap_pprof.go) it imports net/http/pprof: the profile is live at
-// the default rate, and leakwatch reads it from outside.
+// the default rate, and leakwatch reads it from outside. Build a directory
+// holding the two files (bench_goheap.sh copies them): files named on go
+// build's command line are built whatever their tags say.
 //
-// Per request the handler builds a page of items (a few KB of JSON, a
-// dozen strings and slices per item), encodes it, and keeps a copy of
-// every 8th page in a bounded cache (512 entries, the oldest replaced):
-// short-lived garbage plus a steady live set, as a real service has.
+// Per request the handler builds a page of 16 items (each a few strings,
+// a slice, a map and a 64-191 byte blob), encodes it as ~6 KB of JSON, and
+// keeps a copy of every 4th page in a bounded cache (1024 entries, ~6 MB,
+// the oldest replaced): short-lived garbage plus a steady live set, as a
+// real service has.
 package main
 
 import (
@@ -50,7 +53,7 @@ type page struct {
 
 var cache struct {
 	sync.Mutex
-	pages [512][]byte
+	pages [1024][]byte
 	next  int
 }
 
@@ -77,7 +80,7 @@ func handle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), 500)
 		return
 	}
-	if served.Add(1)%8 == 0 {
+	if served.Add(1)%4 == 0 {
 		keep := append([]byte(nil), body...)
 		cache.Lock()
 		cache.pages[cache.next] = keep

@@ -54,6 +54,24 @@ static uint64_t word(const uint8_t *b, size_t off)
 	return v;
 }
 
+/*
+ * A bucket is one stack and one object size: every allocation and free it
+ * counts is of b.size bytes. A record read between the runtime's writes
+ * of a count and its bytes breaks that; so does a published cycle with
+ * more frees than allocations (a free is published with its allocation
+ * or later; in the future cycles it may come first).
+ */
+static bool cycle_ok(const uint64_t *c, uint64_t size)
+{
+	return c[2] == c[0] * size && c[3] == c[1] * size;
+}
+
+static bool consistent(const struct goprof_rec *r)
+{
+	return r->frees <= r->allocs && cycle_ok(&r->allocs, r->size) &&
+	       cycle_ok(r->future, r->size);
+}
+
 /* One bucket at addr into s; *next: the next bucket (allnext). */
 static int read_bucket(struct goprof *g, struct goprof_snap *s, uint64_t addr,
 		       uint64_t *next)
@@ -112,7 +130,7 @@ static int read_bucket(struct goprof *g, struct goprof_snap *s, uint64_t addr,
 		for (k = 0; k < 4; k++)
 			r->future[k] += word(b, rec + c * CYCLE_BYTES + k * 8);
 	*next = word(b, l->bk_allnext);
-	if (r->frees > r->allocs || r->free_bytes > r->alloc_bytes)
+	if (!consistent(r))
 		err = -EAGAIN; /* read while the runtime was writing it */
 out:
 	if (b != first)

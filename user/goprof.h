@@ -5,9 +5,10 @@
  * counts of the published cycle, as runtime.MemProfile reports them.
  *
  * The runtime updates the records under locks we cannot take. A snapshot
- * is therefore taken twice and kept only when both walks agree (and no
- * record contradicts itself, e.g. more frees than allocations): a torn
- * read is retried, never reported as data.
+ * is therefore taken twice and kept only when both walks agree and no
+ * record contradicts itself (a bucket's bytes are its counts times its
+ * object size; frees never outnumber allocations): a torn read is
+ * retried, never reported as data.
  */
 #ifndef LW_GOPROF_H
 #define LW_GOPROF_H

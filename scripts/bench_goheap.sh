@@ -1,0 +1,162 @@
+# Sourced by bench.sh after its Go benchmarks: the Go heap's cost, as
+# requests per second of an allocation-heavy net/http server
+# (scripts/gohttp_heap.go) under load from a client of its own, for each
+# way leakwatch reads a Go heap:
+#   profile   built with net/http/pprof: the runtime's own memory profile,
+#             read from outside (no heap probes)
+#   sample    built without: the linker disabled the profile, leakwatch
+#             samples the allocator's slow paths with uprobes
+# Configurations, each build: none (no observer), floor (leakwatch --floor:
+# empty programs on the same probes, the goroutine probes included) and
+# leakwatch -p attached to the running server. GOHEAP_ROUNDS interleaved
+# rounds, the median counts; the targets are on leakwatch / none.
+# Uses GO, REPORT, STATE, unobserved and median from bench.sh.
+
+GOHEAP_ROUNDS=${BENCH_GOHEAP_ROUNDS:-3}
+GOHEAP_SECONDS=${BENCH_GOHEAP_SECONDS:-4} # the client's, after 0.5 s of warm-up
+GOHEAP_CONNS=${BENCH_GOHEAP_CONNS:-8}
+GOHEAP_LOG=build/bench-goheap.log
+GOHEAP_FILE=build/gohttp_heap.url
+
+# Go builds the files of a directory by their tags (not those named).
+rm -rf build/gohttp_heap.src
+mkdir -p build/gohttp_heap.src
+cp scripts/gohttp_heap*.go build/gohttp_heap.src/
+goheap_home=$(mktemp -d)
+for tags in "" withpprof; do
+	(cd build/gohttp_heap.src && HOME=$goheap_home GOCACHE=$OLDPWD/build/gocache \
+		GO111MODULE=off CGO_ENABLED=0 "$GO" build ${tags:+-tags $tags} \
+		-o "../gohttp_heap${tags:+_$tags}" .)
+done
+rm -rf "$goheap_home"
+
+# Server and client on CPUs of their own when there are two; leakwatch
+# is left to the scheduler.
+read -r goheap_scpu goheap_ccpu <<<"$(python3 -c 'import os
+c = sorted(os.sched_getaffinity(0)); print(*(c[:2] if len(c) > 1 else ["", ""]))')"
+goheap_spin=() goheap_cpin=()
+if [ -n "$goheap_scpu" ]; then
+	goheap_spin=(taskset -c "$goheap_scpu")
+	goheap_cpin=(taskset -c "$goheap_ccpu")
+fi
+
+goheap_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# $1: profile or sample, $2: none, floor or leakwatch. Prints
+# "REQ_PER_S LEAKWATCH_CPU_PERCENT" (the CPU "-" when not measured).
+goheap_run() {
+	local bin=build/gohttp_heap srv lw="" pid url v t0=0 t1 w0 w1 cpu=- rc=0
+	[ "$1" = profile ] && bin=build/gohttp_heap_withpprof
+	rm -f "$GOHEAP_FILE" "$REPORT" "$GOHEAP_LOG"
+	"${goheap_spin[@]}" "$bin" server "$GOHEAP_FILE" >/dev/null &
+	srv=$! # taskset execs the server: its pid
+	for _ in $(seq 100); do [ -s "$GOHEAP_FILE" ] && break; sleep 0.05; done
+	read -r pid url <"$GOHEAP_FILE"
+	case "$2" in
+	floor) ./leakwatch --floor -i 60 -p "$pid" >"$GOHEAP_LOG" 2>&1 & lw=$! ;;
+	leakwatch) ./leakwatch -i 2 --json "$REPORT" -p "$pid" >"$GOHEAP_LOG" 2>&1 & lw=$! ;;
+	esac
+	if [ -n "$lw" ]; then
+		for _ in $(seq 200); do
+			grep -q 'watching pid' "$GOHEAP_LOG" && break
+			kill -0 "$lw" 2>/dev/null || break
+			sleep 0.05
+		done
+		grep -q 'watching pid' "$GOHEAP_LOG" ||
+			unobserved "Go heap $1 $2: leakwatch never said 'watching pid'"
+	fi
+	if [ -n "$lw" ]; then t0=$(goheap_ticks "$lw"); fi
+	w0=$(date +%s.%N)
+	v=$("${goheap_cpin[@]}" "$bin" client "$url" "$GOHEAP_CONNS" "$GOHEAP_SECONDS") || v=0
+	w1=$(date +%s.%N)
+	if [ -n "$lw" ]; then
+		t1=$(goheap_ticks "$lw")
+		kill -0 "$lw" 2>/dev/null || unobserved "Go heap $1 $2: leakwatch ended before the load did"
+		kill -INT "$lw" 2>/dev/null
+		wait "$lw" 2>/dev/null || rc=$?
+		[ "$rc" = 0 ] || unobserved "Go heap $1 $2: leakwatch exited $rc"
+		cpu=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v a="$w0" -v b="$w1" \
+			'BEGIN { printf "%.1f", 100 * t / hz / (b - a) }')
+	fi
+	if [ "$2" = leakwatch ]; then goheap_check "$1"; fi
+	kill "$srv" 2>/dev/null
+	wait "$srv" 2>/dev/null || true
+	echo "${v:-0} $cpu"
+}
+
+# $1: profile or sample. The report must show the Go heap (sites of
+# source go holding bytes), by the mechanism meant: the profile's run took
+# no samples, the sampling run took some.
+goheap_check() {
+	local sites bytes samples
+	read -r sites bytes samples <<<"$(python3 -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+g = [s for s in r["sites"] if s.get("source") == "go" and s["bytes"] > 0]
+print(len(g), sum(s["bytes"] for s in g), r["stats"].get("go_heap_samples", 0))' \
+		"$REPORT" 2>/dev/null || echo "0 0 0")"
+	if [ "$sites" = 0 ]; then
+		unobserved "Go heap $1: no Go heap site holding bytes in the report"
+	elif [ "$1" = profile ] && [ "$samples" != 0 ]; then
+		unobserved "Go heap profile: $samples samples taken (sampled, not read from the profile)"
+	elif [ "$1" = sample ] && [ "$samples" = 0 ]; then
+		unobserved "Go heap sample: go_heap_samples 0"
+	fi
+	if [ "$sites" = 0 ] || { [ "$1" = profile ] && [ "$samples" != 0 ]; } ||
+		{ [ "$1" = sample ] && [ "$samples" = 0 ]; }; then
+		echo "$1" >>build/bench-goheap.unobserved
+	fi
+	echo "$1 $sites $bytes $samples" >>build/bench-goheap.seen
+}
+
+# $1: a ratio, $2: its floor (higher is better); counts it met or missed
+goheap_target() {
+	if awk -v r="$1" -v t="$2" 'BEGIN { exit !(r >= t) }'; then
+		echo "met" >>"$STATE"
+		echo "met"
+	else
+		echo "missed" >>"$STATE"
+		echo "MISSED"
+	fi
+}
+
+rm -f build/bench-goheap.unobserved build/bench-goheap.seen
+declare -A grs=() gcpu=()
+for r in $(seq "$GOHEAP_ROUNDS"); do
+	for m in profile sample; do
+		for c in none floor leakwatch; do
+			read -r v cpu <<<"$(goheap_run "$m" "$c")"
+			grs[$m $c]="${grs[$m $c]:-} $v"
+			gcpu[$m $c]="${gcpu[$m $c]:-} $cpu"
+		done
+	done
+done
+printf '\nGo heap: requests/s of an allocation-heavy net/http server, %d connections from a client process%s\n' \
+	"$GOHEAP_CONNS" "${goheap_scpu:+ (server on CPU $goheap_scpu, client on CPU $goheap_ccpu)}"
+printf '%-20s %10s  %-24s %s\n' config "req/s" runs "leakwatch CPU %"
+for m in profile sample; do
+	for c in none floor leakwatch; do
+		printf '%-20s %10s  %-24s %s\n' "$m $c" "$(echo "${grs[$m $c]}" | median)" \
+			"${grs[$m $c]}" "$([ "$c" = none ] || echo "${gcpu[$m $c]}")"
+	done
+done
+for m in profile sample; do
+	none=$(echo "${grs[$m none]}" | median)
+	fl=$(echo "${grs[$m floor]}" | median)
+	lw=$(echo "${grs[$m leakwatch]}" | median)
+	r=$(awk -v a="$lw" -v b="$none" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+	rf=$(awk -v a="$fl" -v b="$none" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+	if [ "$m" = profile ]; then
+		what="profile (pprof imported)"
+		t=0.98
+	else
+		what="sampling probes"
+		t=0.90
+	fi
+	if grep -qx "$m" build/bench-goheap.unobserved 2>/dev/null; then
+		verdict="NOT OBSERVED"
+	else
+		verdict=$(goheap_target "$r" "$t")
+	fi
+	printf 'go heap, %s: %s of no observer (target >= %s): %s   (%s vs %s req/s; its probe floor: %s)\n' \
+		"$what" "$r" "$t" "$verdict" "$lw" "$none" "$rf"
+done
