@@ -122,13 +122,15 @@ void goheap_init(struct lw_goheap *h, pid_t pid, uint64_t bias,
 	h->why_off = why;
 	h->samples_fd = samples_fd;
 	h->stacks_fd = stacks_fd;
-	h->tot = (struct lw_goheap_totals){ -1, -1, -1, -1, 0, 0 };
+	h->tot = (struct lw_goheap_totals){ .gc_cycles = -1,
+					    .heap_marked = -1,
+					    .heap_inuse = -1,
+					    .objects = -1 };
 	h->last_err = 1;
 	goprof_init(&h->prof, pid, bias, &h->l);
 	/* stacks are folded into physical frames: without the table the
 	 * runtime's logical frames are kept as they are */
-	if (mode != LW_GOHEAP_OFF)
-		h->pcln = gopclntab_open(exe);
+	h->pcln = gopclntab_open(exe);
 	if (mode == LW_GOHEAP_SAMPLE)
 		h->tot.rate = LW_GO_SAMPLE_MEAN;
 }
@@ -452,10 +454,42 @@ static void read_totals(struct lw_goheap *h, double now)
 	read_span_totals(h);
 }
 
+/*
+ * A cgo program's runtime maps its heap arenas and stacks through libc's
+ * mmap (runtime.callCgoMmap): the mmap probes see them as mappings of
+ * the program. The Go heap sites already show that memory: those
+ * mappings are kept out of the ranking and counted apart.
+ */
+static void runtime_maps(struct lw_goheap *h, struct lw_model *m)
+{
+	struct lw_frame fr[MAX_INLINE];
+	struct lw_site *s;
+	size_t i;
+	int k, n;
+
+	h->tot.runtime_maps = 0;
+	for (i = 0; i < m->n; i++) {
+		s = &m->sites[i];
+		if (s->kind != LW_KIND_HEAP || s->go_heap || !s->map_allocs)
+			continue;
+		for (k = 0; !s->classified && k < s->depth && h->pcln; k++) {
+			n = gopclntab_resolve(h->pcln, s->ips[k] - h->bias,
+					      k > 0, fr, MAX_INLINE);
+			if (n >= 1 && fr[n - 1].symbol &&
+			    !strcmp(fr[n - 1].symbol, "runtime.callCgoMmap"))
+				s->shadowed = true;
+		}
+		s->classified = s->stack_read;
+		if (s->shadowed)
+			h->tot.runtime_maps += s->map_bytes;
+	}
+}
+
 int goheap_update(struct lw_goheap *h, struct lw_model *m, double now)
 {
 	int err = 0;
 
+	runtime_maps(h, m);
 	if (h->mode == LW_GOHEAP_OFF) {
 		if (!h->updates++ && h->why_off)
 			lw_warn("Go heap of %d is not shown: %s", h->pid,

@@ -39,6 +39,7 @@ struct lw_goheap_totals {
 	int64_t objects;     /* allocated objects of in-use spans */
 	int64_t sites_bytes; /* the sum of the sites (in-use, scaled) */
 	int64_t rate;	     /* MemProfileRate (profile) or sampling mean */
+	int64_t runtime_maps; /* cgo: bytes the runtime mapped via libc */
 };
 
 struct lw_goheap {

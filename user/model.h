@@ -47,7 +47,9 @@ struct lw_site {
 	struct lw_blocked *blocked; /* goroutines: from the last scan */
 	int nblocked;
 	int64_t scanned; /* goroutines: live count from the last scan, or -1 */
-	bool shadowed;	 /* goroutines: counted in a creation site instead */
+	bool shadowed;	 /* goroutines: counted in a creation site instead;
+			    cgo: the Go runtime's own mappings (its heap) */
+	bool classified; /* mmap sites of a Go program: looked at once */
 	uint64_t thread_bytes; /* threads: their stack mappings */
 	char label[48];	       /* a site without a stack: what it is */
 	double oldest_age_s;   /* < 0: nothing outstanding */

@@ -312,6 +312,7 @@ static json_object *goheap_json(const struct lw_goheap *h)
 		json_object_object_add(o, "explained", json_object_new_null());
 	add_int(o, "torn_reads", (int64_t)h->prof.torn);
 	add_int(o, "samples_freed", (int64_t)h->sample_frees);
+	add_int(o, "runtime_mappings_bytes", t->runtime_maps);
 	return o;
 }
 

@@ -65,6 +65,12 @@ static void goheap_line(FILE *f, const struct lw_goheap *h)
 	if (t->gc_cycles >= 0)
 		fprintf(f, ", %lld GC cycles", (long long)t->gc_cycles);
 	fputc('\n', f);
+	if (t->runtime_maps > 0) {
+		lw_fmt_bytes((double)t->runtime_maps, inuse, sizeof(inuse));
+		fprintf(f, "  (and %s the runtime mapped through libc for its "
+			   "heap and stacks: not ranked, its sites show it)\n",
+			inuse);
+	}
 }
 
 static void site_line(FILE *f, struct lw_view *v, struct lw_site *s, int rank,

@@ -266,32 +266,36 @@ def _go_constraint_ok(path, tags, version):
     return bool(eval("".join(py), {"__builtins__": {}}))
 
 
-def build_go(src_names, version, stripped=False, tags=(), out_name=None):
+def build_go(src_names, version, stripped=False, tags=(), out_name=None,
+             pie=False, cgo=False):
     """A Go program of tests/targets/ sources built by one toolchain, cached
-    per (sources, version, stripped, tags). Sources whose //go:build line
-    the tags do not satisfy are left out, as `go build` would in a package
-    directory. The binary is build/tests/<out_name>, by default
-    <first source>-<version>[-stripped][-<tag>...]."""
+    per (sources, version, stripped, tags, pie, cgo). Sources whose
+    //go:build line the tags do not satisfy are left out, as `go build`
+    would in a package directory. The binary is build/tests/<out_name>, by
+    default <first source>-<version>[-stripped][-pie][-cgo][-<tag>...]."""
     if isinstance(src_names, str):
         src_names = [src_names]
     tags = tuple(sorted(tags))
-    key = (tuple(src_names), version, stripped, tags, out_name)
+    key = (tuple(src_names), version, stripped, tags, out_name, pie, cgo)
     if key in _go_built:
         return _go_built[key]
     go = GO_TOOLCHAINS.get(version, "/usr/lib/go-%s/bin/go" % version)
     if not os.access(go, os.X_OK):
         raise Skip("Go %s is not installed (%s)" % (version, go))
     if out_name is None:
-        out_name = "%s-%s%s%s" % (
+        out_name = "%s-%s%s%s%s%s" % (
             os.path.splitext(src_names[0])[0], version,
-            "-stripped" if stripped else "",
-            "".join("-" + t for t in tags))
+            "-stripped" if stripped else "", "-pie" if pie else "",
+            "-cgo" if cgo else "", "".join("-" + t for t in tags))
     out = os.path.join(build_dir(), out_name)
     cache = os.environ.get("LW_GOCACHE") or os.path.join(build_dir(),
                                                          "gocache")
     env = dict(os.environ, HOME=build_dir(), GOCACHE=cache,
-               GOFLAGS="-mod=mod", GO111MODULE="off", CGO_ENABLED="0")
+               GOFLAGS="-mod=mod", GO111MODULE="off",
+               CGO_ENABLED="1" if cgo else "0")
     cmd = [go, "build", "-o", out]
+    if pie:
+        cmd.append("-buildmode=pie")
     if tags:
         cmd.append("-tags=" + ",".join(tags))
     if stripped:

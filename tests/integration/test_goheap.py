@@ -28,9 +28,11 @@ DURATION = 20     # a point per report: the suspect rule needs 12
 TARGET_ARGS = ["-churn", "30", "-gogc", "50"]
 # the profile, fine-grained (the program's own choice), is exact enough
 # for growth checks at 1 MB/s a leak; the sampler (512 KiB between
-# samples) needs more bytes to tell rates to +-25%
+# samples) needs more bytes to tell rates to +-25%: ~250 samples a leak
+# (a rate to +-6.5%, one sigma)
 PROFILE_BPS = 1e6
-SAMPLE_BPS = 2.5e6
+SAMPLE_BPS = 5e6
+SAMPLE_DURATION = 26
 
 
 def build(version, pprof, stripped=False):
@@ -45,25 +47,26 @@ def go_sites(rep, func, line):
             and s["stack"][0].get("line") == line]
 
 
-def run(exe, bps, extra=(), memprofilerate=None, version=""):
+def run(exe, bps, extra=(), memprofilerate=None, version="",
+        duration=DURATION, target_args=()):
     """leakwatch on a launched goheap; the program writes its own heap
     profile a second before leakwatch's final report."""
     lwlib.require_leakwatch()
     d = tmpdir()
     out = os.path.join(d, "report.json")
     trig = os.path.join(d, "trigger")
-    args = ["-i", str(INTERVAL), "-d", str(DURATION), "-n", "40",
+    args = ["-i", str(INTERVAL), "-d", str(duration), "-n", "40",
             "--json", out] + list(extra)
-    cmd = [exe, "-bps", str(bps), "-t", str(DURATION + 10),
-           "-trigger", trig] + TARGET_ARGS
+    cmd = [exe, "-bps", str(bps), "-t", str(duration + 10),
+           "-trigger", trig] + TARGET_ARGS + list(target_args)
     if memprofilerate:
         cmd += ["-memprofilerate", str(memprofilerate)]
     lw = lwlib.leakwatch(args + ["--"] + cmd)
     check(lwlib.wait_for(lambda: "watching pid" in lw.stdout, 20),
           "Go %s: leakwatch did not start:\n%s" % (version, lw.describe()))
-    time.sleep(DURATION - 1.5)
+    time.sleep(duration - 1.5)
     open(trig, "w").close()
-    rc = lw.wait(DURATION + 30)
+    rc = lw.wait(duration + 30)
     check(rc == 0, "Go %s: leakwatch exit %r:\n%s" % (version, rc,
                                                        lw.describe()))
     rep = lwlib.load_report(out, lw)
@@ -132,7 +135,8 @@ def profile_test(version):
 
 def sample_test(version):
     exe = build(version, pprof=False)
-    rep, lw, _ = run(exe, SAMPLE_BPS, version=version)
+    rep, lw, _ = run(exe, SAMPLE_BPS, version=version,
+                     duration=SAMPLE_DURATION)
     check_heap(rep, lw, version, SAMPLE_BPS, "sample")
 
 
@@ -165,7 +169,8 @@ def test_go_heap_sampled_matches_pprof():
     (profile on, fine-grained: the truth), sampling forced."""
     exe = build("1.23", pprof=True)
     rep, lw, prof = run(exe, SAMPLE_BPS, ["--go-heap", "sample"],
-                        memprofilerate=4096, version="1.23")
+                        memprofilerate=4096, version="1.23",
+                        duration=SAMPLE_DURATION)
     check(prof, "the pprof build wrote no heap profile")
     check_heap(rep, lw, "1.23", SAMPLE_BPS, "sample", prof)
 
@@ -174,5 +179,45 @@ def test_go_heap_stripped():
     """-ldflags='-s -w': no symbols, no DWARF; the layout from the
     checked tables, the variables from the code, names from .gopclntab."""
     exe = build("1.23", pprof=False, stripped=True)
-    rep, lw, _ = run(exe, SAMPLE_BPS, version="1.23 stripped")
+    rep, lw, _ = run(exe, SAMPLE_BPS, version="1.23 stripped",
+                     duration=SAMPLE_DURATION)
     check_heap(rep, lw, "1.23 stripped", SAMPLE_BPS, "sample")
+
+
+def test_go_heap_pie_profile():
+    """-buildmode=pie: loaded at a random base, every address biased."""
+    exe = lwlib.build_go(SOURCES, "1.21", tags=("withpprof",), pie=True)
+    rep, lw, prof = run(exe, PROFILE_BPS, memprofilerate=4096,
+                        version="1.21 PIE")
+    check(prof, "the PIE pprof build wrote no heap profile")
+    check_heap(rep, lw, "1.21 PIE", PROFILE_BPS, "profile", prof)
+
+
+def test_go_heap_cgo():
+    """cgo: the C heap (malloc) and the Go heap side by side; the
+    runtime's own mappings through libc are not ranked as leaks."""
+    exe = lwlib.build_go(SOURCES + ["goheap_cgo.go"], "1.23",
+                         tags=("withcgo",), cgo=True)
+    crate = 200  # 4 KiB blocks a second
+    rep, lw, _ = run(exe, SAMPLE_BPS, version="1.23 cgo",
+                     duration=SAMPLE_DURATION,
+                     target_args=["-crate", str(crate)])
+    check_heap(rep, lw, "1.23 cgo", SAMPLE_BPS, "sample")
+    line = lwlib.go_markers("goheap_cgo.go")["LEAK:cmalloc"]
+    found = [s for s in rep["sites"] if s.get("source") == "malloc"
+             and s["stack"] and s["stack"][0].get("symbol") == "cgo_leak"
+             and s["stack"][0].get("line") == line]
+    check(found and found[0]["suspect"],
+          "cgo: the C leak is not a suspect malloc site at cgo_leak line "
+          "%d:\n%s" % (line, lwlib.fmt_sites(rep["sites"], 20)))
+    rate = found[0]["bytes_per_s"]
+    check(abs(rate - crate * 4096) <= 0.1 * crate * 4096,
+          "cgo: the C leak grows %.0f B/s, it leaks %d" % (rate, crate * 4096))
+    mm = [s for s in rep["sites"] if s.get("suspect")
+          and s.get("source") in ("mmap", "malloc+mmap")
+          and any(f.get("symbol") == "runtime.callCgoMmap"
+                  for f in s["stack"])]
+    check(not mm, "cgo: the runtime's own mappings are ranked as leaks: %s"
+          % lwlib.fmt_sites(mm))
+    check(rep["go_heap"]["runtime_mappings_bytes"] > 0,
+          "cgo: no runtime mappings counted: %s" % rep["go_heap"])

@@ -3,20 +3,26 @@
 // marker comment (LEAK:name) so tests find its line; churn carries one
 // too, with CHURN in place of LEAK.
 //
-//	goheap [-rate N] [-t seconds] [-trigger PATH] [-memprofilerate N]
+//	goheap [-rate N | -bps B] [-t seconds] [-trigger PATH]
+//	       [-memprofilerate N] [-churn MB/s] [-gogc N] [-crate N]
 //
-// Leaks, each `rate` objects per second, allocated by the main loop:
+// Leaks, each `rate` objects per second (or B bytes per second with
+// -bps), allocated by the main loop:
 //
 //	cache     an unbounded map used as a cache: one 4096-byte value per request
 //	subslice  buf[:16] of a new 64 KiB buffer kept in a global: it pins the buffer
 //	requests  a slice of *request appended per request, never trimmed
 //	ticker    a closure capturing a new 2 KiB buffer, kept by a ticker never stopped
 //
-// Churn: ~5 MB/s of short-lived []byte of 64 B..64 KiB, a ring of 512
-// 4 KiB buffers overwritten round-robin, 256 KiB buffers dropped at once.
+// Churn: -churn MB/s (default 5) of short-lived []byte of 64 B..64 KiB, a
+// ring of 512 4 KiB buffers (filled before "ready", then overwritten
+// round-robin), 256 KiB buffers dropped at once. -gogc sets the GC
+// percent. Built with -tags withcgo (goheap_cgo.go), C code also leaks
+// -crate malloc'ed 4 KiB blocks per second.
 //
 // Prints "sizes cache=4096 subslice=65536 requests=<class> requests_sizeof=<n>
-// ticker=2048" (bytes per object, as Go's size classes round them), then
+// ticker=2048" (bytes per object, as Go's size classes round them), "rates
+// cache=<objects/s> ...", then
 // "ready memprofilerate=<runtime.MemProfileRate> pprof=<0|1> go=<version>",
 // then once a second "held cache=<bytes> subslice=<bytes> requests=<bytes>
 // ticker=<bytes>": the bytes each leak retains by its own count.
@@ -126,6 +132,9 @@ func tickerLoop() {
 		tickMu.Unlock()
 	}
 }
+
+// A C leak, when built with cgo (goheap_cgo.go).
+var withCgo func()
 
 // Churn: written by the churn goroutine only.
 var (
@@ -265,6 +274,9 @@ func main() {
 	}
 	go tickerLoop()
 	go churnLoop(int(*churn * 1e6 / 100))
+	if withCgo != nil {
+		go withCgo()
+	}
 
 	pp := 0
 	if withPprof {
