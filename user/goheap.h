@@ -33,12 +33,12 @@ enum lw_goheap_mode {
 
 /* The runtime's own figures, read each report (-1: not known). */
 struct lw_goheap_totals {
-	int64_t gc_cycles;   /* memstats.numgc */
-	int64_t heap_marked; /* live heap at the end of the last GC */
-	int64_t heap_inuse;  /* bytes of in-use spans */
-	int64_t objects;     /* allocated objects of in-use spans */
-	int64_t sites_bytes; /* the sum of the sites (in-use, scaled) */
-	int64_t rate;	     /* MemProfileRate (profile) or sampling mean */
+	int64_t gc_cycles;    /* memstats.numgc */
+	int64_t heap_marked;  /* live heap at the end of the last GC */
+	int64_t heap_inuse;   /* bytes of in-use spans */
+	int64_t objects;      /* allocated objects of in-use spans */
+	int64_t sites_bytes;  /* the sum of the sites (in-use, scaled) */
+	int64_t rate;	      /* MemProfileRate (profile) or sampling mean */
 	int64_t runtime_maps; /* cgo: bytes the runtime mapped via libc */
 };
 

@@ -67,8 +67,9 @@ static void goheap_line(FILE *f, const struct lw_goheap *h)
 	fputc('\n', f);
 	if (t->runtime_maps > 0) {
 		lw_fmt_bytes((double)t->runtime_maps, inuse, sizeof(inuse));
-		fprintf(f, "  (and %s the runtime mapped through libc for its "
-			   "heap and stacks: not ranked, its sites show it)\n",
+		fprintf(f,
+			"  (and %s the runtime mapped through libc for its "
+			"heap and stacks: not ranked, its sites show it)\n",
 			inuse);
 	}
 }

@@ -125,12 +125,32 @@ def check_heap(rep, lw, version, bps, mechanism, prof=None):
     lwlib.check_schema(rep)
 
 
-def profile_test(version):
+def check_folded(rep, path, version):
+    """Each leak's site is a folded line (innermost frame last) holding
+    its JSON bytes."""
+    marks = lwlib.go_markers("goheap.go")
+    lines = {}
+    for text in lwlib.read_text(path).splitlines():
+        stack, _, value = text.rpartition(" ")
+        lines[stack] = lines.get(stack, 0) + int(value)
+    for name in LEAKS:
+        leaf = "%s (goheap.go:%d)" % (FUNCS[name], marks["LEAK:" + name])
+        got = sum(v for k, v in lines.items() if k.split(";")[-1] == leaf)
+        want = sum(s["bytes"] for s in go_sites(rep, FUNCS[name],
+                                                marks["LEAK:" + name]))
+        check(got == want, "Go %s: folded %s holds %d bytes, the JSON %d"
+              % (version, leaf, got, want))
+
+
+def profile_test(version, views=False):
     exe = build(version, pprof=True)
-    rep, lw, prof = run(exe, PROFILE_BPS, memprofilerate=4096,
-                        version=version)
+    folded = os.path.join(tmpdir(), "go.folded")
+    rep, lw, prof = run(exe, PROFILE_BPS, ["--folded", folded] if views
+                        else (), memprofilerate=4096, version=version)
     check(prof, "Go %s: the pprof build wrote no heap profile" % version)
     check_heap(rep, lw, version, PROFILE_BPS, "profile", prof)
+    if views:
+        check_folded(rep, folded, version)
 
 
 def sample_test(version):
@@ -149,7 +169,7 @@ def test_go_heap_profile_go121():
 
 
 def test_go_heap_profile_go123():
-    profile_test("1.23")
+    profile_test("1.23", views=True)
 
 
 def test_go_heap_sampled_go119():

@@ -337,3 +337,30 @@ def test_pprof_goroutines_match_json():
     check(res.returncode == 0 and "Type: goroutine" in res.stdout,
           "go tool pprof -top -sample_index=goroutine failed (%d):\n%s%s" %
           (res.returncode, res.stdout, lwlib.tail(res.stderr)))
+
+
+def test_pprof_go_heap_matches_json():
+    """A Go program's heap (the runtime's own profile, read from outside):
+    the same sites and values in pprof as in the JSON, and `go tool pprof`
+    names its largest leak under inuse_space."""
+    path = os.path.join(tmpdir(), "goheap.pb.gz")
+    exe = lwlib.build_go(["goheap.go", "goheap_pprof.go", "goheap_nopprof.go"],
+                         "1.23", tags=("withpprof",))
+    duration = 6
+    rep = run(["-i", "1", "--", exe, "-bps", "1e6", "-memprofilerate", "4096",
+               "-churn", "30", "-gogc", "50", "-t", str(duration + 10)],
+              duration, path)
+    lwlib.PidProc(rep["target"]["pid"], exe)
+    go = [s for s in rep["sites"] if s.get("source") == "go" and s["stack"]]
+    check(go, "no Go heap site in the JSON report:" +
+          lwlib.fmt_sites(rep["sites"]))
+    prof = read_back(path)
+    check_same(rep, prof)
+    res = pprof(["-top", "-sample_index=inuse_space"], path)
+    check(res.returncode == 0, "go tool pprof -top failed (%d):\n%s" %
+          (res.returncode, lwlib.tail(res.stderr)))
+    big = max(go, key=lambda s: s["bytes"])
+    check(re.search(r"\s%s\s*$" % re.escape(big["stack"][0]["symbol"]),
+                    res.stdout, re.M),
+          "go tool pprof -top does not show %s, the largest Go site:\n%s" %
+          (big["stack"][0]["symbol"], res.stdout))
