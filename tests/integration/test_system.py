@@ -383,3 +383,32 @@ def test_system_other_namespaces():
     check(os.path.basename(p["exe"]) == "lwnsleaky", "exe is %r" % p["exe"])
     check_leak_found(p, "namespaced leaky")
     ns.kill()
+
+
+def test_system_go_heap():
+    """System-wide, a Go program chosen by --comm: its Go heap (the
+    sampler: its profile is off) under its process, its leaks suspects at
+    their lines, the churn beside them not."""
+    import test_goheap as tg
+    lwlib.require_leakwatch()
+    exe = os.path.join(tmpdir(), "lwsysgoheap")
+    shutil.copy(tg.build("1.23", pprof=False), exe)
+    duration = tg.SAMPLE_DURATION
+    tgt = start(exe, ["-bps", str(tg.SAMPLE_BPS), "-t", str(duration + 15)]
+                + tg.TARGET_ARGS)
+    out = os.path.join(tmpdir(), "rep.json")
+    lw = lwlib.run_leakwatch(["--comm", "lwsysgo*", "-i", "1", "-d",
+                              str(duration), "--json", out], duration + 30)
+    check(lw.popen.returncode == 0, "exit %r:\n%s" % (lw.popen.returncode,
+                                                      lw.describe()))
+    rep = lwlib.load_report(out, lw)
+    check_process_schema(rep)
+    p = processes(rep).get(tgt.pid)
+    check(p and p["zoomed"], "the Go program is not zoomed: %r" %
+          {k: v for k, v in (p or {}).items() if k != "sites"})
+    check(all(s.get("pid") == tgt.pid for s in rep["sites"]
+              if s.get("source") == "go"),
+          "Go heap sites of another process in the report")
+    tg.check_heap({"go_heap": p.get("go_heap"), "stats": rep["stats"],
+                   "sites": p["sites"]}, lw, "1.23 system-wide",
+                  tg.SAMPLE_BPS, "sample", schema=False)
