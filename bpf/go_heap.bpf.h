@@ -153,7 +153,8 @@ static __always_inline void go_span_note(struct owner o, __u64 start,
 
 	v = bpf_map_lookup_elem(&go_sample_spans, &sk);
 	if (!v) {
-		bpf_map_update_elem(&go_sample_spans, &sk, &fresh, BPF_ANY);
+		if (bpf_map_update_elem(&go_sample_spans, &sk, &fresh, BPF_ANY))
+			count(LW_CNT_GO_SAMPLE_MAP_FULL);
 		return;
 	}
 	for (i = 0; i < LW_GO_SPAN_SAMPLES; i++)
@@ -202,6 +203,7 @@ static __always_inline void go_span_event(struct pt_regs *ctx,
 		key.addr = start + idx * elemsize;
 	}
 	val.elemsize = (__u32)elemsize;
+	val.start = start;
 	val.sweepgen = (__u32)span_field(span, l->sweepgen, 4);
 	val.site = site_of(ctx->ip, ctx->bp, ctx->sp, LW_KIND_GO_HEAP, 0, o);
 	if (bpf_map_update_elem(&go_samples, &key, &val, BPF_ANY)) {

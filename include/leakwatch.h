@@ -191,6 +191,7 @@ struct lw_go_sample_key {
 
 struct lw_go_sample_val {
 	__u64 span;
+	__u64 start; /* the span's first byte: its go_sample_spans key */
 	__u64 weight;
 	__u32 elemsize;
 	__u32 site;

@@ -151,7 +151,7 @@ void depth_begin(struct lw_depth *d, struct lw_proc *p)
 		goheap_init(&p->goheap, p->pid, p->go_bias, &p->go_heap,
 			    p->go_heap_mode, p->go_heap_why,
 			    p->target.objs[0].open, d->session->go_samples_fd,
-			    d->session->stacks_fd);
+			    d->session->go_spans_fd, d->session->stacks_fd);
 		p->goheap_on = true;
 	}
 }
@@ -192,6 +192,9 @@ void depth_release(struct lw_depth *d, struct lw_proc *p)
 			    LW_EPOCH_ALL);
 	if (s->go_samples_fd >= 0)
 		drain_prune(s->go_samples_fd, sizeof(struct lw_go_sample_key),
+			    p->pid, LW_EPOCH_ALL);
+	if (s->go_spans_fd >= 0)
+		drain_prune(s->go_spans_fd, sizeof(struct lw_go_span_key),
 			    p->pid, LW_EPOCH_ALL);
 	if (s->threads_fd >= 0 && !p->exited)
 		forget_threads(s->threads_fd, p->pid);

@@ -111,7 +111,7 @@ struct lw_go_span goheap_span_offsets(const struct go_heap_layout *l,
 
 void goheap_init(struct lw_goheap *h, pid_t pid, uint64_t bias,
 		 const struct go_heap_layout *l, enum lw_goheap_mode mode,
-		 const char *why, const char *exe, int samples_fd,
+		 const char *why, const char *exe, int samples_fd, int spans_fd,
 		 int stacks_fd)
 {
 	memset(h, 0, sizeof(*h));
@@ -121,6 +121,7 @@ void goheap_init(struct lw_goheap *h, pid_t pid, uint64_t bias,
 	h->mode = mode;
 	h->why_off = why;
 	h->samples_fd = samples_fd;
+	h->spans_fd = spans_fd;
 	h->stacks_fd = stacks_fd;
 	h->tot = (struct lw_goheap_totals){ .gc_cycles = -1,
 					    .heap_marked = -1,

@@ -57,7 +57,7 @@ struct lw_goheap {
 	uint64_t updates;
 	int last_err;	    /* reported once per value */
 	double published_t; /* when the profile's published cycle was true */
-	int samples_fd, stacks_fd;
+	int samples_fd, spans_fd, stacks_fd;
 	uint64_t sample_frees;	    /* samples found freed */
 	uint64_t sample_unreadable; /* live samples whose span was unreadable */
 	struct goheap_span_cache *spans; /* sample mode: see gospan.c */
@@ -79,7 +79,7 @@ struct lw_go_span goheap_span_offsets(const struct go_heap_layout *l,
  * goheap_choose; samples_fd: the probes' samples (sample mode). */
 void goheap_init(struct lw_goheap *h, pid_t pid, uint64_t bias,
 		 const struct go_heap_layout *l, enum lw_goheap_mode mode,
-		 const char *why, const char *exe, int samples_fd,
+		 const char *why, const char *exe, int samples_fd, int spans_fd,
 		 int stacks_fd);
 /* Folds the heap's state into m (before model_update). 0 or -errno. */
 int goheap_update(struct lw_goheap *h, struct lw_model *m, double now);

@@ -168,6 +168,27 @@ static struct lw_site *sample_site(struct lw_goheap *h, struct lw_model *m,
 	return goheap_new_site(h, m, key, ips, n);
 }
 
+/* A dead sample leaves its span's entry (the entry goes with its last). */
+static void forget_in_span(struct lw_goheap *h, uint64_t addr, uint64_t start)
+{
+	struct lw_go_span_key sk = { .tgid = h->pid, .start = start };
+	struct lw_go_span_val v;
+	bool any = false;
+	int i;
+
+	if (bpf_map_lookup_elem(h->spans_fd, &sk, &v))
+		return;
+	for (i = 0; i < LW_GO_SPAN_SAMPLES; i++) {
+		if (v.addr[i] == addr)
+			v.addr[i] = 0;
+		any |= v.addr[i] != 0;
+	}
+	if (any)
+		bpf_map_update_elem(h->spans_fd, &sk, &v, BPF_EXIST);
+	else
+		bpf_map_delete_elem(h->spans_fd, &sk);
+}
+
 /* What one live sample stands for, in bytes. */
 static double estimate(const struct lw_go_sample_val *v)
 {
@@ -191,6 +212,7 @@ static void fold(struct lw_goheap *h, struct lw_model *m,
 		/* freed: no longer counted, counted as a free */
 		s->go_freed += count;
 		bpf_map_delete_elem(h->samples_fd, k);
+		forget_in_span(h, k->addr, v->start);
 		h->sample_frees++;
 		return;
 	}

@@ -114,6 +114,7 @@ static int open_heap(struct lw_session *s, const struct lw_session_opts *o,
 	s->threads_fd = bpf_map__fd(s->heap->maps.threads);
 	s->targets_fd = bpf_map__fd(s->heap->maps.targets);
 	s->go_samples_fd = bpf_map__fd(s->heap->maps.go_samples);
+	s->go_spans_fd = bpf_map__fd(s->heap->maps.go_sample_spans);
 	fill_go_exp(s->heap->bss->go_exp);
 	s->cfi = (struct lw_cfi_fds){
 		.files = bpf_map__fd(s->heap->maps.cfi_files),
@@ -140,7 +141,7 @@ int session_open(struct lw_session *s, const struct lw_session_opts *o,
 	memset(s, 0, sizeof(*s));
 	s->sites_fd = s->stacks_fd = s->counters_fd = s->allocs_fd = -1;
 	s->goroutines_fd = s->threads_fd = s->targets_fd = -1;
-	s->go_samples_fd = -1;
+	s->go_samples_fd = s->go_spans_fd = -1;
 	s->cfi = (struct lw_cfi_fds){ -1, -1, -1, -1 };
 	libbpf_set_print(libbpf_print);
 	if (o->floor)

@@ -21,7 +21,7 @@ struct lw_session {
 	struct lw_links links;
 	struct ring_buffer *rb;
 	int sites_fd, stacks_fd, counters_fd, allocs_fd, goroutines_fd;
-	int threads_fd, targets_fd, go_samples_fd;
+	int threads_fd, targets_fd, go_samples_fd, go_spans_fd;
 	uint32_t max_sites;
 	bool solo; /* one target: kept in .bss, not in the targets map */
 	struct lw_cfi_fds cfi; /* the unwind tables' maps; -1 under --floor */
