@@ -50,4 +50,20 @@ static __always_inline struct lw_target_val *target_of(__u32 *tgid)
 	return bpf_map_lookup_elem(&targets, tgid);
 }
 
+/* Whose stack it is: the process and its epoch, part of a site's key. */
+struct owner {
+	__u32 tgid;
+	__u32 epoch;
+};
+
+/* The current process's entry and owner when it is traced, else NULL. */
+static __always_inline struct lw_target_val *traced(struct owner *o)
+{
+	struct lw_target_val *t = target_of(&o->tgid);
+
+	if (t)
+		o->epoch = t->epoch;
+	return t;
+}
+
 #endif

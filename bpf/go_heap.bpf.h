@@ -220,10 +220,9 @@ int BPF_KPROBE(go_heap_probe)
 	struct lw_target_val *t;
 	struct owner o;
 
-	t = target_of(&o.tgid);
+	t = traced(&o);
 	if (!t)
 		return 0;
-	o.epoch = t->epoch;
 	go_span_event(ctx, t, o, bpf_get_attach_cookie(ctx) == LW_FN_GO_LARGE);
 	return 0;
 }

@@ -117,11 +117,6 @@ static __always_inline struct lw_pending *pending_get(__u64 flags)
  * the heap: there only the depth bounds the walk. A C walk that stops
  * short of its outermost frame is counted.
  */
-/* Whose stack it is: the process and its epoch, part of the site's key. */
-struct owner {
-	__u32 tgid;
-	__u32 epoch;
-};
 
 static __always_inline __u64 walk(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
 				  struct owner o, struct lw_stack *st)
@@ -461,10 +456,9 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	struct lw_pending *p, copy;
 	struct owner o;
 
-	t = target_of(&o.tgid);
+	t = traced(&o);
 	if (!t)
 		return 0;
-	o.epoch = t->epoch;
 	p = pending_get(0);
 	if (!p || !p->fn)
 		return 0;
@@ -492,10 +486,9 @@ int BPF_KPROBE(release_enter, __u64 addr, __u64 len)
 	struct lw_target_val *t;
 	struct owner o;
 
-	t = target_of(&o.tgid);
+	t = traced(&o);
 	if (!t)
 		return 0;
-	o.epoch = t->epoch;
 	if (fn == LW_FN_MUNMAP) {
 		emit_map_event(ctx, o, LW_MAP_MUNMAP, addr, len, 0, 0);
 		return 0;
@@ -575,10 +568,9 @@ int BPF_KPROBE(go_probe)
 	struct lw_target_val *t;
 	struct owner o;
 
-	t = target_of(&o.tgid);
+	t = traced(&o);
 	if (!t)
 		return 0;
-	o.epoch = t->epoch;
 	if (bpf_get_attach_cookie(ctx) == LW_FN_GO_NEWPROC)
 		go_created(ctx, t, o);
 	else
@@ -661,10 +653,9 @@ int BPF_PROG(on_newtask, struct task_struct *child, __u64 clone_flags)
 
 	if (!(clone_flags & 0x00010000 /* CLONE_THREAD */))
 		return 0;
-	t = target_of(&o.tgid);
+	t = traced(&o);
 	if (!t)
 		return 0;
-	o.epoch = t->epoch;
 	c = bpf_task_storage_get(&creators, task, 0, 0);
 	if (c && c->site) {
 		val.site = c->site;

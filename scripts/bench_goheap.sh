@@ -40,21 +40,26 @@ if [ -n "$goheap_scpu" ]; then
 	goheap_cpin=(taskset -c "$goheap_ccpu")
 fi
 
-goheap_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# ns on CPU, all threads (schedstat's first field)
+goheap_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%.0f\n", n }'; }
 
-# $1: profile or sample, $2: none, floor or leakwatch. Prints
-# "REQ_PER_S LEAKWATCH_CPU_PERCENT" (the CPU "-" when not measured).
+# $1: profile or sample, $2: none, floor or leakwatch. Prints "REQ_PER_S
+# SERVER_CPU_US_PER_REQUEST LEAKWATCH_CPU_PERCENT" (the last "-" when none
+# ran). The server's CPU per request, probe hits included, is what the
+# machine's other load moves least.
 goheap_run() {
-	local bin=build/gohttp_heap srv lw="" pid url v t0=0 t1 w0 w1 cpu=- rc=0
+	local bin=build/gohttp_heap srv lw="" pid url v n s0 s1 t0=0 t1 w0 w1 cpu=- rc=0
 	[ "$1" = profile ] && bin=build/gohttp_heap_withpprof
 	rm -f "$GOHEAP_FILE" "$REPORT" "$GOHEAP_LOG"
 	"${goheap_spin[@]}" "$bin" server "$GOHEAP_FILE" >/dev/null &
 	srv=$! # taskset execs the server: its pid
 	for _ in $(seq 100); do [ -s "$GOHEAP_FILE" ] && break; sleep 0.05; done
 	read -r pid url <"$GOHEAP_FILE"
+	# --json -: the report on stdout, the text (its "watching pid" line
+	# among it) on stderr, unbuffered
 	case "$2" in
-	floor) ./leakwatch --floor -i 60 -p "$pid" >"$GOHEAP_LOG" 2>&1 & lw=$! ;;
-	leakwatch) ./leakwatch -i 2 --json "$REPORT" -p "$pid" >"$GOHEAP_LOG" 2>&1 & lw=$! ;;
+	floor) ./leakwatch --floor -i 60 --json - -p "$pid" >/dev/null 2>"$GOHEAP_LOG" & lw=$! ;;
+	leakwatch) ./leakwatch -i 2 --json - -p "$pid" >"$REPORT" 2>"$GOHEAP_LOG" & lw=$! ;;
 	esac
 	if [ -n "$lw" ]; then
 		for _ in $(seq 200); do
@@ -65,23 +70,26 @@ goheap_run() {
 		grep -q 'watching pid' "$GOHEAP_LOG" ||
 			unobserved "Go heap $1 $2: leakwatch never said 'watching pid'"
 	fi
-	if [ -n "$lw" ]; then t0=$(goheap_ticks "$lw"); fi
+	if [ -n "$lw" ]; then t0=$(goheap_cpu_ns "$lw"); fi
 	w0=$(date +%s.%N)
-	v=$("${goheap_cpin[@]}" "$bin" client "$url" "$GOHEAP_CONNS" "$GOHEAP_SECONDS") || v=0
+	s0=$(goheap_cpu_ns "$srv")
+	read -r v n <<<"$("${goheap_cpin[@]}" "$bin" client "$url" "$GOHEAP_CONNS" "$GOHEAP_SECONDS" ||
+		echo 0 0)"
+	s1=$(goheap_cpu_ns "$srv")
 	w1=$(date +%s.%N)
 	if [ -n "$lw" ]; then
-		t1=$(goheap_ticks "$lw")
+		t1=$(goheap_cpu_ns "$lw")
 		kill -0 "$lw" 2>/dev/null || unobserved "Go heap $1 $2: leakwatch ended before the load did"
 		kill -INT "$lw" 2>/dev/null
 		wait "$lw" 2>/dev/null || rc=$?
 		[ "$rc" = 0 ] || unobserved "Go heap $1 $2: leakwatch exited $rc"
-		cpu=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v a="$w0" -v b="$w1" \
-			'BEGIN { printf "%.1f", 100 * t / hz / (b - a) }')
+		cpu=$(awk -v t="$((t1 - t0))" -v a="$w0" -v b="$w1" \
+			'BEGIN { printf "%.1f", 100 * t / 1e9 / (b - a) }')
 	fi
 	if [ "$2" = leakwatch ]; then goheap_check "$1"; fi
 	kill "$srv" 2>/dev/null
 	wait "$srv" 2>/dev/null || true
-	echo "${v:-0} $cpu"
+	echo "${v:-0} $(awk -v t="$((s1 - s0))" -v n="${n:-0}" 'BEGIN { printf "%.1f", (n > 0 ? t / n / 1e3 : 0) }') $cpu"
 }
 
 # $1: profile or sample. The report must show the Go heap (sites of
@@ -120,31 +128,36 @@ goheap_target() {
 }
 
 rm -f build/bench-goheap.unobserved build/bench-goheap.seen
-declare -A grs=() gcpu=()
+declare -A grs=() gus=() gcpu=()
 for r in $(seq "$GOHEAP_ROUNDS"); do
 	for m in profile sample; do
 		for c in none floor leakwatch; do
-			read -r v cpu <<<"$(goheap_run "$m" "$c")"
+			read -r v us cpu <<<"$(goheap_run "$m" "$c")"
 			grs[$m $c]="${grs[$m $c]:-} $v"
+			gus[$m $c]="${gus[$m $c]:-} $us"
 			gcpu[$m $c]="${gcpu[$m $c]:-} $cpu"
 		done
 	done
 done
-printf '\nGo heap: requests/s of an allocation-heavy net/http server, %d connections from a client process%s\n' \
+printf '\nGo heap: an allocation-heavy net/http server, %d connections from a client process%s\n' \
 	"$GOHEAP_CONNS" "${goheap_scpu:+ (server on CPU $goheap_scpu, client on CPU $goheap_ccpu)}"
-printf '%-20s %10s  %-24s %s\n' config "req/s" runs "leakwatch CPU %"
+printf '%-20s %8s %18s %14s   %s\n' config "req/s" "server CPU us/req" "leakwatch CPU" "req/s of each round"
 for m in profile sample; do
 	for c in none floor leakwatch; do
-		printf '%-20s %10s  %-24s %s\n' "$m $c" "$(echo "${grs[$m $c]}" | median)" \
-			"${grs[$m $c]}" "$([ "$c" = none ] || echo "${gcpu[$m $c]}")"
+		printf '%-20s %8s %18s %14s  %s\n' "$m $c" "$(echo "${grs[$m $c]}" | median)" \
+			"$(echo "${gus[$m $c]}" | median)" \
+			"$([ "$c" = none ] && echo - || echo "$(echo "${gcpu[$m $c]}" | median)%")" "${grs[$m $c]}"
 	done
 done
 for m in profile sample; do
 	none=$(echo "${grs[$m none]}" | median)
 	fl=$(echo "${grs[$m floor]}" | median)
 	lw=$(echo "${grs[$m leakwatch]}" | median)
-	r=$(awk -v a="$lw" -v b="$none" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
-	rf=$(awk -v a="$fl" -v b="$none" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+	r=$(awk -v a="$lw" -v b="$none" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	rf=$(awk -v a="$fl" -v b="$none" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	# the same ratio from the server's CPU per request
+	rc=$(awk -v a="$(echo "${gus[$m leakwatch]}" | median)" -v b="$(echo "${gus[$m none]}" | median)" \
+		'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')
 	if [ "$m" = profile ]; then
 		what="profile (pprof imported)"
 		t=0.98
@@ -153,10 +166,11 @@ for m in profile sample; do
 		t=0.90
 	fi
 	if grep -qx "$m" build/bench-goheap.unobserved 2>/dev/null; then
-		verdict="NOT OBSERVED"
+		verdict="not observed"
 	else
 		verdict=$(goheap_target "$r" "$t")
 	fi
-	printf 'go heap, %s: %s of no observer (target >= %s): %s   (%s vs %s req/s; its probe floor: %s)\n' \
-		"$what" "$r" "$t" "$verdict" "$lw" "$none" "$rf"
+	printf 'go heap, %s: %s of no observer (target >= %s): %s\n' "$what" "$r" "$t" "$verdict"
+	printf '    %s vs %s req/s; by server CPU per request %s; bare probes (--floor) %s\n' \
+		"$lw" "$none" "$rc" "$rf"
 done

@@ -3,8 +3,10 @@
 //
 //	gohttp_heap server FILE        serves on 127.0.0.1 (a free port); writes
 //	                               "PID URL" to FILE, serves until killed
-//	gohttp_heap client URL C T     C keep-alive connections for T seconds;
-//	                               prints requests per second
+//	gohttp_heap client URL C T     C keep-alive connections for T seconds
+//	                               after 0.5 s of warm-up; prints requests
+//	                               per second (of the T seconds) and the
+//	                               requests made in all
 //
 // Built as is it imports neither net/http/pprof nor runtime/pprof: the
 // linker disables the memory profile (runtime.MemProfileRate is 0), and
@@ -142,7 +144,7 @@ func client(url string, conns int, secs float64) {
 	d, n1 := time.Since(start), n.Load()
 	stop.Store(true)
 	wg.Wait()
-	fmt.Printf("%.0f\n", float64(n1-n0)/d.Seconds())
+	fmt.Printf("%.0f %d\n", float64(n1-n0)/d.Seconds(), n.Load())
 }
 
 func main() {

@@ -272,3 +272,30 @@ uint64_t elf_obj_load_bias(struct elf_obj *o, int pid, const char *name)
 	fclose(f);
 	return bias;
 }
+
+void elf_each_object(Elf *elf, const char *prefix, elf_object_fn fn, void *ctx)
+{
+	size_t i, n, len = strlen(prefix);
+	Elf_Scn *scn = NULL;
+	const char *name;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	GElf_Sym s;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !sh.sh_entsize)
+			continue;
+		n = sh.sh_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			if (!gelf_getsym(data, i, &s) ||
+			    GELF_ST_TYPE(s.st_info) != STT_OBJECT)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, s.st_name);
+			if (name && !strncmp(name, prefix, len))
+				fn(ctx, name, &s);
+		}
+	}
+}

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <gelf.h>
 
 /* A function defined by an ELF object, located for a uprobe. */
 struct elf_func {
@@ -18,6 +19,11 @@ typedef struct Elf Elf;
 
 /* File offset of [vaddr, vaddr + len) when one PT_LOAD holds it all. */
 bool elf_vaddr_to_off(Elf *elf, uint64_t vaddr, size_t len, uint64_t *off);
+
+/* Calls fn on every data object (STT_OBJECT) of .symtab whose name begins
+ * with prefix ("runtime."). */
+typedef void (*elf_object_fn)(void *ctx, const char *name, const GElf_Sym *s);
+void elf_each_object(Elf *elf, const char *prefix, elf_object_fn fn, void *ctx);
 
 /* NULL and errno set when the file cannot be opened or is not ELF. */
 struct elf_obj *elf_obj_open(const char *path);

@@ -307,32 +307,16 @@ static void note_sym(struct go_heap_layout *l, const struct heap_extra *x,
 		l->heap_marked = s->st_value + x->heap_marked;
 }
 
-static void from_symtab(Elf *elf, struct go_heap_layout *l,
-			const struct heap_extra *x)
-{
-	Elf_Scn *scn = NULL;
-	Elf_Data *data;
-	GElf_Shdr sh;
-	GElf_Sym s;
-	const char *name;
-	size_t i, n;
+struct sym_ctx {
+	struct go_heap_layout *l;
+	const struct heap_extra *x;
+};
 
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data || !sh.sh_entsize)
-			continue;
-		n = sh.sh_size / sh.sh_entsize;
-		for (i = 0; i < n; i++) {
-			if (!gelf_getsym(data, i, &s) ||
-			    GELF_ST_TYPE(s.st_info) != STT_OBJECT)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, s.st_name);
-			if (name && !strncmp(name, "runtime.", 8))
-				note_sym(l, x, name, &s);
-		}
-	}
+static void note_sym_cb(void *ctx, const char *name, const GElf_Sym *s)
+{
+	struct sym_ctx *c = ctx;
+
+	note_sym(c->l, c->x, name, s);
 }
 
 /* ---- variables from the code, for stripped binaries ---- */
@@ -670,7 +654,8 @@ static int layout_elf(Elf *elf, int fd, const char *path,
 		if (!from_table(gl, out, &x))
 			return -ENOTSUP;
 	}
-	from_symtab(elf, out, &x);
+	elf_each_object(elf, "runtime.", note_sym_cb,
+			&(struct sym_ctx){ out, &x });
 	if (vars_missing(out))
 		from_code(elf, fd, path, out, &x);
 	return 0;

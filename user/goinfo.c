@@ -295,7 +295,7 @@ static bool layout_from_table(struct go_layout *l)
 
 /* ---- symbols ---- */
 
-static void note_sym(struct go_layout *l, const char *name, GElf_Sym *s)
+static void note_sym(struct go_layout *l, const char *name, const GElf_Sym *s)
 {
 	if (!strcmp(name, "runtime.allgs") && s->st_size >= 24)
 		l->allgs = s->st_value;
@@ -308,31 +308,9 @@ static void note_sym(struct go_layout *l, const char *name, GElf_Sym *s)
 	}
 }
 
-static void read_symbols(Elf *elf, struct go_layout *l)
+static void note_sym_cb(void *ctx, const char *name, const GElf_Sym *s)
 {
-	GElf_Shdr sh;
-	Elf_Scn *scn = NULL;
-	Elf_Data *data;
-	GElf_Sym s;
-	const char *name;
-	size_t i, n;
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data || !sh.sh_entsize)
-			continue;
-		n = sh.sh_size / sh.sh_entsize;
-		for (i = 0; i < n; i++) {
-			if (!gelf_getsym(data, i, &s) ||
-			    GELF_ST_TYPE(s.st_info) != STT_OBJECT)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, s.st_name);
-			if (name && !strncmp(name, "runtime.", 8))
-				note_sym(l, name, &s);
-		}
-	}
+	note_sym(ctx, name, s);
 }
 
 static int detect_elf(Elf *elf, int fd, struct go_layout *l)
@@ -351,7 +329,7 @@ static int detect_elf(Elf *elf, int fd, struct go_layout *l)
 	l->from_dwarf = layout_from_dwarf(elf, l);
 	if (!l->from_dwarf && !layout_from_table(l))
 		return -ENOTSUP;
-	read_symbols(elf, l);
+	elf_each_object(elf, "runtime.", note_sym_cb, l);
 	return 0;
 }
 
