@@ -6,14 +6,18 @@
 #             read from outside (no heap probes)
 #   sample    built without: the linker disabled the profile, leakwatch
 #             samples the allocator's slow paths with uprobes
-# Configurations, each build: none (no observer), floor (leakwatch --floor:
-# empty programs on the same probes, the goroutine probes included) and
-# leakwatch -p attached to the running server. GOHEAP_ROUNDS interleaved
-# rounds, the median counts; the targets are on leakwatch / none.
+# Configurations, each build: none (no observer), goroutines (leakwatch -p
+# --go-heap off: what -p costs any Go program, its goroutine probes; net/http
+# starts a goroutine per request) and leakwatch (-p, the Go heap's mechanism
+# chosen as it would be), each attached to the running server before the
+# load starts. BENCH_GOHEAP_ROUNDS interleaved rounds; a ratio is the
+# median of each round's (its runs are a few seconds apart, so the
+# machine's other load moves both alike); the targets are on
+# leakwatch / none.
 # Uses GO, REPORT, STATE, unobserved and median from bench.sh.
 
-GOHEAP_ROUNDS=${BENCH_GOHEAP_ROUNDS:-3}
-GOHEAP_SECONDS=${BENCH_GOHEAP_SECONDS:-4} # the client's, after 0.5 s of warm-up
+GOHEAP_ROUNDS=${BENCH_GOHEAP_ROUNDS:-5}
+GOHEAP_SECONDS=${BENCH_GOHEAP_SECONDS:-3} # the client's, after 0.5 s of warm-up
 GOHEAP_CONNS=${BENCH_GOHEAP_CONNS:-8}
 GOHEAP_LOG=build/bench-goheap.log
 GOHEAP_FILE=build/gohttp_heap.url
@@ -43,7 +47,13 @@ fi
 # ns on CPU, all threads (schedstat's first field)
 goheap_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ n += $1 } END { printf "%.0f\n", n }'; }
 
-# $1: profile or sample, $2: none, floor or leakwatch. Prints "REQ_PER_S
+# $1: profile or sample, the rest: what went wrong; that mode's line fails
+goheap_unobserved() {
+	echo "$1" >>build/bench-goheap.unobserved
+	unobserved "Go heap ${*:2}"
+}
+
+# $1: profile or sample, $2: none, goroutines or leakwatch. Prints "REQ_PER_S
 # SERVER_CPU_US_PER_REQUEST LEAKWATCH_CPU_PERCENT" (the last "-" when none
 # ran). The server's CPU per request, probe hits included, is what the
 # machine's other load moves least.
@@ -58,17 +68,17 @@ goheap_run() {
 	# --json -: the report on stdout, the text (its "watching pid" line
 	# among it) on stderr, unbuffered
 	case "$2" in
-	floor) ./leakwatch --floor -i 60 --json - -p "$pid" >/dev/null 2>"$GOHEAP_LOG" & lw=$! ;;
+	goroutines) ./leakwatch --go-heap off -i 2 --json - -p "$pid" >/dev/null 2>"$GOHEAP_LOG" & lw=$! ;;
 	leakwatch) ./leakwatch -i 2 --json - -p "$pid" >"$REPORT" 2>"$GOHEAP_LOG" & lw=$! ;;
 	esac
 	if [ -n "$lw" ]; then
 		for _ in $(seq 200); do
-			grep -q 'watching pid' "$GOHEAP_LOG" && break
+			grep -qs 'watching pid' "$GOHEAP_LOG" && break
 			kill -0 "$lw" 2>/dev/null || break
 			sleep 0.05
 		done
 		grep -q 'watching pid' "$GOHEAP_LOG" ||
-			unobserved "Go heap $1 $2: leakwatch never said 'watching pid'"
+			goheap_unobserved "$1" "$1 $2: leakwatch never said 'watching pid'"
 	fi
 	if [ -n "$lw" ]; then t0=$(goheap_cpu_ns "$lw"); fi
 	w0=$(date +%s.%N)
@@ -76,13 +86,14 @@ goheap_run() {
 	read -r v n <<<"$("${goheap_cpin[@]}" "$bin" client "$url" "$GOHEAP_CONNS" "$GOHEAP_SECONDS" ||
 		echo 0 0)"
 	s1=$(goheap_cpu_ns "$srv")
+	[ "${n:-0}" -gt 0 ] || goheap_unobserved "$1" "$1 $2: the client failed"
 	w1=$(date +%s.%N)
 	if [ -n "$lw" ]; then
 		t1=$(goheap_cpu_ns "$lw")
-		kill -0 "$lw" 2>/dev/null || unobserved "Go heap $1 $2: leakwatch ended before the load did"
+		kill -0 "$lw" 2>/dev/null || goheap_unobserved "$1" "$1 $2: leakwatch ended before the load did"
 		kill -INT "$lw" 2>/dev/null
 		wait "$lw" 2>/dev/null || rc=$?
-		[ "$rc" = 0 ] || unobserved "Go heap $1 $2: leakwatch exited $rc"
+		[ "$rc" = 0 ] || goheap_unobserved "$1" "$1 $2: leakwatch exited $rc"
 		cpu=$(awk -v t="$((t1 - t0))" -v a="$w0" -v b="$w1" \
 			'BEGIN { printf "%.1f", 100 * t / 1e9 / (b - a) }')
 	fi
@@ -103,17 +114,21 @@ g = [s for s in r["sites"] if s.get("source") == "go" and s["bytes"] > 0]
 print(len(g), sum(s["bytes"] for s in g), r["stats"].get("go_heap_samples", 0))' \
 		"$REPORT" 2>/dev/null || echo "0 0 0")"
 	if [ "$sites" = 0 ]; then
-		unobserved "Go heap $1: no Go heap site holding bytes in the report"
+		goheap_unobserved "$1" "$1: no Go heap site holding bytes in the report"
 	elif [ "$1" = profile ] && [ "$samples" != 0 ]; then
-		unobserved "Go heap profile: $samples samples taken (sampled, not read from the profile)"
+		goheap_unobserved "$1" "profile: $samples samples taken (sampled, not read from the profile)"
 	elif [ "$1" = sample ] && [ "$samples" = 0 ]; then
-		unobserved "Go heap sample: go_heap_samples 0"
-	fi
-	if [ "$sites" = 0 ] || { [ "$1" = profile ] && [ "$samples" != 0 ]; } ||
-		{ [ "$1" = sample ] && [ "$samples" = 0 ]; }; then
-		echo "$1" >>build/bench-goheap.unobserved
+		goheap_unobserved "$1" "sample: go_heap_samples 0"
 	fi
 	echo "$1 $sites $bytes $samples" >>build/bench-goheap.seen
+}
+
+# $1, $2: req/s of each round; the median of the rounds' $1 / $2
+goheap_ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		n = split(a, x, " "); split(b, y, " ")
+		for (i = 1; i <= n; i++) printf "%s ", (y[i] > 0 ? x[i] / y[i] : 0)
+	}' | median | awk '{ printf "%.2f", $1 }'
 }
 
 # $1: a ratio, $2: its floor (higher is better); counts it met or missed
@@ -131,7 +146,7 @@ rm -f build/bench-goheap.unobserved build/bench-goheap.seen
 declare -A grs=() gus=() gcpu=()
 for r in $(seq "$GOHEAP_ROUNDS"); do
 	for m in profile sample; do
-		for c in none floor leakwatch; do
+		for c in none goroutines leakwatch; do
 			read -r v us cpu <<<"$(goheap_run "$m" "$c")"
 			grs[$m $c]="${grs[$m $c]:-} $v"
 			gus[$m $c]="${gus[$m $c]:-} $us"
@@ -143,7 +158,7 @@ printf '\nGo heap: an allocation-heavy net/http server, %d connections from a cl
 	"$GOHEAP_CONNS" "${goheap_scpu:+ (server on CPU $goheap_scpu, client on CPU $goheap_ccpu)}"
 printf '%-20s %8s %18s %14s   %s\n' config "req/s" "server CPU us/req" "leakwatch CPU" "req/s of each round"
 for m in profile sample; do
-	for c in none floor leakwatch; do
+	for c in none goroutines leakwatch; do
 		printf '%-20s %8s %18s %14s  %s\n' "$m $c" "$(echo "${grs[$m $c]}" | median)" \
 			"$(echo "${gus[$m $c]}" | median)" \
 			"$([ "$c" = none ] && echo - || echo "$(echo "${gcpu[$m $c]}" | median)%")" "${grs[$m $c]}"
@@ -151,13 +166,12 @@ for m in profile sample; do
 done
 for m in profile sample; do
 	none=$(echo "${grs[$m none]}" | median)
-	fl=$(echo "${grs[$m floor]}" | median)
 	lw=$(echo "${grs[$m leakwatch]}" | median)
-	r=$(awk -v a="$lw" -v b="$none" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-	rf=$(awk -v a="$fl" -v b="$none" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-	# the same ratio from the server's CPU per request
-	rc=$(awk -v a="$(echo "${gus[$m leakwatch]}" | median)" -v b="$(echo "${gus[$m none]}" | median)" \
-		'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }')
+	r=$(goheap_ratio "${grs[$m leakwatch]}" "${grs[$m none]}")
+	rg=$(goheap_ratio "${grs[$m goroutines]}" "${grs[$m none]}")
+	rh=$(goheap_ratio "${grs[$m leakwatch]}" "${grs[$m goroutines]}")
+	# the same from the server's CPU per request (none's over leakwatch's)
+	rc=$(goheap_ratio "${gus[$m none]}" "${gus[$m leakwatch]}")
 	if [ "$m" = profile ]; then
 		what="profile (pprof imported)"
 		t=0.98
@@ -171,6 +185,9 @@ for m in profile sample; do
 		verdict=$(goheap_target "$r" "$t")
 	fi
 	printf 'go heap, %s: %s of no observer (target >= %s): %s\n' "$what" "$r" "$t" "$verdict"
-	printf '    %s vs %s req/s; by server CPU per request %s; bare probes (--floor) %s\n' \
-		"$lw" "$none" "$rc" "$rf"
+	printf '    (median %s vs %s req/s; by server CPU per request %s; goroutine probes alone %s, the heap on top of them %s)\n' \
+		"$lw" "$none" "$rc" "$rg" "$rh"
+	awk -v m="$m" '$1 == m { n++; s += $2; b += $3; k += $4 }
+		END { if (n) printf "    (seen per run: %.0f Go heap sites holding %.1f MiB, go_heap_samples %.0f)\n",
+			s / n, b / n / 1048576, k / n }' build/bench-goheap.seen
 done

@@ -18,6 +18,7 @@
 #include <elfutils/libdw.h>
 
 #include "elfsym.h"
+#include "godwarf.h"
 #include "goheap_layout.h"
 #include "gopclntab.h"
 
@@ -46,62 +47,18 @@ static const char *const type_names[T_COUNT] = {
 	"runtime.heapArena", "runtime.mstats", "runtime.gcControllerState",
 };
 
-static bool die_size(Dwarf_Die *d, uint32_t *size)
-{
-	Dwarf_Word w;
-
-	if (dwarf_aggregate_size(d, &w) || w > UINT32_MAX)
-		return false;
-	*size = (uint32_t)w;
-	return true;
-}
-
-/* Offset, and optionally size and (peeled) type, of a member of st. */
-static bool member(Dwarf_Die *st, const char *name, uint32_t *off,
-		   uint32_t *size, Dwarf_Die *type)
-{
-	Dwarf_Die m, t;
-	Dwarf_Attribute a;
-	Dwarf_Word w;
-	const char *mn;
-
-	if (dwarf_child(st, &m))
-		return false;
-	do {
-		if (dwarf_tag(&m) != DW_TAG_member)
-			continue;
-		mn = dwarf_diename(&m);
-		if (!mn || strcmp(mn, name))
-			continue;
-		/* Go emits plain constants, never location expressions. */
-		if (!dwarf_attr(&m, DW_AT_data_member_location, &a) ||
-		    dwarf_formudata(&a, &w) || w > UINT32_MAX)
-			return false;
-		*off = (uint32_t)w;
-		if (!size && !type)
-			return true;
-		if (!dwarf_attr(&m, DW_AT_type, &a) ||
-		    !dwarf_formref_die(&a, &t) || dwarf_peel_type(&t, &t))
-			return false;
-		if (type)
-			*type = t;
-		return !size || die_size(&t, size);
-	} while (dwarf_siblingof(&m, &m) == 0);
-	return false;
-}
-
 /* A member that must be size bytes wide: catches a changed type. */
 static bool member_sized(Dwarf_Die *st, const char *name, uint32_t *off,
 			 uint32_t size)
 {
 	uint32_t s;
 
-	return member(st, name, off, &s, NULL) && s == size;
+	return godwarf_member(st, name, off, &s, NULL) && s == size;
 }
 
 static bool bucket_from_die(Dwarf_Die *b, struct go_heap_layout *l)
 {
-	return die_size(b, &l->bucket_hdr) &&
+	return godwarf_size(b, &l->bucket_hdr) &&
 	       member_sized(b, "allnext", &l->bk_allnext, 8) &&
 	       member_sized(b, "size", &l->bk_size, 8) &&
 	       member_sized(b, "nstk", &l->bk_nstk, 8);
@@ -116,8 +73,8 @@ static bool state_from_die(Dwarf_Die *sp, uint32_t *state)
 	Dwarf_Die box, s;
 	uint32_t off, soff, voff, size;
 
-	if (!member(sp, "state", &off, NULL, &box) ||
-	    !member(&box, "s", &soff, &size, &s) || size != 1)
+	if (!godwarf_member(sp, "state", &off, NULL, &box) ||
+	    !godwarf_member(&box, "s", &soff, &size, &s) || size != 1)
 		return false;
 	*state = off + soff;
 	if (dwarf_tag(&s) != DW_TAG_structure_type)
@@ -130,13 +87,14 @@ static bool state_from_die(Dwarf_Die *sp, uint32_t *state)
 
 static bool mspan_from_die(Dwarf_Die *sp, struct go_heap_layout *l)
 {
-	return die_size(sp, &l->span_size) &&
+	return godwarf_size(sp, &l->span_size) &&
 	       member_sized(sp, "startAddr", &l->sp_startaddr, 8) &&
 	       member_sized(sp, "npages", &l->sp_npages, 8) &&
-	       member(sp, "nelems", &l->sp_nelems, &l->sp_nelems_size, NULL) &&
+	       godwarf_member(sp, "nelems", &l->sp_nelems, &l->sp_nelems_size,
+			      NULL) &&
 	       member_sized(sp, "elemsize", &l->sp_elemsize, 8) &&
-	       member(sp, "freeindex", &l->sp_freeindex, &l->sp_freeindex_size,
-		      NULL) &&
+	       godwarf_member(sp, "freeindex", &l->sp_freeindex,
+			      &l->sp_freeindex_size, NULL) &&
 	       member_sized(sp, "allocCache", &l->sp_alloccache, 8) &&
 	       member_sized(sp, "allocBits", &l->sp_allocbits, 8) &&
 	       member_sized(sp, "gcmarkBits", &l->sp_gcmarkbits, 8) &&
@@ -152,7 +110,7 @@ static bool heap_from_die(Dwarf_Die *t, struct go_heap_layout *l,
 	return member_sized(&t[T_MHEAP], "sweepgen", &l->mh_sweepgen, 4) &&
 	       member_sized(&t[T_MHEAP], "allspans", &l->mh_allspans, 24) &&
 	       member_sized(&t[T_MHEAP], "arenas", &l->mh_arenas, 8) &&
-	       member(&t[T_ARENA], "spans", &l->ha_spans, NULL, NULL) &&
+	       godwarf_member(&t[T_ARENA], "spans", &l->ha_spans, NULL, NULL) &&
 	       member_sized(&t[T_MSTATS], "numgc", &x->numgc, 4) &&
 	       member_sized(&t[T_GCC], "heapMarked", &x->heap_marked, 8);
 }

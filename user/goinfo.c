@@ -19,6 +19,7 @@
 #include <elfutils/libdw.h>
 
 #include "elfsym.h"
+#include "godwarf.h"
 #include "goinfo.h"
 
 /* Bounds that keep garbage from turning into huge reads. */
@@ -158,51 +159,20 @@ static int read_version(Elf *elf, int fd, struct go_layout *l)
 
 /* ---- the g layout: DWARF ---- */
 
-static bool member_off(Dwarf_Die *st, const char *name, uint32_t *off,
-		       Dwarf_Die *type)
-{
-	Dwarf_Die m;
-	Dwarf_Attribute a;
-	Dwarf_Word w;
-	const char *mn;
-
-	if (dwarf_child(st, &m))
-		return false;
-	do {
-		if (dwarf_tag(&m) != DW_TAG_member)
-			continue;
-		mn = dwarf_diename(&m);
-		if (!mn || strcmp(mn, name))
-			continue;
-		/* Go emits plain constants, never location expressions. */
-		if (!dwarf_attr(&m, DW_AT_data_member_location, &a) ||
-		    dwarf_formudata(&a, &w) || w > UINT32_MAX)
-			return false;
-		*off = (uint32_t)w;
-		if (!type)
-			return true;
-		/* Go names gobuf through a typedef: peel it. */
-		return dwarf_attr(&m, DW_AT_type, &a) &&
-		       dwarf_formref_die(&a, type) &&
-		       dwarf_peel_type(type, type) == 0;
-	} while (dwarf_siblingof(&m, &m) == 0);
-	return false;
-}
-
 static bool g_from_die(Dwarf_Die *g, struct go_layout *l)
 {
 	Dwarf_Die gobuf;
 	uint32_t sched, sp, pc, bp;
 
-	if (!member_off(g, "atomicstatus", &l->g_status, NULL) ||
-	    !member_off(g, "goid", &l->g_goid, NULL) ||
-	    !member_off(g, "waitreason", &l->g_waitreason, NULL) ||
-	    !member_off(g, "gopc", &l->g_gopc, NULL) ||
-	    !member_off(g, "startpc", &l->g_startpc, NULL) ||
-	    !member_off(g, "sched", &sched, &gobuf) ||
-	    !member_off(&gobuf, "sp", &sp, NULL) ||
-	    !member_off(&gobuf, "pc", &pc, NULL) ||
-	    !member_off(&gobuf, "bp", &bp, NULL))
+	if (!godwarf_member(g, "atomicstatus", &l->g_status, NULL, NULL) ||
+	    !godwarf_member(g, "goid", &l->g_goid, NULL, NULL) ||
+	    !godwarf_member(g, "waitreason", &l->g_waitreason, NULL, NULL) ||
+	    !godwarf_member(g, "gopc", &l->g_gopc, NULL, NULL) ||
+	    !godwarf_member(g, "startpc", &l->g_startpc, NULL, NULL) ||
+	    !godwarf_member(g, "sched", &sched, NULL, &gobuf) ||
+	    !godwarf_member(&gobuf, "sp", &sp, NULL, NULL) ||
+	    !godwarf_member(&gobuf, "pc", &pc, NULL, NULL) ||
+	    !godwarf_member(&gobuf, "bp", &bp, NULL, NULL))
 		return false;
 	l->g_sched_sp = sched + sp;
 	l->g_sched_pc = sched + pc;
