@@ -47,7 +47,7 @@ static int plan_goroutines(struct lw_depth *d, struct lw_proc *p)
 		lw_warn("%s is built by %s, whose runtime layout is unknown "
 			"without DWARF: goroutines are not tracked",
 			exe->name, p->go.version[0] ? p->go.version : "Go");
-	else if (!err && !plan_go(&p->plan, exe))
+	else if (!err && (d->go_scan_only || !plan_go(&p->plan, exe)))
 		p->is_go = true;
 	if (p->is_go)
 		proc_find_allgs(p);

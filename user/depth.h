@@ -19,6 +19,7 @@ struct lw_depth {
 	bool floor;	    /* the bench's empty programs */
 	bool memleak_floor; /* ... at memleak's placements */
 	int go_heap;	    /* --go-heap: a mode, or -1 (auto) */
+	bool go_scan_only;  /* --goroutines scan */
 	FILE *out;	    /* where exec and release news go */
 };
 

@@ -482,6 +482,7 @@ static int open_session(struct run *r)
 		.floor = r->opts.floor != LW_FLOOR_NONE,
 		.memleak_floor = r->opts.floor == LW_FLOOR_MEMLEAK,
 		.go_heap = r->opts.go_heap,
+		.go_scan_only = r->opts.go_scan_only,
 		.out = r->out,
 	};
 	if (!r->opts.floor && !r->opts.unwind_fp) {
@@ -535,6 +536,7 @@ static int setup_target(struct run *r)
 		"leakwatch: watching pid %d (%s), %d probes; "
 		"Ctrl-C for the final report\n",
 		p->pid, p->target.comm, p->plan.n);
+	fflush(r->out); /* a script waits for it */
 	return LW_EXIT_OK;
 }
 

@@ -68,6 +68,13 @@ static void usage(FILE *f)
 		"                           imports runtime/pprof), else sampling\n"
 		"                           probes on its allocator's slow paths;\n"
 		"                           profile, sample: only that way; off\n"
+		"      --goroutines MODE    probes (the default): the runtime's\n"
+		"                           goroutine list each report, and probes on\n"
+		"                           goroutine births and deaths for full\n"
+		"                           creation stacks; scan: the list only (no\n"
+		"                           probe: creation sites are the go\n"
+		"                           statements; for programs that start a\n"
+		"                           goroutine per request)\n"
 		"      --max-allocs N       live allocations tracked at most (default\n"
 		"                           1048576; more are counted as\n"
 		"                           alloc_map_full)\n"
@@ -144,6 +151,7 @@ enum {
 	OPT_ZOOM,
 	OPT_KERNEL,
 	OPT_GO_HEAP,
+	OPT_GOROUTINES,
 };
 
 static const struct option long_opts[] = {
@@ -168,6 +176,7 @@ static const struct option long_opts[] = {
 	{ "zoom", required_argument, NULL, OPT_ZOOM },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
 	{ "go-heap", required_argument, NULL, OPT_GO_HEAP },
+	{ "goroutines", required_argument, NULL, OPT_GOROUTINES },
 	{},
 };
 
@@ -313,6 +322,11 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 			return bad_value(
 				"--go-heap (auto, profile, sample, off)",
 				optarg);
+		return LW_PARSE_RUN;
+	case OPT_GOROUTINES:
+		if (strcmp(optarg, "probes") && strcmp(optarg, "scan"))
+			return bad_value("--goroutines (probes, scan)", optarg);
+		o->go_scan_only = !strcmp(optarg, "scan");
 		return LW_PARSE_RUN;
 	case OPT_UNWIND:
 		if (strcmp(optarg, "tables") && strcmp(optarg, "fp"))

@@ -35,6 +35,7 @@ struct lw_opts {
 	enum lw_floor floor;	/* make bench: empty programs only */
 	bool unwind_fp;		/* --unwind fp: no unwind tables */
 	int go_heap;		/* --go-heap: enum lw_goheap_mode, or -1 auto */
+	bool go_scan_only;	/* --goroutines scan: no birth/death probes */
 	long max_allocs;	/* --max-allocs: live allocations tracked */
 	long max_sites;		/* --max-sites: stacks (sites) kept */
 	bool all;		/* -a, or no target: the whole system */

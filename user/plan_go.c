@@ -125,9 +125,10 @@ static int plan_after_call(struct lw_plan *plan, const struct lw_obj *exe,
 		if (!p)
 			return -E2BIG;
 		p->prog = LW_PROG_GO_HEAP;
+		/* what -v shows: the instruction, and whether it is stepped */
+		if (probe_place_first(code + offs[i], len - offs[i], &p->place))
+			return -EINVAL;
 		p->place.offset = offs[i];
-		snprintf(p->place.insn, sizeof(p->place.insn), "after call %s",
-			 callee);
 	}
 	return 0;
 }

@@ -308,7 +308,85 @@ int probe_rip_targets(const uint8_t *code, size_t len, uint64_t vaddr,
 struct after_call {
 	struct collect c;
 	uint64_t callee;
+	const uint8_t *code;
+	size_t len;
 };
+
+/* Writes nothing but the flags (test, cmp): the registers stay. */
+static bool only_flags(const struct decoded *d)
+{
+	unsigned k;
+
+	if (d->insn.mnemonic != ZYDIS_MNEMONIC_TEST &&
+	    d->insn.mnemonic != ZYDIS_MNEMONIC_CMP)
+		return false;
+	for (k = 0; k < d->insn.operand_count; k++) {
+		const ZydisDecodedOperand *o = &d->ops[k];
+
+		if (!(o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
+			continue;
+		if (o->type != ZYDIS_OPERAND_TYPE_REGISTER ||
+		    (o->reg.value != ZYDIS_REGISTER_RFLAGS &&
+		     o->reg.value != ZYDIS_REGISTER_EFLAGS &&
+		     o->reg.value != ZYDIS_REGISTER_FLAGS))
+			return false;
+	}
+	return true;
+}
+
+/* Is any branch of the function aimed into (lo, hi]? */
+static bool branch_between(const ZydisDecoder *dec, const uint8_t *code,
+			   size_t len, uint64_t lo, uint64_t hi)
+{
+	struct decoded d;
+	size_t off = 0;
+	ZyanU64 target;
+	unsigned k;
+
+	while (off < len && decode(dec, code + off, len - off, &d)) {
+		for (k = 0; k < d.insn.operand_count_visible; k++) {
+			if (d.ops[k].type != ZYDIS_OPERAND_TYPE_IMMEDIATE ||
+			    !d.ops[k].imm.is_relative)
+				continue;
+			if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(
+				    &d.insn, &d.ops[k], off, &target)) ||
+			    (target > lo && target <= hi))
+				return true;
+		}
+		off += d.insn.length;
+	}
+	return false;
+}
+
+/*
+ * Right after a call the result is in RAX, but the instruction there is
+ * mostly `test %rax,%rax`, which the kernel steps out of line (a second
+ * trap). The branch that follows it is emulated: probe there when only
+ * flag-setting instructions lie between and no other path jumps in.
+ */
+static uint64_t emulated_after(const uint8_t *code, size_t len, uint64_t at)
+{
+	ZydisDecoder dec;
+	struct decoded d;
+	uint64_t off = at;
+	int n;
+
+	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
+			 ZYDIS_STACK_WIDTH_64);
+	for (n = 0; n < 3 && off < len; n++) {
+		if (!decode(&dec, code + off, len - off, &d))
+			break;
+		if (kernel_emulates(&d, code + off))
+			return off == at || !branch_between(&dec, code, len, at,
+							    off)
+				       ? off
+				       : at;
+		if (!only_flags(&d))
+			break;
+		off += d.insn.length;
+	}
+	return at;
+}
 
 static bool collect_after_call(const struct decoded *d, uint64_t off, void *ctx)
 {
@@ -323,7 +401,8 @@ static bool collect_after_call(const struct decoded *d, uint64_t off, void *ctx)
 		return true;
 	if (a->c.n == a->c.max)
 		return false;
-	a->c.out[a->c.n++] = off + d->insn.length;
+	a->c.out[a->c.n++] =
+		emulated_after(a->code, a->len, off + d->insn.length);
 	return true;
 }
 
@@ -331,7 +410,9 @@ int probe_place_after_calls(const uint8_t *code, size_t len, uint64_t vaddr,
 			    uint64_t callee, uint64_t *offs, int max)
 {
 	struct after_call a = { .c = { .out = offs, .base = vaddr, .max = max },
-				.callee = callee };
+				.callee = callee,
+				.code = code,
+				.len = len };
 
 	return for_each_insn(code, len, collect_after_call, &a) ? -1 : a.c.n;
 }

@@ -56,8 +56,10 @@ int probe_rip_targets(const uint8_t *code, size_t len, uint64_t vaddr,
 /*
  * Offsets of the instructions right after each direct call to callee (a
  * link-time address) in a function at vaddr: where a called function's
- * result is in RAX, without a probe on its return. Returns how many, or
- * -1 when the code cannot be decoded (or has more than max).
+ * result is in RAX, without a probe on its return (past a test of it, on
+ * the branch the kernel emulates, when nothing else jumps there).
+ * Returns how many, or -1 when the code cannot be decoded (or has more
+ * than max).
  */
 int probe_place_after_calls(const uint8_t *code, size_t len, uint64_t vaddr,
 			    uint64_t callee, uint64_t *offs, int max);

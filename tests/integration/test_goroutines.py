@@ -60,11 +60,12 @@ def site_at(rep, func, line):
             and s["stack"][0].get("line") == line]
 
 
-def run(version, stripped=False, attach=True):
+def run(version, stripped=False, attach=True, extra=()):
     lwlib.require_leakwatch()
     exe = build_go(version, stripped)
     out = os.path.join(tmpdir(), "report.json")
-    args = ["-i", str(INTERVAL), "-d", str(DURATION), "-n", "30", "--json", out]
+    args = ["-i", str(INTERVAL), "-d", str(DURATION), "-n", "30", "--json",
+            out] + list(extra)
     if attach:
         tgt = lwlib.spawn([exe, "-rate", str(RATE)])
         check(lwlib.wait_for(lambda: "ready" in tgt.stdout, 10),
@@ -186,3 +187,14 @@ def test_goroutine_leaks_stripped_launch():
     check_threads(rep, "1.23 stripped", True)
     check("goroutine list" not in lw.stderr,
           "the runtime's goroutine list was not read:\n" + lw.describe())
+
+
+def test_goroutine_leaks_scan_only():
+    """--goroutines scan: no probe on goroutine births and deaths (the
+    runtime's list alone): the same leaks at their go statements, with
+    their counts, reasons and start functions."""
+    rep, lw, tgt = run("1.23", extra=["--goroutines", "scan"])
+    check_leaks(rep, lw, tgt, "1.23 --goroutines scan")
+    check(rep["totals"]["goroutines_created"] == 0,
+          "goroutine probes ran under --goroutines scan: %s" % rep["totals"])
+    check_alive(tgt)
