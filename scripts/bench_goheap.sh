@@ -6,11 +6,12 @@
 #             read from outside (no heap probes)
 #   sample    built without: the linker disabled the profile, leakwatch
 #             samples the allocator's slow paths with uprobes
-# Configurations, each build: none (no observer), goroutines (leakwatch -p
-# --go-heap off: what -p costs any Go program, its goroutine probes; net/http
-# starts a goroutine per request) and leakwatch (-p, the Go heap's mechanism
-# chosen as it would be), each attached to the running server before the
-# load starts. BENCH_GOHEAP_ROUNDS interleaved rounds; a ratio is the
+# Configurations, each build: none (no observer), heap (leakwatch -p
+# --goroutines scan: the Go heap's mechanism, chosen as it would be, and the
+# goroutine list without probes) and leakwatch (-p as it is by default: the
+# goroutine probes too; net/http starts a goroutine per request, two traps
+# each), each attached to the running server before the load starts. The
+# targets are on heap / none: the cost of seeing the Go heap. BENCH_GOHEAP_ROUNDS interleaved rounds; a ratio is the
 # median of each round's (its runs are a few seconds apart, so the
 # machine's other load moves both alike); the targets are on
 # leakwatch / none.
@@ -53,7 +54,7 @@ goheap_unobserved() {
 	unobserved "Go heap ${*:2}"
 }
 
-# $1: profile or sample, $2: none, goroutines or leakwatch. Prints "REQ_PER_S
+# $1: profile or sample, $2: none, heap or leakwatch. Prints "REQ_PER_S
 # SERVER_CPU_US_PER_REQUEST LEAKWATCH_CPU_PERCENT" (the last "-" when none
 # ran). The server's CPU per request, probe hits included, is what the
 # machine's other load moves least.
@@ -68,7 +69,7 @@ goheap_run() {
 	# --json -: the report on stdout, the text (its "watching pid" line
 	# among it) on stderr, unbuffered
 	case "$2" in
-	goroutines) ./leakwatch --go-heap off -i 2 --json - -p "$pid" >/dev/null 2>"$GOHEAP_LOG" & lw=$! ;;
+	heap) ./leakwatch --goroutines scan -i 2 --json - -p "$pid" >"$REPORT" 2>"$GOHEAP_LOG" & lw=$! ;;
 	leakwatch) ./leakwatch -i 2 --json - -p "$pid" >"$REPORT" 2>"$GOHEAP_LOG" & lw=$! ;;
 	esac
 	if [ -n "$lw" ]; then
@@ -97,7 +98,7 @@ goheap_run() {
 		cpu=$(awk -v t="$((t1 - t0))" -v a="$w0" -v b="$w1" \
 			'BEGIN { printf "%.1f", 100 * t / 1e9 / (b - a) }')
 	fi
-	if [ "$2" = leakwatch ]; then goheap_check "$1"; fi
+	if [ -n "$lw" ]; then goheap_check "$1"; fi
 	kill "$srv" 2>/dev/null
 	wait "$srv" 2>/dev/null || true
 	echo "${v:-0} $(awk -v t="$((s1 - s0))" -v n="${n:-0}" 'BEGIN { printf "%.1f", (n > 0 ? t / n / 1e3 : 0) }') $cpu"
@@ -146,7 +147,7 @@ rm -f build/bench-goheap.unobserved build/bench-goheap.seen
 declare -A grs=() gus=() gcpu=()
 for r in $(seq "$GOHEAP_ROUNDS"); do
 	for m in profile sample; do
-		for c in none goroutines leakwatch; do
+		for c in none heap leakwatch; do
 			read -r v us cpu <<<"$(goheap_run "$m" "$c")"
 			grs[$m $c]="${grs[$m $c]:-} $v"
 			gus[$m $c]="${gus[$m $c]:-} $us"
@@ -158,7 +159,7 @@ printf '\nGo heap: an allocation-heavy net/http server, %d connections from a cl
 	"$GOHEAP_CONNS" "${goheap_scpu:+ (server on CPU $goheap_scpu, client on CPU $goheap_ccpu)}"
 printf '%-20s %8s %18s %14s   %s\n' config "req/s" "server CPU us/req" "leakwatch CPU" "req/s of each round"
 for m in profile sample; do
-	for c in none goroutines leakwatch; do
+	for c in none heap leakwatch; do
 		printf '%-20s %8s %18s %14s  %s\n' "$m $c" "$(echo "${grs[$m $c]}" | median)" \
 			"$(echo "${gus[$m $c]}" | median)" \
 			"$([ "$c" = none ] && echo - || echo "$(echo "${gcpu[$m $c]}" | median)%")" "${grs[$m $c]}"
@@ -167,11 +168,11 @@ done
 for m in profile sample; do
 	none=$(echo "${grs[$m none]}" | median)
 	lw=$(echo "${grs[$m leakwatch]}" | median)
-	r=$(goheap_ratio "${grs[$m leakwatch]}" "${grs[$m none]}")
-	rg=$(goheap_ratio "${grs[$m goroutines]}" "${grs[$m none]}")
-	rh=$(goheap_ratio "${grs[$m leakwatch]}" "${grs[$m goroutines]}")
-	# the same from the server's CPU per request (none's over leakwatch's)
-	rc=$(goheap_ratio "${gus[$m none]}" "${gus[$m leakwatch]}")
+	heap=$(echo "${grs[$m heap]}" | median)
+	r=$(goheap_ratio "${grs[$m heap]}" "${grs[$m none]}")
+	rd=$(goheap_ratio "${grs[$m leakwatch]}" "${grs[$m none]}")
+	# the same from the server's CPU per request (none's over heap's)
+	rc=$(goheap_ratio "${gus[$m none]}" "${gus[$m heap]}")
 	if [ "$m" = profile ]; then
 		what="profile (pprof imported)"
 		t=0.98
@@ -185,8 +186,8 @@ for m in profile sample; do
 		verdict=$(goheap_target "$r" "$t")
 	fi
 	printf 'go heap, %s: %s of no observer (target >= %s): %s\n' "$what" "$r" "$t" "$verdict"
-	printf '    (median %s vs %s req/s; by server CPU per request %s; goroutine probes alone %s, the heap on top of them %s)\n' \
-		"$lw" "$none" "$rc" "$rg" "$rh"
+	printf '    (median %s vs %s req/s; by server CPU per request %s; leakwatch by default, goroutine probes too: %s, %s req/s)\n' \
+		"$heap" "$none" "$rc" "$rd" "$lw"
 	awk -v m="$m" '$1 == m { n++; s += $2; b += $3; k += $4 }
 		END { if (n) printf "    (seen per run: %.0f Go heap sites holding %.1f MiB, go_heap_samples %.0f)\n",
 			s / n, b / n / 1048576, k / n }' build/bench-goheap.seen

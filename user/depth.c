@@ -153,6 +153,13 @@ void depth_begin(struct lw_depth *d, struct lw_proc *p)
 			    p->target.objs[0].open, d->session->go_samples_fd,
 			    d->session->go_spans_fd, d->session->stacks_fd);
 		p->goheap_on = true;
+		lw_debug("Go heap of %d (%s): %s", p->pid, p->go.version,
+			 p->go_heap_mode == LW_GOHEAP_PROFILE
+				 ? "its own memory profile, read from outside"
+			 : p->go_heap_mode == LW_GOHEAP_SAMPLE
+				 ? "sampled on its allocator's slow paths"
+			 : p->go_heap_why ? p->go_heap_why
+					  : "off");
 	}
 }
 
