@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages leakwatch needs, and nothing when they are
 # present. libbpf >= 1.3 (multi-uprobe links) and a matching bpftool come
-# from bookworm-backports, and so do Go 1.21 and 1.23 (the tests build Go
-# targets with 1.19, 1.21 and 1.23); its mirror is derived from the
-# machine's own apt sources.
+# from bookworm-backports, and so do Go 1.21, 1.22 and 1.23 (the tests
+# build Go targets with 1.19, 1.21 and 1.23, and check the Go heap layout
+# tables on 1.22 too); its mirror is derived from the machine's own apt
+# sources.
 set -euo pipefail
 
-BACKPORTS_PKGS="libbpf-dev bpftool libelf-dev libdw-dev golang-1.21-go golang-1.23-go"
+BACKPORTS_PKGS="libbpf-dev bpftool libelf-dev libdw-dev golang-1.21-go golang-1.22-go golang-1.23-go"
 PKGS="make gcc clang llvm pkg-config zlib1g-dev libzydis-dev libjson-c-dev
       libcmocka-dev libprotobuf-c-dev protobuf-c-compiler python3 cppcheck
       clang-format bpftrace iproute2 procps

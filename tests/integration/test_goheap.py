@@ -242,3 +242,13 @@ def test_go_heap_cgo():
           % lwlib.fmt_sites(mm))
     check(rep["go_heap"]["runtime_mappings_bytes"] > 0,
           "cgo: no runtime mappings counted: %s" % rep["go_heap"])
+
+
+def test_go_heap_stripped_profile():
+    """A stripped Go 1.19 program with net/http/pprof, as Debian packages
+    its servers: runtime.mbuckets and the rate found through the code."""
+    exe = build("1.19", pprof=True, stripped=True)
+    rep, lw, prof = run(exe, PROFILE_BPS, memprofilerate=4096,
+                        version="1.19 stripped")
+    check(prof, "the stripped pprof build wrote no heap profile")
+    check_heap(rep, lw, "1.19 stripped", PROFILE_BPS, "profile", prof)
