@@ -23,9 +23,12 @@ FUNCS = {"cache": "main.leakCache", "subslice": "main.leakSubslice",
          "requests": "main.leakRequest", "ticker": "main.leakTicker"}
 INTERVAL = 1
 DURATION = 16     # a point per report: the suspect rule needs 12
-# GCs often (the heap as of a GC is what both mechanisms show) and
-# garbage the sampler must not take for live memory
-TARGET_ARGS = ["-churn", "30", "-gogc", "50"]
+# GCs often (the heap as of a GC is what both mechanisms show: a GC
+# between the program's own profile and leakwatch's last look moves one
+# by a GC interval of growth; at the default 100% a leaking heap's GCs
+# grow seconds apart) and garbage the sampler must not take for live
+# memory
+TARGET_ARGS = ["-churn", "30", "-gogc", "10"]
 # the profile, fine-grained (the program's own choice), is exact enough
 # for growth checks at 1 MB/s a leak; the sampler (512 KiB between
 # samples) needs more bytes to tell rates to +-25%: ~250 samples a leak
@@ -50,7 +53,8 @@ def go_sites(rep, func, line):
 def run(exe, bps, extra=(), memprofilerate=None, version="",
         duration=DURATION, target_args=()):
     """leakwatch on a launched goheap; the program writes its own heap
-    profile a second before leakwatch's final report."""
+    profile half a second before leakwatch's final report (at 5 MB/s a
+    leak, every second apart is ~5% of what a leak holds)."""
     lwlib.require_leakwatch()
     d = tmpdir()
     out = os.path.join(d, "report.json")
@@ -64,7 +68,7 @@ def run(exe, bps, extra=(), memprofilerate=None, version="",
     lw = lwlib.leakwatch(args + ["--"] + cmd)
     check(lwlib.wait_for(lambda: "watching pid" in lw.stdout, 20),
           "Go %s: leakwatch did not start:\n%s" % (version, lw.describe()))
-    time.sleep(duration - 1.5)
+    time.sleep(duration - 0.5)
     open(trig, "w").close()
     rc = lw.wait(duration + 30)
     check(rc == 0, "Go %s: leakwatch exit %r:\n%s" % (version, rc,
@@ -78,6 +82,8 @@ def run(exe, bps, extra=(), memprofilerate=None, version="",
     if os.path.exists(trig + ".heap"):
         with open(trig + ".heap") as f:
             prof = lwlib.parse_heap_profile(f.read())
+        # for the messages: the program's GC count when it wrote it
+        prof["held"] = lwlib.read_text(trig + ".held").strip()
     return rep, lw, prof
 
 
@@ -114,7 +120,10 @@ def check_heap(rep, lw, version, bps, mechanism, prof=None, schema=True):
             want = by_line.get((FUNCS[name], line), 0)
             check(want > 0 and abs(s["bytes"] - want) <= 0.2 * want,
                   "Go %s: leak %s holds %d bytes, the program's own heap "
-                  "profile says %d" % (version, name, s["bytes"], want))
+                  "profile says %d (leakwatch saw %s GC cycles, the "
+                  "program's line then: %s)" %
+                  (version, name, s["bytes"], want, gh["gc_cycles"],
+                   prof.get("held")))
     for name in CHURN:
         line = marks["CHURN:" + name]
         bad = [s for s in rep["sites"] if s.get("suspect") and s["stack"]
@@ -189,11 +198,13 @@ def test_go_heap_sampled_matches_pprof():
     """The sampler against the runtime's own profile of the same program
     (profile on, fine-grained: the truth), sampling forced."""
     exe = build("1.23", pprof=True)
-    rep, lw, prof = run(exe, SAMPLE_BPS, ["--go-heap", "sample"],
+    # in-use to +-20%: more samples (~400 a leak: 5% one sigma)
+    bps = 1.6 * SAMPLE_BPS
+    rep, lw, prof = run(exe, bps, ["--go-heap", "sample"],
                         memprofilerate=4096, version="1.23",
                         duration=SAMPLE_DURATION)
     check(prof, "the pprof build wrote no heap profile")
-    check_heap(rep, lw, "1.23", SAMPLE_BPS, "sample", prof)
+    check_heap(rep, lw, "1.23", bps, "sample", prof)
 
 
 def test_go_heap_stripped():

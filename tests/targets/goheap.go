@@ -233,7 +233,10 @@ func trigger(path string) {
 			fmt.Fprintln(os.Stderr, "goheap:", err)
 		}
 	}
-	if err := writeAtomic(path+".held", []byte(held()+"\n")); err != nil {
+	var gc debug.GCStats
+	debug.ReadGCStats(&gc) // no stop-the-world, unlike ReadMemStats
+	line := fmt.Sprintf("%s gc=%d\n", held(), gc.NumGC)
+	if err := writeAtomic(path+".held", []byte(line)); err != nil {
 		fmt.Fprintln(os.Stderr, "goheap:", err)
 	}
 	os.Remove(path)
