@@ -337,12 +337,12 @@ static int fold_profile(struct lw_goheap *h, struct lw_model *m)
 			return -ENOMEM;
 		fold_rec(s, c, (double)h->tot.rate);
 	}
-	for (i = 0; i < m->n; i++)
-		if (m->sites[i].go_heap)
-			m->sites[i].value_t = published ? h->published_t : 0;
-	for (i = 0; i < m->n; i++)
-		if (m->sites[i].go_heap)
-			h->tot.sites_bytes += m->sites[i].k.bytes;
+	for (i = 0; i < m->n; i++) {
+		if (!m->sites[i].go_heap)
+			continue;
+		m->sites[i].value_t = published ? h->published_t : 0;
+		h->tot.sites_bytes += m->sites[i].k.bytes;
+	}
 	return 0;
 }
 

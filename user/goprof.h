@@ -23,11 +23,16 @@
 struct goprof_rec {
 	uint64_t addr; /* the bucket in the target: stable, never freed */
 	uint64_t size; /* object size of the bucket's allocations */
+	/* a cycle's four words, in the runtime's order (read as an array) */
 	uint64_t allocs, frees, alloc_bytes, free_bytes; /* sampled */
 	uint64_t future[4]; /* the same, of the cycles not yet published */
 	uint32_t nstk;
 	size_t pc; /* its return addresses: pcs[pc .. pc + nstk) */
 };
+
+_Static_assert(offsetof(struct goprof_rec, free_bytes) ==
+		       offsetof(struct goprof_rec, allocs) + 3 * 8,
+	       "a cycle is four consecutive words");
 
 struct goprof_snap {
 	struct goprof_rec *r;
