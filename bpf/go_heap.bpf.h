@@ -43,6 +43,18 @@ struct {
 	__type(value, struct lw_go_span_val);
 } go_sample_spans SEC(".maps");
 
+/* The head of the mspan a probe looks at (too big for the BPF stack). */
+struct go_span_head {
+	__u8 b[LW_GO_SPAN_HEAD];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct go_span_head);
+} go_head SEC(".maps");
+
 /* Bytes to go before the next sample, per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -51,17 +63,22 @@ struct {
 	__type(value, __s64);
 } go_left SEC(".maps");
 
-static __always_inline __u64 span_field(__u64 span, __u16 off, __u8 size)
+/*
+ * The head of the mspan, read at once: one read of the target's memory
+ * per hit, not one per field (each costs a page walk). Every field used
+ * lies in its first LW_GO_SPAN_HEAD bytes (user space checks the layout).
+ */
+static __always_inline __u64 span_field(const __u8 *head, __u16 off, __u8 size)
 {
 	__u64 v = 0;
 
-	if (size == 2) {
-		__u16 w = 0;
-
-		bpf_probe_read_user(&w, sizeof(w), (void *)(span + off));
-		return w;
-	}
-	bpf_probe_read_user(&v, sizeof(v), (void *)(span + off));
+	if (off > LW_GO_SPAN_HEAD - 8)
+		return 0;
+	bpf_probe_read_kernel(&v,
+			      size == 2	  ? 2
+			      : size == 4 ? 4
+					  : 8,
+			      head + off);
 	return v;
 }
 
@@ -110,7 +127,7 @@ static __always_inline bool go_sampled(__u64 weight)
 
 /* The span at start is handed out again: its samples in free slots died. */
 static __always_inline void go_span_reused(const struct lw_go_span *l,
-					   struct owner o, __u64 span,
+					   struct owner o, const __u8 *head,
 					   __u64 start, __u64 elemsize,
 					   bool large)
 {
@@ -123,7 +140,7 @@ static __always_inline void go_span_reused(const struct lw_go_span *l,
 
 	if (!v)
 		return;
-	bits = span_field(span, l->allocbits, 8);
+	bits = span_field(head, l->allocbits, 8);
 	for (i = 0; i < LW_GO_SPAN_SAMPLES; i++) {
 		if (!v->addr[i])
 			continue;
@@ -173,19 +190,24 @@ static __always_inline void go_span_event(struct pt_regs *ctx,
 	struct lw_go_sample_key key = { .tgid = o.tgid, .epoch = o.epoch };
 	struct lw_go_sample_val val = { .span = ctx->ax, .gen = cur_gen };
 	__u64 span = ctx->ax, start, elemsize, nelems, used, cache, idx;
+	__u32 zero = 0;
+	struct go_span_head *hb = bpf_map_lookup_elem(&go_head, &zero);
+	const __u8 *head;
 
-	if (!l->elemsize || !span)
+	if (!hb || !l->elemsize || !span ||
+	    bpf_probe_read_user(hb->b, sizeof(hb->b), (void *)span))
 		return;
-	start = span_field(span, l->startaddr, 8);
-	elemsize = span_field(span, l->elemsize, 8);
+	head = hb->b;
+	start = span_field(head, l->startaddr, 8);
+	elemsize = span_field(head, l->elemsize, 8);
 	if (!start || !elemsize)
 		return;
-	go_span_reused(l, o, span, start, elemsize, large);
+	go_span_reused(l, o, head, start, elemsize, large);
 	if (large) {
 		val.weight = elemsize;
 	} else {
-		nelems = span_field(span, l->nelems, l->nelems_size);
-		used = span_field(span, l->alloccount, 2);
+		nelems = span_field(head, l->nelems, l->nelems_size);
+		used = span_field(head, l->alloccount, 2);
 		val.weight = used < nelems ? (nelems - used) * elemsize : 0;
 	}
 	if (!val.weight || !go_sampled(val.weight))
@@ -193,18 +215,18 @@ static __always_inline void go_span_event(struct pt_regs *ctx,
 	key.addr = start;
 	if (!large) {
 		/* nextFreeIndex: the low bit of allocCache is freeindex */
-		cache = span_field(span, l->alloccache, 8);
+		cache = span_field(head, l->alloccache, 8);
 		if (!cache) {
 			count(LW_CNT_GO_SAMPLE_UNPLACED);
 			return;
 		}
-		idx = span_field(span, l->freeindex, l->freeindex_size) +
+		idx = span_field(head, l->freeindex, l->freeindex_size) +
 		      ctz64(cache);
 		key.addr = start + idx * elemsize;
 	}
 	val.elemsize = (__u32)elemsize;
 	val.start = start;
-	val.sweepgen = (__u32)span_field(span, l->sweepgen, 4);
+	val.sweepgen = (__u32)span_field(head, l->sweepgen, 4);
 	val.site = site_of(ctx->ip, ctx->bp, ctx->sp, LW_KIND_GO_HEAP, 0, o);
 	if (bpf_map_update_elem(&go_samples, &key, &val, BPF_ANY)) {
 		count(LW_CNT_GO_SAMPLE_MAP_FULL);

@@ -30,6 +30,8 @@
  * sampling). Sizes are in bytes (freeindex and nelems were uintptr up to
  * Go 1.21, uint16 after).
  */
+#define LW_GO_SPAN_HEAD 128 /* bytes of an mspan the probe reads */
+
 struct lw_go_span {
 	__u16 startaddr, nelems, elemsize, freeindex;
 	__u16 alloccache, alloccount, sweepgen, allocbits;

@@ -50,6 +50,21 @@ static bool profile_disabled(const char *exe, uint64_t vaddr)
 	return b != 0;
 }
 
+/* The probe reads the head of an mspan: every field it uses is there. */
+static bool span_head_ok(const struct go_heap_layout *l)
+{
+	const uint32_t off[] = { l->sp_startaddr,  l->sp_nelems,
+				 l->sp_elemsize,   l->sp_freeindex,
+				 l->sp_alloccache, l->sp_alloccount,
+				 l->sp_sweepgen,   l->sp_allocbits };
+	unsigned i;
+
+	for (i = 0; i < sizeof(off) / sizeof(off[0]); i++)
+		if (off[i] > LW_GO_SPAN_HEAD - 8)
+			return false;
+	return true;
+}
+
 enum lw_goheap_mode goheap_choose(const char *exe, const struct go_layout *gl,
 				  int want, struct go_heap_layout *l,
 				  const char **why)
@@ -72,7 +87,7 @@ enum lw_goheap_mode goheap_choose(const char *exe, const struct go_layout *gl,
 		*why = "runtime.MemProfileRate not found";
 		return LW_GOHEAP_OFF;
 	}
-	sampler = l->mheap && l->sp_elemsize && l->span_size;
+	sampler = l->mheap && l->sp_elemsize && l->span_size && span_head_ok(l);
 	if (want == LW_GOHEAP_SAMPLE ||
 	    (want < 0 &&
 	     (!l->mbuckets || profile_disabled(exe, l->disable_memprof)))) {
