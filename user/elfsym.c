@@ -299,3 +299,20 @@ void elf_each_object(Elf *elf, const char *prefix, elf_object_fn fn, void *ctx)
 		}
 	}
 }
+
+int elf_with_file(const char *path, elf_file_fn fn, void *ctx)
+{
+	Elf *elf;
+	int fd, err;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -ENOTSUP;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	err = elf ? fn(elf, fd, ctx) : -ENOEXEC;
+	elf_end(elf);
+	close(fd);
+	return err;
+}

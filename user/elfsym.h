@@ -25,6 +25,11 @@ bool elf_vaddr_to_off(Elf *elf, uint64_t vaddr, size_t len, uint64_t *off);
 typedef void (*elf_object_fn)(void *ctx, const char *name, const GElf_Sym *s);
 void elf_each_object(Elf *elf, const char *prefix, elf_object_fn fn, void *ctx);
 
+/* Opens path read-only as ELF and calls fn on it: fn's result, -errno
+ * when the file cannot be opened, -ENOEXEC when it is not ELF. */
+typedef int (*elf_file_fn)(Elf *elf, int fd, void *ctx);
+int elf_with_file(const char *path, elf_file_fn fn, void *ctx);
+
 /* NULL and errno set when the file cannot be opened or is not ELF. */
 struct elf_obj *elf_obj_open(const char *path);
 void elf_obj_close(struct elf_obj *o);

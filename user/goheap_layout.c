@@ -619,22 +619,30 @@ static int layout_elf(Elf *elf, int fd, const char *path,
 	return 0;
 }
 
+struct layout_ctx {
+	const char *path;
+	const struct go_layout *gl;
+	struct go_heap_layout *out;
+};
+
+static int layout_cb(Elf *elf, int fd, void *ctx)
+{
+	struct layout_ctx *c = ctx;
+
+	return layout_elf(elf, fd, c->path, c->gl, c->out);
+}
+
 int goheap_layout(const char *path, const struct go_layout *gl,
 		  struct go_heap_layout *out)
 {
-	Elf *elf;
-	int fd, err;
+	struct layout_ctx c;
+	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -ENOTSUP;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	err = elf ? layout_elf(elf, fd, path, gl, out) : -ENOEXEC;
-	elf_end(elf);
-	close(fd);
+	c.path = path;
+	c.gl = gl;
+	c.out = out;
+	err = elf_with_file(path, layout_cb, &c);
 	if (err)
 		memset(out, 0, sizeof(*out));
 	return err;

@@ -303,21 +303,17 @@ static int detect_elf(Elf *elf, int fd, struct go_layout *l)
 	return 0;
 }
 
+static int detect_cb(Elf *elf, int fd, void *ctx)
+{
+	return detect_elf(elf, fd, ctx);
+}
+
 int goinfo_detect(const char *path, struct go_layout *out)
 {
-	Elf *elf;
-	int fd, err;
+	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -ENOTSUP;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	err = elf ? detect_elf(elf, fd, out) : -ENOEXEC;
-	elf_end(elf);
-	close(fd);
+	err = elf_with_file(path, detect_cb, out);
 	if (err) {
 		memset(out, 0, sizeof(*out));
 		return err;

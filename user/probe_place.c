@@ -98,10 +98,9 @@ static bool side_effect_free(const struct decoded *d, unsigned args)
 	return true;
 }
 
-/* Is any branch of the function aimed into (0, upto]? Then not every
- * path through upto started at the entry, or some pass it twice. */
-static bool branch_into(const ZydisDecoder *dec, const uint8_t *code,
-			size_t len, uint64_t upto)
+/* Is any branch of the function aimed into (lo, hi]? */
+static bool branch_between(const ZydisDecoder *dec, const uint8_t *code,
+			   size_t len, uint64_t lo, uint64_t hi)
 {
 	struct decoded d;
 	size_t off = 0;
@@ -114,14 +113,21 @@ static bool branch_into(const ZydisDecoder *dec, const uint8_t *code,
 			    !d.ops[k].imm.is_relative)
 				continue;
 			if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(
-				    &d.insn, &d.ops[k], off, &target)))
-				return true;
-			if (target > 0 && target <= upto)
+				    &d.insn, &d.ops[k], off, &target)) ||
+			    (target > lo && target <= hi))
 				return true;
 		}
 		off += d.insn.length;
 	}
 	return false;
+}
+
+/* Is any branch of the function aimed into (0, upto]? Then not every
+ * path through upto started at the entry, or some pass it twice. */
+static bool branch_into(const ZydisDecoder *dec, const uint8_t *code,
+			size_t len, uint64_t upto)
+{
+	return branch_between(dec, code, len, 0, upto);
 }
 
 static void describe(const struct decoded *d, uint64_t off, char *buf,
@@ -332,30 +338,6 @@ static bool only_flags(const struct decoded *d)
 			return false;
 	}
 	return true;
-}
-
-/* Is any branch of the function aimed into (lo, hi]? */
-static bool branch_between(const ZydisDecoder *dec, const uint8_t *code,
-			   size_t len, uint64_t lo, uint64_t hi)
-{
-	struct decoded d;
-	size_t off = 0;
-	ZyanU64 target;
-	unsigned k;
-
-	while (off < len && decode(dec, code + off, len - off, &d)) {
-		for (k = 0; k < d.insn.operand_count_visible; k++) {
-			if (d.ops[k].type != ZYDIS_OPERAND_TYPE_IMMEDIATE ||
-			    !d.ops[k].imm.is_relative)
-				continue;
-			if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(
-				    &d.insn, &d.ops[k], off, &target)) ||
-			    (target > lo && target <= hi))
-				return true;
-		}
-		off += d.insn.length;
-	}
-	return false;
 }
 
 /*
