@@ -187,14 +187,18 @@ func churnLarge() {
 	largeSink = nil
 }
 
-// 100 ticks a second: budget bytes of garbage, one ring slot; every 10th
-// tick a 256 KiB buffer. About 7.5 MB/s of garbage in all by default.
+// 100 ticks a second: budget bytes of garbage, four ring slots (a slot
+// lives 1.28 s: a sampler attached to the running program sees the ring
+// fill with its samples for that long, not for seconds); every 10th tick
+// a 256 KiB buffer.
 func churnLoop(budget int) {
 	t := time.NewTicker(10 * time.Millisecond)
 	for i := 0; ; i++ {
 		<-t.C
 		churnGarbage(budget)
-		churnRing()
+		for k := 0; k < 4; k++ {
+			churnRing()
+		}
 		if i%10 == 0 {
 			churnLarge()
 		}
