@@ -58,7 +58,8 @@ struct lw_goheap {
 	int last_err;	    /* reported once per value */
 	double published_t; /* when the profile's published cycle was true */
 	int samples_fd, spans_fd, stacks_fd;
-	uint64_t sample_frees;	    /* samples found freed */
+	uint32_t samples_epoch; /* the epoch the samples map was pruned to */
+	uint64_t sample_frees;	/* samples found freed */
 	uint64_t sample_unreadable; /* live samples whose span was unreadable */
 	struct goheap_span_cache *spans; /* sample mode: see gospan.c */
 };

@@ -236,8 +236,12 @@ int gosample_update(struct lw_goheap *h, struct lw_model *m)
 	err = heap_now(h, &now);
 	if (err)
 		return err;
-	drain_prune(h->samples_fd, sizeof(struct lw_go_sample_key), h->pid,
-		    m->epoch);
+	/* samples of an older image: once per exec, not a map walk a report */
+	if (m->epoch != h->samples_epoch) {
+		drain_prune(h->samples_fd, sizeof(struct lw_go_sample_key),
+			    h->pid, m->epoch);
+		h->samples_epoch = m->epoch;
+	}
 	for (j = 0; j < m->n; j++)
 		if (m->sites[j].go_heap)
 			memset(&m->sites[j].k, 0, sizeof(m->sites[j].k));
