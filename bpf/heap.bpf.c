@@ -2,7 +2,9 @@
 /*
  * Heap tracking: uprobes on the target's allocator keep one record per live
  * allocation and one aggregate per allocating stack. User space only reads
- * the aggregates; it never walks the live allocations.
+ * the aggregates; it never walks the live allocations. The other kinds
+ * (the Go heap, goroutines, threads, descriptors) live in headers of
+ * their own, compiled into this one skeleton: they share its sites.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -11,14 +13,16 @@
 #include "leakwatch.h"
 #include "common.bpf.h"
 #include "unwind.bpf.h"
+#include "sites.bpf.h"
+#include "go_heap.bpf.h"
+#include "goroutines.bpf.h"
+#include "threads.bpf.h"
+#include "fd.bpf.h"
 
 #define MAP_ANONYMOUS 0x20
 #define MAP_FAILED    ((__u64)-1)
 
 char LICENSE[] SEC("license") = "GPL";
-
-/* The next free site index; 0 is LW_NO_SITE. */
-__u32 next_site = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -26,71 +30,6 @@ struct {
 	__type(key, struct lw_alloc_key);
 	__type(value, struct lw_alloc_val);
 } allocs SEC(".maps");
-
-/* Site index of each stack seen, by a hash of its frames and epoch. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LW_MAX_SITES);
-	__type(key, __u64);
-	__type(value, __u32);
-} stack_sites SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, LW_MAX_SITES);
-	__type(key, __u32);
-	__type(value, struct lw_stack);
-} site_stacks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, LW_MAX_SITES);
-	__type(key, __u32);
-	__type(value, struct lw_site_val);
-} sites SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct lw_stack);
-} scratch SEC(".maps");
-
-/* Live threads born since attach, by tid: their site and generation. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LW_MAX_THREADS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
-	__type(value, struct lw_go_val);
-} threads SEC(".maps");
-
-/*
- * The site of a thread being created, until the clone that makes it names
- * the new thread. outer_sp: std::thread's entry stack pointer while its
- * nested pthread_create is to come.
- */
-struct lw_creator {
-	__u32 site;
-	__u64 outer_sp;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct lw_creator);
-} creators SEC(".maps");
-
-/* Goroutines are born far less often than blocks: not preallocated. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LW_MAX_GOROUTINES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct lw_go_key);
-	__type(value, struct lw_go_val);
-} goroutines SEC(".maps");
-
 /* Task storage, not a hash keyed by tid: cheaper, and gone with the thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -111,152 +50,12 @@ static __always_inline struct lw_pending *pending_get(__u64 flags)
 }
 
 /*
- * The stack from (ip, sp, fp): ip a return address (or the pc itself)
- * and sp the stack pointer there. Go always keeps frame pointers, but its
- * chain crosses from the system stack into the goroutine's, anywhere in
- * the heap: there only the depth bounds the walk. A C walk that stops
- * short of its outermost frame is counted.
- */
-
-static __always_inline __u64 walk(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
-				  struct owner o, struct lw_stack *st)
-{
-	struct walk_state w = { .ip = ip, .sp = sp, .fp = fp };
-	/* Go code: its frame pointers (no CFI in Go binaries) */
-	bool go = (1u << kind) &
-		  (1u << LW_KIND_GOROUTINE | 1u << LW_KIND_GO_HEAP);
-	__u64 h = 0xcbf29ce484222325ull;
-	struct vma_cache *cache = NULL;
-	int i, res = STEP_NEXT;
-	__u32 seq = 1;
-
-	if (!go)
-		cache = cache_load(&w, &seq);
-	w.lo = go ? 0 : sp;
-	w.hi = go ? ~0ull : sp + LW_STACK_SPAN;
-	st->ips[0] = ip;
-	h = (h ^ ip) * 0x100000001b3ull;
-	for (i = 1; i < LW_MAX_STACK_DEPTH; i++) {
-		st->ips[i] = 0;
-		res = go ? fp_step(&w) : lw_step(&w);
-		if (res != STEP_NEXT)
-			break;
-		st->ips[i] = w.ip;
-		h = (h ^ w.ip) * 0x100000001b3ull;
-		if (!go)
-			w.lo = w.sp;
-	}
-	if (!go && res != STEP_END)
-		count(LW_CNT_TRUNCATED_STACK);
-	cache_store(cache, &w, seq);
-	/* what follows the 0 terminator is never read */
-	st->epoch = o.epoch;
-	st->kind = kind;
-	st->tgid = o.tgid;
-	h = (h ^ ((__u64)kind << 32 | o.epoch)) * 0x100000001b3ull;
-	h = (h ^ o.tgid) * 0x100000001b3ull;
-	return h ^ (h >> 33);
-}
-
-static __always_inline bool same_stack(const struct lw_stack *a,
-				       const struct lw_stack *b)
-{
-	int i;
-
-	if (a->epoch != b->epoch || a->kind != b->kind || a->tgid != b->tgid)
-		return false;
-	for (i = 0; i < LW_MAX_STACK_DEPTH; i++) {
-		if (a->ips[i] != b->ips[i])
-			return false;
-		if (!a->ips[i])
-			break;
-	}
-	return true;
-}
-
-/* A stack never seen: give it the next site index, then publish it. */
-static __always_inline __u32 new_site(__u64 h, const struct lw_stack *st)
-{
-	__u32 idx = __sync_fetch_and_add(&next_site, 1), *won;
-	struct lw_stack *slot;
-
-	slot = bpf_map_lookup_elem(&site_stacks, &idx);
-	if (!slot) {
-		count(LW_CNT_SITE_MAP_FULL);
-		return LW_NO_SITE;
-	}
-	bpf_probe_read_kernel(slot, sizeof(*slot), st);
-	if (!bpf_map_update_elem(&stack_sites, &h, &idx, BPF_NOEXIST))
-		return idx;
-	/* another CPU published the same stack first: its index wins */
-	won = bpf_map_lookup_elem(&stack_sites, &h);
-	if (won)
-		return *won;
-	count(LW_CNT_STACK_MAP_FULL);
-	return LW_NO_SITE;
-}
-
-static __always_inline __u32 site_of(__u64 ip, __u64 fp, __u64 sp, __u32 kind,
-				     __u64 start, struct owner o)
-{
-	struct lw_stack *st, *old;
-	__u32 zero = 0, *idx;
-	__u64 h;
-
-	st = bpf_map_lookup_elem(&scratch, &zero);
-	if (!st)
-		return LW_NO_SITE;
-	h = walk(ip, fp, sp, kind, o, st);
-	st->start = start;
-	idx = bpf_map_lookup_elem(&stack_sites, &h);
-	if (!idx)
-		return new_site(h, st);
-	old = bpf_map_lookup_elem(&site_stacks, idx);
-	if (old && same_stack(old, st))
-		return *idx;
-	count(LW_CNT_STACK_COLLISION);
-	return LW_NO_SITE;
-}
-
-#include "go_heap.bpf.h"
-
-/* How far below an entry probe's sp its nested call's sp may be. */
-#define LW_NEST_FRAME_MAX 256
-
-static __always_inline bool nested_in(__u64 outer_sp, __u64 sp)
-{
-	return outer_sp > sp && outer_sp - sp <= LW_NEST_FRAME_MAX;
-}
-
-/*
  * Taken at the return probe, where the instruction pointer is the return
  * address in the caller: the immediate caller is the first frame.
  */
 static __always_inline __u32 capture_site(struct pt_regs *ctx, struct owner o)
 {
 	return site_of(ctx->ip, ctx->bp, ctx->sp, LW_KIND_HEAP, 0, o);
-}
-
-static __always_inline void site_add(__u32 idx, __u64 size, __u32 gen)
-{
-	struct lw_site_val *site = bpf_map_lookup_elem(&sites, &idx);
-
-	if (!site)
-		return;
-	__sync_fetch_and_add(&site->bytes, size);
-	__sync_fetch_and_add(&site->allocs, 1);
-	__sync_fetch_and_add(&site->gen_count[gen % LW_NGEN], 1);
-}
-
-static __always_inline void site_sub(__u32 idx, __u64 size, __u32 gen)
-{
-	struct lw_site_val *site = bpf_map_lookup_elem(&sites, &idx);
-
-	if (!site)
-		return;
-	__sync_fetch_and_add(&site->bytes, -(__s64)size);
-	__sync_fetch_and_add(&site->frees, 1);
-	__sync_fetch_and_add(&site->gen_count[gen % LW_NGEN], -1);
 }
 
 static __always_inline void track_alloc(struct pt_regs *ctx, struct owner o,
@@ -508,212 +307,5 @@ int BPF_PROG(on_exec)
 	t = target_of(&tgid);
 	if (t)
 		__sync_fetch_and_add(&t->epoch, 1);
-	return 0;
-}
-
-/*
- * At a RET of runtime.newproc1 (entry probes found by decoding it: never a
- * uretprobe on Go code). It runs on the system stack; the return address
- * at [rsp] leads through systemstack into the goroutine that ran `go`.
- */
-static __always_inline void
-go_created(struct pt_regs *ctx, const struct lw_target_val *t, struct owner o)
-{
-	struct lw_go_key key = { .tgid = o.tgid };
-	struct lw_go_val val = { .gen = cur_gen };
-	__u64 ret, start = 0;
-
-	if (bpf_probe_read_user(&key.goid, sizeof(key.goid),
-				(void *)(ctx->ax + t->go_goid_off)) ||
-	    bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->sp)) {
-		count(LW_CNT_GO_READ_ERROR);
-		return;
-	}
-	bpf_probe_read_user(&start, sizeof(start),
-			    (void *)(ctx->ax + t->go_startpc_off));
-	val.site = site_of(ret, ctx->bp, ctx->sp, LW_KIND_GOROUTINE, start, o);
-	if (bpf_map_update_elem(&goroutines, &key, &val, BPF_ANY)) {
-		count(LW_CNT_GO_MAP_FULL);
-		return;
-	}
-	site_add(val.site, 0, val.gen);
-}
-
-/* runtime.goexit1, past its stack check (a morestack retry would run the
- * prologue twice): the dying g is in R14. */
-static __always_inline void
-go_exited(struct pt_regs *ctx, const struct lw_target_val *t, struct owner o)
-{
-	struct lw_go_key key = { .tgid = o.tgid };
-	struct lw_go_val *v, copy;
-
-	if (bpf_probe_read_user(&key.goid, sizeof(key.goid),
-				(void *)(ctx->r14 + t->go_goid_off))) {
-		count(LW_CNT_GO_READ_ERROR);
-		return;
-	}
-	v = bpf_map_lookup_elem(&goroutines, &key);
-	if (!v) {
-		count(LW_CNT_GO_UNSEEN_EXIT);
-		return;
-	}
-	copy = *v;
-	if (!bpf_map_delete_elem(&goroutines, &key))
-		site_sub(copy.site, 0, copy.gen);
-}
-
-SEC("uprobe.multi")
-int BPF_KPROBE(go_probe)
-{
-	struct lw_target_val *t;
-	struct owner o;
-
-	t = traced(&o);
-	if (!t)
-		return 0;
-	if (bpf_get_attach_cookie(ctx) == LW_FN_GO_NEWPROC)
-		go_created(ctx, t, o);
-	else
-		go_exited(ctx, t, o);
-	return 0;
-}
-
-/*
- * std::thread::_M_start_thread(this, unique_ptr<_State> *state, ...): the
- * thread will run (*state)->_M_run(), the third slot of _State's vtable
- * (after the two destructors).
- */
-static __always_inline __u64 cxx_run_fn(__u64 state_ptr)
-{
-	__u64 state, vtable, run;
-
-	if (bpf_probe_read_user(&state, sizeof(state), (void *)state_ptr) ||
-	    bpf_probe_read_user(&vtable, sizeof(vtable), (void *)state) ||
-	    bpf_probe_read_user(&run, sizeof(run), (void *)(vtable + 16)))
-		return 0;
-	return run;
-}
-
-/*
- * Entry of pthread_create or of std::thread's _M_start_thread: [rsp] is
- * the return address into the code that creates the thread, rbp that
- * code's frame; rdx is pthread_create's start routine. The pthread_create
- * that std::thread makes keeps std::thread's site: its caller has no frame
- * pointer, the user's line would be lost.
- */
-SEC("uprobe.multi")
-int BPF_KPROBE(thread_create, void *a0, __u64 a1, __u64 a2)
-{
-	bool cxx = bpf_get_attach_cookie(ctx) == LW_FN_CXX_THREAD;
-	__u64 ret, start, sp = ctx->sp, bp = ctx->bp;
-	struct lw_target_val *t;
-	struct lw_creator *c;
-	struct owner o;
-
-	barrier_var(sp); /* one ctx load: the verifier rejects offset ones */
-	t = target_of(&o.tgid);
-	if (!t || bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
-		return 0;
-	o.epoch = t->epoch;
-	c = bpf_task_storage_get(&creators, bpf_get_current_task_btf(), 0,
-				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!c)
-		return 0;
-	if (!cxx && nested_in(c->outer_sp, sp)) {
-		c->outer_sp = 0; /* named once: a failed call leaves no trace */
-		return 0;
-	}
-	start = cxx ? cxx_run_fn(a1) : a2;
-	c->site = site_of(ret, bp, sp + 8, LW_KIND_THREAD, start, o);
-	c->outer_sp = cxx ? sp : 0;
-	return 0;
-}
-
-/* A thread made without pthread_create: the stack of its clone call. */
-static __always_inline __u32 clone_site(struct task_struct *task,
-					struct owner o)
-{
-	struct pt_regs regs;
-
-	if (bpf_probe_read_kernel(&regs, sizeof(regs),
-				  (void *)bpf_task_pt_regs(task)))
-		return LW_NO_SITE;
-	return site_of(regs.ip, regs.bp, regs.sp, LW_KIND_THREAD, 0, o);
-}
-
-SEC("tp_btf/task_newtask")
-int BPF_PROG(on_newtask, struct task_struct *child, __u64 clone_flags)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct lw_go_val val = { .gen = cur_gen };
-	struct lw_target_val *t;
-	struct lw_creator *c;
-	__u32 tid = child->pid;
-	struct owner o;
-
-	if (!(clone_flags & 0x00010000 /* CLONE_THREAD */))
-		return 0;
-	t = traced(&o);
-	if (!t)
-		return 0;
-	c = bpf_task_storage_get(&creators, task, 0, 0);
-	if (c && c->site) {
-		val.site = c->site;
-		c->site = 0;
-	} else {
-		val.site = clone_site(task, o);
-	}
-	if (bpf_map_update_elem(&threads, &tid, &val, BPF_ANY)) {
-		count(LW_CNT_THREAD_MAP_FULL);
-		return 0;
-	}
-	site_add(val.site, 0, val.gen);
-	return 0;
-}
-
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(on_thread_exit)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid(), tgid;
-	struct lw_go_val *v, copy;
-
-	if (!target_of(&tgid))
-		return 0;
-	v = bpf_map_lookup_elem(&threads, &tid);
-	if (!v)
-		return 0;
-	copy = *v;
-	if (!bpf_map_delete_elem(&threads, &tid))
-		site_sub(copy.site, 0, copy.gen);
-	return 0;
-}
-
-/*
- * Each report: every thread of the target and its saved user registers,
- * from which user space unwinds its stack (what threads born before
- * attach run, where threads are blocked).
- */
-SEC("iter/task")
-int thread_snap(struct bpf_iter__task *ctx)
-{
-	struct task_struct *task = ctx->task;
-	struct lw_thread_snap s = {};
-	struct pt_regs regs;
-
-	/* the iterator's link names the process (bpf_iter_link_info) */
-	if (!task || !task->mm ||
-	    bpf_probe_read_kernel(&regs, sizeof(regs),
-				  (void *)bpf_task_pt_regs(task)))
-		return 0;
-	s.tid = task->pid;
-	s.ip = regs.ip;
-	s.sp = regs.sp;
-	s.bp = regs.bp;
-	s.bx = regs.bx;
-	s.r12 = regs.r12;
-	s.r13 = regs.r13;
-	s.r14 = regs.r14;
-	s.r15 = regs.r15;
-	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
 	return 0;
 }

@@ -107,7 +107,13 @@ enum lw_fn {
 	 * whose next free object could not be placed (no sample) */           \
 	X(GO_SAMPLE, "go_heap_samples", 0)                                     \
 	X(GO_SAMPLE_MAP_FULL, "go_heap_sample_map_full", 1)                    \
-	X(GO_SAMPLE_UNPLACED, "go_heap_samples_unplaced", 1)
+	X(GO_SAMPLE_UNPLACED, "go_heap_samples_unplaced", 1)                   \
+	/* descriptors: opens not recorded for want of room; a struct file     \
+	 * not readable; a close_range longer than one pass (the report's      \
+	 * reconcile finds the rest) */                                        \
+	X(FD_MAP_FULL, "fd_map_full", 1)                                       \
+	X(FD_READ_ERROR, "fd_read_errors", 1)                                  \
+	X(FD_RANGE_CAPPED, "fd_close_ranges_capped", 0)
 
 #define LW_COUNTER_ENUM(id, name, drop) LW_CNT_##id,
 enum lw_counter {
@@ -149,6 +155,7 @@ enum lw_site_kind {
 	LW_KIND_GOROUTINE, /* the goroutine that ran the go statement */
 	LW_KIND_THREAD,	   /* the stack that created the thread */
 	LW_KIND_GO_HEAP,   /* stacks only: a Go heap sample (a heap site) */
+	LW_KIND_FD,	   /* the stack that opened a descriptor */
 };
 
 struct lw_stack {
@@ -222,6 +229,36 @@ struct lw_go_span_val {
 #define LW_GO_SAMPLE_MEAN (512u << 10) /* bytes, as the runtime's rate */
 #define LW_GO_EXP_TABLE	  256	       /* draws of the sampling distance */
 #define LW_MAX_GO_SAMPLES (1 << 16)    /* default room for live samples */
+
+/*
+ * A live descriptor opened since attach, by (process, exec epoch, fd
+ * number). The struct file it named tells a reused number from the old
+ * one: a close whose number names another file already is not its
+ * close, and the report's reconcile (every open file, by iterator)
+ * finds an entry whose file is gone.
+ */
+struct lw_fd_key {
+	__u32 tgid;
+	__u32 epoch;
+	__u32 fd;
+	__u32 pad;
+};
+
+struct lw_fd_val {
+	__u64 file; /* the struct file's address, a name only */
+	__u32 site;
+	__u32 gen;
+};
+
+/* One open descriptor of the process, as the file iterator sees it. */
+struct lw_fd_snap {
+	__u32 fd;
+	__u32 pad;
+	__u64 file;
+};
+
+#define LW_MAX_FDS	(1 << 18)
+#define LW_FD_RANGE_MAX (1 << 16) /* descriptors one close_range walks */
 
 #define LW_MAX_GOROUTINES (1 << 20)
 #define LW_MAX_THREADS	  (1 << 16)

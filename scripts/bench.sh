@@ -249,4 +249,5 @@ for work in "spawn ${BENCH_SPAWNS:-100000}" "http ${BENCH_REQUESTS:-20000}"; do
 	unset gs gm
 done
 source scripts/bench_goheap.sh
+source scripts/bench_fd.sh
 summary

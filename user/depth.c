@@ -142,6 +142,10 @@ void depth_begin(struct lw_depth *d, struct lw_proc *p)
 	}
 	threads_free(&p->threads);
 	threads_init(&p->threads, p->pid);
+	if (!p->fds_on && d->session->fds_fd >= 0) {
+		fds_init(&p->fds, p->pid);
+		p->fds_on = true;
+	}
 	if (p->is_go && !p->goscan_on) {
 		p->go_bias = proc_go_bias(p);
 		goscan_init(&p->goscan, p->pid, p->go_bias, &p->go);
@@ -203,8 +207,14 @@ void depth_release(struct lw_depth *d, struct lw_proc *p)
 	if (s->go_spans_fd >= 0)
 		drain_prune(s->go_spans_fd, sizeof(struct lw_go_span_key),
 			    p->pid, LW_EPOCH_ALL);
+	if (s->fds_fd >= 0)
+		drain_prune(s->fds_fd, sizeof(struct lw_fd_key), p->pid,
+			    LW_EPOCH_ALL);
 	if (s->threads_fd >= 0 && !p->exited)
 		forget_threads(s->threads_fd, p->pid);
+	if (p->fds_on)
+		fds_free(&p->fds);
+	p->fds_on = false;
 	if (p->goscan_on)
 		goscan_free(&p->goscan);
 	p->goscan_on = false;
@@ -223,6 +233,13 @@ static void follow_exec(struct lw_depth *d, struct lw_proc *p)
 {
 	drain_prune(d->session->allocs_fd, sizeof(struct lw_alloc_key), p->pid,
 		    p->model.epoch);
+	/* descriptors survive an exec (but CLOEXEC ones): the new image's
+	 * at attach, as the first look finds them */
+	if (d->session->fds_fd >= 0)
+		drain_prune(d->session->fds_fd, sizeof(struct lw_fd_key),
+			    p->pid, p->model.epoch);
+	if (p->fds_on)
+		fds_forget(&p->fds);
 	target_refresh(&p->target);
 	if (p->sym)
 		symbolizer_free(p->sym);
@@ -278,6 +295,25 @@ static void update_threads(struct lw_depth *d, struct lw_proc *p)
 	free(tv.snaps);
 }
 
+/* What is open, reconciled with what the syscall program saw. */
+static void update_fds(struct lw_depth *d, struct lw_proc *p, double now)
+{
+	struct lw_fd_snap *snaps;
+	int n = session_fd_snaps(d->session, p->pid, &snaps);
+
+	if (n < 0) {
+		if (!p->fds_warned)
+			lw_warn("file iterator of %d: %s: its descriptors are "
+				"not reconciled",
+				p->pid, strerror(-n));
+		p->fds_warned = true;
+		return;
+	}
+	fds_update(&p->fds, &p->model, d->session->fds_fd, p->model.epoch,
+		   snaps, n, now);
+	free(snaps);
+}
+
 void depth_update(struct lw_depth *d, struct lw_proc *p, double now)
 {
 	uint32_t e = session_epoch(d->session, p->pid);
@@ -286,6 +322,9 @@ void depth_update(struct lw_depth *d, struct lw_proc *p, double now)
 		model_set_epoch(&p->model, e);
 	if (p->epoch != p->model.epoch)
 		follow_exec(d, p);
+	/* before the stacks are read: it makes the sites of new entries */
+	if (p->fds_on && !p->exited)
+		update_fds(d, p, now);
 	read_stacks(d, p);
 	/* the objects mapped since: the thread scan names what threads run */
 	if (!p->exited) {

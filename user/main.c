@@ -274,6 +274,8 @@ static struct lw_view view_of(struct run *r, bool final)
 		v.sym = r->target->sym;
 		if (r->target->goheap_on)
 			v.goheap = &r->target->goheap;
+		if (r->target->fds_on)
+			v.fds = &r->target->fds;
 	} else {
 		v.sys = &r->sys;
 		v.counters = r->counters;
@@ -473,7 +475,7 @@ static int open_session(struct run *r)
 		&(struct lw_session_opts){
 			r->opts.floor != LW_FLOOR_NONE, r->opts.unwind_fp,
 			r->opts.max_allocs, r->opts.max_sites,
-			r->target != NULL },
+			r->target != NULL, !r->opts.no_fds },
 		&(struct lw_session_events){ on_map_event, on_file_event, r });
 	if (rc)
 		return rc;
@@ -492,7 +494,8 @@ static int open_session(struct run *r)
 		}
 		r->depth.cfi = &r->cfi;
 	}
-	if (r->session.heap && session_attach_tracepoints(&r->session))
+	if ((r->session.heap || r->session.floor) &&
+	    session_attach_tracepoints(&r->session))
 		return LW_EXIT_KERNEL;
 	return LW_EXIT_OK;
 }

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "fdinfo.h"
 #include "model.h"
 
 int model_init(struct lw_model *m, double t0)
@@ -74,6 +75,10 @@ static void free_stacks(struct lw_model *m)
 	for (i = 0; i < m->n; i++) {
 		free(m->sites[i].ips);
 		m->sites[i].ips = NULL;
+		if (m->sites[i].fd_types)
+			fdtypes_free(m->sites[i].fd_types);
+		free(m->sites[i].fd_types);
+		m->sites[i].fd_types = NULL;
 	}
 }
 

@@ -10,6 +10,8 @@
 #include "regions.h"
 #include "trend.h"
 
+struct lw_fd_types;
+
 #define LW_MAX_BLOCKED 16 /* distinct (reason, pc) groups kept per site */
 
 /* Goroutines (threads) of a site parked for one reason (in one state) at
@@ -50,9 +52,10 @@ struct lw_site {
 	bool shadowed;	 /* goroutines: counted in a creation site instead;
 			    cgo: the Go runtime's own mappings (its heap) */
 	bool classified; /* mmap sites of a Go program: looked at once */
-	uint64_t thread_bytes; /* threads: their stack mappings */
-	char label[48];	       /* a site without a stack: what it is */
-	double oldest_age_s;   /* < 0: nothing outstanding */
+	uint64_t thread_bytes;	      /* threads: their stack mappings */
+	char label[48];		      /* a site without a stack: what it is */
+	struct lw_fd_types *fd_types; /* descriptors: what they are */
+	double oldest_age_s;	      /* < 0: nothing outstanding */
 };
 
 struct lw_model {

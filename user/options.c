@@ -75,6 +75,10 @@ static void usage(FILE *f)
 		"                           probe: creation sites are the go\n"
 		"                           statements; for programs that start a\n"
 		"                           goroutine per request)\n"
+		"      --fds MODE           on (the default): open descriptors by\n"
+		"                           the stack that opened them (files,\n"
+		"                           sockets, pipes...), from the syscalls\n"
+		"                           that make and close them; off: not\n"
 		"      --max-allocs N       live allocations tracked at most (default\n"
 		"                           1048576; more are counted as\n"
 		"                           alloc_map_full)\n"
@@ -152,6 +156,7 @@ enum {
 	OPT_KERNEL,
 	OPT_GO_HEAP,
 	OPT_GOROUTINES,
+	OPT_FDS,
 };
 
 static const struct option long_opts[] = {
@@ -177,6 +182,7 @@ static const struct option long_opts[] = {
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
 	{ "go-heap", required_argument, NULL, OPT_GO_HEAP },
 	{ "goroutines", required_argument, NULL, OPT_GOROUTINES },
+	{ "fds", required_argument, NULL, OPT_FDS },
 	{},
 };
 
@@ -327,6 +333,11 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 		if (strcmp(optarg, "probes") && strcmp(optarg, "scan"))
 			return bad_value("--goroutines (probes, scan)", optarg);
 		o->go_scan_only = !strcmp(optarg, "scan");
+		return LW_PARSE_RUN;
+	case OPT_FDS:
+		if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+			return bad_value("--fds (on, off)", optarg);
+		o->no_fds = !strcmp(optarg, "off");
 		return LW_PARSE_RUN;
 	case OPT_UNWIND:
 		if (strcmp(optarg, "tables") && strcmp(optarg, "fp"))

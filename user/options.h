@@ -36,6 +36,7 @@ struct lw_opts {
 	bool unwind_fp;		/* --unwind fp: no unwind tables */
 	int go_heap;		/* --go-heap: enum lw_goheap_mode, or -1 auto */
 	bool go_scan_only;	/* --goroutines scan: no birth/death probes */
+	bool no_fds;		/* --fds off: descriptors not tracked */
 	long max_allocs;	/* --max-allocs: live allocations tracked */
 	long max_sites;		/* --max-sites: stacks (sites) kept */
 	bool all;		/* -a, or no target: the whole system */

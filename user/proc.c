@@ -9,6 +9,7 @@
 #include <string.h>
 #include "elfsym.h"
 #include "plan.h"
+#include "fdinfo.h"
 #include "proc.h"
 #include "util.h"
 
@@ -180,6 +181,7 @@ static void count_goroutines(struct lw_proc *p)
 
 void proc_triage(struct lw_proc *p, double now)
 {
+	int64_t n;
 	int i;
 
 	char exe[sizeof(p->target.exe)];
@@ -199,6 +201,9 @@ void proc_triage(struct lw_proc *p, double now)
 	read_status(p);
 	if (p->is_go)
 		count_goroutines(p);
+	/* zoomed: its reconcile listed them already */
+	n = p->fds_on && p->fds.open >= 0 ? p->fds.open : fdinfo_count(p->pid);
+	p->value[LW_SIG_FDS] = n >= 0 ? n : -1;
 	p->suspect = false;
 	for (i = 0; i < LW_SIG_MAX; i++)
 		if (p->value[i] >= 0)
@@ -213,7 +218,8 @@ void proc_signal(struct lw_proc *p, enum lw_signal k, int64_t value, double now)
 	trend_add(&p->trend[k], now, value, value);
 	trend_fit(&p->trend[k], fit);
 	/* pages, not bytes: a process warming up touches a few */
-	if (k == LW_SIG_RSS && fit->growth < LW_RSS_MIN_GROWTH) {
+	if ((k == LW_SIG_RSS && fit->growth < LW_RSS_MIN_GROWTH) ||
+	    (k == LW_SIG_FDS && fit->growth < LW_FDS_MIN_GROWTH)) {
 		fit->suspect = false;
 		fit->verdict = TREND_TOO_SMALL;
 	}
@@ -232,6 +238,8 @@ void proc_free(struct lw_proc *p)
 	if (p->sym)
 		symbolizer_free(p->sym);
 	threads_free(&p->threads);
+	if (p->fds_on)
+		fds_free(&p->fds);
 	model_free(&p->model);
 	free(p->drained);
 	free(p);

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include "attach.h"
 #include "drain.h"
+#include "fds.h"
 #include "goheap.h"
 #include "goinfo.h"
 #include "goroutines.h"
@@ -29,6 +30,7 @@ enum lw_signal {
 	LW_SIG_RSS,	   /* resident anonymous memory, bytes */
 	LW_SIG_THREADS,	   /* live threads */
 	LW_SIG_GOROUTINES, /* live goroutines (Go programs) */
+	LW_SIG_FDS,	   /* open descriptors */
 	LW_SIG_MAX,
 };
 
@@ -38,6 +40,8 @@ enum lw_signal {
  * memory moves by pages, and a process warming up touches a few.
  */
 #define LW_RSS_MIN_GROWTH (256 << 10)
+/* Descriptors: a process opening a few more as it starts up is no leak. */
+#define LW_FDS_MIN_GROWTH 8
 
 struct lw_proc {
 	pid_t pid;
@@ -70,6 +74,8 @@ struct lw_proc {
 	struct lw_threads threads;
 	struct lw_goscan goscan;
 	struct lw_goheap goheap;
+	struct lw_fds fds;
+	bool fds_on, fds_warned;
 	struct go_heap_layout go_heap; /* planned: what goheap will use */
 	enum lw_goheap_mode go_heap_mode;
 	const char *go_heap_why;

@@ -8,7 +8,7 @@
  *	[thread];main (thr.c:20);leak (thr.c:9);[runs] block (thr.c:5) 133
  *
  * All kinds share one file: the first frame names the kind ([heap],
- * [goroutine], [thread]), so each kind is a tower of its own. Goroutine
+ * [goroutine], [thread], [fd]), so each kind is a tower of its own. Goroutine
  * and thread sites end with "[runs] FUNC", what they execute; a site
  * without a stack shows its label instead. A frame is "func (file:line)",
  * "func" or "module+0xOFFSET" when unresolved; an inlined frame carries

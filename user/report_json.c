@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fdinfo.h"
 #include "util.h"
 #include "view.h"
 
@@ -96,6 +97,39 @@ static void goroutine_json(json_object *o, struct lw_view *v,
 	json_object_object_add(o, "blocked", blocked);
 }
 
+/* What a descriptor site's descriptors are: name -> count. */
+static json_object *types_json(const struct lw_fd_types *t)
+{
+	json_object *o = json_object_new_object();
+	size_t i;
+
+	for (i = 0; t && i < t->n; i++)
+		add_int(o, t->v[i].name, t->v[i].count);
+	return o;
+}
+
+/* A process's descriptors: open, its limit, when growth reaches it. */
+static json_object *fds_json(const struct lw_fds *f)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "open",
+			       f->open >= 0 ? json_object_new_int64(f->open)
+					    : json_object_new_null());
+	add_int(o, "tracked", f->tracked);
+	add_int(o, "limit", f->limit);
+	add_int(o, "limit_hard", f->limit_hard);
+	add_num(o, "open_per_s", f->fit.value_per_s);
+	json_object_object_add(o, "eta_s",
+			       f->eta_s >= 0 ? json_object_new_double(f->eta_s)
+					     : json_object_new_null());
+	add_int(o, "at_attach", f->at_attach);
+	add_int(o, "opened_unseen", f->unseen);
+	add_int(o, "closes_unseen", f->closes_unseen);
+	add_int(o, "closed_at_exec", f->closed_at_exec);
+	return o;
+}
+
 static json_object *site_json(struct lw_view *v, struct lw_site *s)
 {
 	json_object *o = json_object_new_object();
@@ -121,6 +155,8 @@ static json_object *site_json(struct lw_view *v, struct lw_site *s)
 		json_object_object_add(o, "label", jstr(s->label));
 	if (s->kind != LW_KIND_HEAP)
 		goroutine_json(o, v, s);
+	if (s->kind == LW_KIND_FD)
+		json_object_object_add(o, "types", types_json(s->fd_types));
 	return o;
 }
 
@@ -152,21 +188,21 @@ static json_object *counters_json(struct lw_view *v, bool drops)
 }
 
 /* What was seen since attach, freed or not: the work observed. */
-static void totals_add(struct lw_view *v, uint64_t n[3][2])
+static void totals_add(struct lw_view *v, uint64_t n[LW_KIND_FD + 1][2])
 {
 	const struct lw_site *s;
 	size_t i;
 
 	for (i = 0; i < v->model->n; i++) {
 		s = &v->model->sites[i];
-		if (s->kind > LW_KIND_THREAD)
+		if (s->kind > LW_KIND_FD)
 			continue;
 		n[s->kind][0] += s->k.allocs + s->map_allocs;
 		n[s->kind][1] += s->k.frees + s->map_frees;
 	}
 }
 
-static json_object *totals_json(uint64_t n[3][2])
+static json_object *totals_json(uint64_t n[LW_KIND_FD + 1][2])
 {
 	json_object *o = json_object_new_object();
 
@@ -176,6 +212,8 @@ static json_object *totals_json(uint64_t n[3][2])
 	add_int(o, "goroutines_exited", n[LW_KIND_GOROUTINE][1]);
 	add_int(o, "threads_created", n[LW_KIND_THREAD][0]);
 	add_int(o, "threads_exited", n[LW_KIND_THREAD][1]);
+	add_int(o, "fds_opened", n[LW_KIND_FD][0]);
+	add_int(o, "fds_closed", n[LW_KIND_FD][1]);
 	return o;
 }
 
@@ -360,6 +398,7 @@ static void emit_proc(FILE *f, struct lw_view *v, struct lw_proc *p)
 	signal_json(o, p, LW_SIG_RSS, "anon_bytes", "rss_bytes_per_s");
 	signal_json(o, p, LW_SIG_THREADS, "threads", "threads_per_s");
 	signal_json(o, p, LW_SIG_GOROUTINES, "goroutines", "goroutines_per_s");
+	signal_json(o, p, LW_SIG_FDS, "fd_count", "fd_count_per_s");
 	json_object_object_add(o, "suspect",
 			       json_object_new_boolean(p->suspect));
 	json_object_object_add(o, "zoomed", json_object_new_boolean(p->zoomed));
@@ -371,6 +410,8 @@ static void emit_proc(FILE *f, struct lw_view *v, struct lw_proc *p)
 		json_object_object_add(o, "kernel_drops", kernel_drops(p));
 	if (pv.goheap)
 		json_object_object_add(o, "go_heap", goheap_json(pv.goheap));
+	if (pv.fds)
+		json_object_object_add(o, "fds", fds_json(pv.fds));
 	emit_open(f, o);
 	if (proc_has_sites(p))
 		emit_sites(f, &pv);
@@ -415,7 +456,7 @@ static json_object *system_target_json(void)
 static json_object *head(struct lw_view *v)
 {
 	json_object *root = json_object_new_object();
-	uint64_t totals[3][2] = {};
+	uint64_t totals[LW_KIND_FD + 1][2] = {};
 	struct lw_view pv;
 	size_t i;
 
@@ -440,6 +481,8 @@ static json_object *head(struct lw_view *v)
 	json_object_object_add(root, "totals", totals_json(totals));
 	if (v->goheap)
 		json_object_object_add(root, "go_heap", goheap_json(v->goheap));
+	if (v->fds)
+		json_object_object_add(root, "fds", fds_json(v->fds));
 	return root;
 }
 

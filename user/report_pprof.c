@@ -4,12 +4,13 @@
  * `go tool pprof` reads.
  *
  * One profile holds every kind of site. pprof wants a value of every
- * sample type in every sample, so there are four types and each sample
+ * sample type in every sample, so there are five types and each sample
  * fills those of its kind, leaving the others 0:
  *
  *   inuse_objects/count  inuse_space/bytes   heap sites
  *   goroutine/count                          goroutine sites
  *   thread/count                             thread sites
+ *   fd/count                                 descriptor sites
  *
  * inuse_space is the default type, as in Go's heap profiles; choose the
  * others with -sample_index. There is one sample per site (the sites of
@@ -17,7 +18,7 @@
  * JSON report has it: where the memory was allocated, or where the
  * goroutine or thread was created. Labels say the rest:
  *
- *   kind     heap, goroutine or thread
+ *   kind     heap, goroutine, thread or fd
  *   suspect  true or false (the trend rule)
  *   source   heap: malloc, mmap or malloc+mmap
  *   start    goroutine, thread: the function it runs
@@ -55,6 +56,7 @@ enum {
 	PP_SPACE,
 	PP_GOROUTINES,
 	PP_THREADS,
+	PP_FDS,
 	PP_NTYPES
 };
 
@@ -63,6 +65,7 @@ static const char *const type_names[PP_NTYPES][2] = {
 	[PP_SPACE] = { "inuse_space", "bytes" },
 	[PP_GOROUTINES] = { "goroutine", "count" },
 	[PP_THREADS] = { "thread", "count" },
+	[PP_FDS] = { "fd", "count" },
 };
 
 #define PP_MAX_LABELS 8
@@ -448,6 +451,9 @@ static void fill_sample(struct pp *p, struct pp_sample *ps, struct lw_site *s)
 		break;
 	case LW_KIND_THREAD:
 		ps->val[PP_THREADS] = site_count(s);
+		break;
+	case LW_KIND_FD:
+		ps->val[PP_FDS] = site_count(s);
 		break;
 	default: /* LW_KIND_GO_HEAP names stacks only: sites are heap */
 		break;

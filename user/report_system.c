@@ -12,15 +12,16 @@
 
 static void proc_row(FILE *f, const struct lw_proc *p)
 {
-	char comm[80], cg[300], mem[96], thr[64], go[64];
+	char comm[80], cg[300], mem[96], thr[64], go[64], fd[64];
 
 	lw_printable(p->target.comm, comm, sizeof(comm));
 	lw_printable(p->cgroup[0] ? p->cgroup : "-", cg, sizeof(cg));
 	system_signal_cell(p, LW_SIG_RSS, mem, sizeof(mem));
 	system_signal_cell(p, LW_SIG_THREADS, thr, sizeof(thr));
 	system_signal_cell(p, LW_SIG_GOROUTINES, go, sizeof(go));
-	fprintf(f, "%7d %-16s %-24s %-14s %-16s %-7s %-6s %s\n", p->pid, comm,
-		mem, thr, go, p->suspect ? "SUSPECT" : "",
+	system_signal_cell(p, LW_SIG_FDS, fd, sizeof(fd));
+	fprintf(f, "%7d %-16s %-24s %-14s %-16s %-14s %-7s %-6s %s\n", p->pid,
+		comm, mem, thr, go, fd, p->suspect ? "SUSPECT" : "",
 		p->zoomed ? "ZOOMED" : "", cg);
 }
 
@@ -41,8 +42,9 @@ void report_system(FILE *f, struct lw_view *v)
 		"traced in depth\n",
 		v->final ? "== final report:" : "==", v->elapsed, n, suspects,
 		suspects == 1 ? "" : "s", zoomed);
-	fprintf(f, "%7s %-16s %-24s %-14s %-16s %-7s %-6s %s\n", "PID", "COMM",
-		"MEMORY (anon)", "THREADS", "GOROUTINES", "", "", "CGROUP");
+	fprintf(f, "%7s %-16s %-24s %-14s %-16s %-14s %-7s %-6s %s\n", "PID",
+		"COMM", "MEMORY (anon)", "THREADS", "GOROUTINES", "DESCRIPTORS",
+		"", "", "CGROUP");
 	for (i = 0; i < n && i < rows; i++) {
 		proc_row(f, p[i]);
 		p[i]->shown = true;

@@ -2,6 +2,7 @@
 /* The periodic and final text reports. */
 #include <stdlib.h>
 #include <string.h>
+#include "fdinfo.h"
 #include "util.h"
 #include "view.h"
 
@@ -174,7 +175,26 @@ static void blocked_lines(FILE *f, struct lw_view *v, struct lw_site *s)
 	}
 }
 
-/* Goroutine and thread sites: live counts by the code that made them. */
+/* What a descriptor site's descriptors are, most first. */
+static void fd_types_lines(FILE *f, const struct lw_site *s, int max)
+{
+	char name[512];
+	size_t i;
+
+	if (!s->fd_types)
+		return;
+	for (i = 0; i < s->fd_types->n && i < (size_t)max; i++) {
+		lw_printable(s->fd_types->v[i].name, name, sizeof(name));
+		fprintf(f, "%42s %u x %s\n", "open:", s->fd_types->v[i].count,
+			name);
+	}
+	if (s->fd_types->n > (size_t)max)
+		fprintf(f, "%42s %zu more kinds\n",
+			"open:", s->fd_types->n - max);
+}
+
+/* Goroutine, thread and descriptor sites: live counts by the code that
+ * made them. */
 static void counted_line(FILE *f, struct lw_view *v, struct lw_site *s,
 			 int rank, int max_frames)
 {
@@ -194,7 +214,10 @@ static void counted_line(FILE *f, struct lw_view *v, struct lw_site *s,
 	fprintf(f, "%3d %11.1f/s %9lld %8s  %-7s %s %s\n", rank,
 		s->fit.value_per_s, (long long)site_count(s), age,
 		s->fit.suspect ? "SUSPECT" : "",
-		s->kind == LW_KIND_GOROUTINE ? "go" : "thread", first);
+		s->kind == LW_KIND_GOROUTINE ? "go"
+		: s->kind == LW_KIND_FD	     ? "fd"
+					     : "thread",
+		first);
 	for (i = 1; i < n && i < max_frames; i++) {
 		symbolizer_format(&fr[i], name, sizeof(name));
 		fprintf(f, "%42s %s\n", fr[i].inlined ? "(inlined)" : "<-",
@@ -206,6 +229,8 @@ static void counted_line(FILE *f, struct lw_view *v, struct lw_site *s,
 		fprintf(f, "%42s %s\n", "runs", name);
 	}
 	blocked_lines(f, v, s);
+	if (s->kind == LW_KIND_FD)
+		fd_types_lines(f, s, max_frames);
 }
 
 static void counted_table(FILE *f, struct lw_view *v, struct lw_site **s,
@@ -226,12 +251,16 @@ static void counted_table(FILE *f, struct lw_view *v, struct lw_site **s,
 		strcat(stacks, " of stacks, ");
 	}
 	fprintf(f,
-		"%s: %.0f live (%+.1f/s), %sin %zu creation sites, "
+		"%s: %.0f %s (%+.1f/s), %sin %zu %s sites, "
 		"%zu suspect%s\n",
-		s[0]->kind == LW_KIND_THREAD ? "threads" : "goroutines", live,
-		growth, stacks, n, suspects, suspects == 1 ? "" : "s");
+		s[0]->kind == LW_KIND_THREAD ? "threads"
+		: s[0]->kind == LW_KIND_FD   ? "descriptors"
+					     : "goroutines",
+		live, s[0]->kind == LW_KIND_FD ? "open" : "live", growth,
+		stacks, n, s[0]->kind == LW_KIND_FD ? "opening" : "creation",
+		suspects, suspects == 1 ? "" : "s");
 	fprintf(f, "  # %13s %9s %8s  %-7s %s\n", "GROWTH", "LIVE", "OLDEST",
-		"", "CREATED AT");
+		"", s[0]->kind == LW_KIND_FD ? "OPENED AT" : "CREATED AT");
 	for (i = 0; i < n && i < (size_t)v->top; i++)
 		counted_line(f, v, s[i], i + 1, frames);
 	if (n > (size_t)v->top)
@@ -239,10 +268,34 @@ static void counted_table(FILE *f, struct lw_view *v, struct lw_site **s,
 			n - v->top);
 }
 
+/* The process's descriptors against its limit. */
+static void fds_line(FILE *f, const struct lw_fds *fds)
+{
+	char eta[64], lim[32];
+
+	if (fds->open < 0)
+		return;
+	view_fd_eta(fds, eta, sizeof(eta));
+	if (fds->limit >= 0)
+		snprintf(lim, sizeof(lim), "%lld", fds->limit);
+	else
+		snprintf(lim, sizeof(lim), "unlimited");
+	fprintf(f, "descriptors: %lld open of limit %s (%+.1f/s%s%s)",
+		(long long)fds->open, lim, fds->fit.value_per_s,
+		eta[0] ? ": " : "", eta);
+	if (fds->at_attach || fds->unseen || fds->closes_unseen)
+		fprintf(f,
+			"; %lld alive at attach, %lld opened unseen, "
+			"%llu closed unseen",
+			(long long)fds->at_attach, (long long)fds->unseen,
+			(unsigned long long)fds->closes_unseen);
+	fprintf(f, "\n");
+}
+
 void report_text(FILE *f, struct lw_view *v)
 {
 	int frames = v->final ? LW_MAX_FRAMES : INTERVAL_FRAMES;
-	size_t n, nheap, ngo;
+	size_t n, nheap, ngo, nthr;
 	struct lw_site **s;
 
 	if (v->sys) {
@@ -252,6 +305,7 @@ void report_text(FILE *f, struct lw_view *v)
 	n = model_ranked(v->model, &s);
 	nheap = count_kind(s, n, LW_KIND_HEAP);
 	ngo = count_kind(s, n, LW_KIND_GOROUTINE);
+	nthr = count_kind(s, n, LW_KIND_THREAD);
 
 	header(f, v, s, nheap);
 	heap_table(f, v, s, nheap, frames);
@@ -259,8 +313,13 @@ void report_text(FILE *f, struct lw_view *v)
 		goheap_line(f, v->goheap);
 	if (ngo)
 		counted_table(f, v, s + nheap, ngo, frames);
-	if (n > nheap + ngo)
-		counted_table(f, v, s + nheap + ngo, n - nheap - ngo, frames);
+	if (nthr)
+		counted_table(f, v, s + nheap + ngo, nthr, frames);
+	if (v->fds)
+		fds_line(f, v->fds);
+	if (n > nheap + ngo + nthr)
+		counted_table(f, v, s + nheap + ngo + nthr,
+			      n - nheap - ngo - nthr, frames);
 	drops(f, v);
 	fflush(f);
 	free(s);

@@ -60,6 +60,7 @@ static int size_maps(struct heap_bpf *h, const struct lw_session_opts *o)
 		{ h->maps.sites, o->max_sites },
 		{ h->maps.go_samples, LW_MAX_GO_SAMPLES },
 		{ h->maps.go_sample_spans, LW_MAX_GO_SAMPLES },
+		{ h->maps.fds, LW_MAX_FDS },
 		{ h->maps.cfi_files, LW_CFI_MAX_FILES },
 		{ h->maps.cfi_pages, LW_CFI_MAX_PAGES },
 		{ h->maps.cfi_entries, LW_CFI_MAX_ENTRIES },
@@ -90,20 +91,39 @@ static void fill_go_exp(__u64 *t)
 			       LW_GO_SAMPLE_MEAN);
 }
 
+static int load_heap(struct lw_session *s, const struct lw_session_opts *o,
+		     bool fds)
+{
+	int err;
+
+	heap_bpf__destroy(s->heap);
+	s->heap = heap_bpf__open();
+	if (!s->heap)
+		return -errno;
+	s->heap->rodata->use_tables = !o->unwind_fp;
+	s->max_sites = o->max_sites;
+	s->solo = o->solo;
+	bpf_program__set_autoload(s->heap->progs.fd_sys_exit, fds);
+	err = size_maps(s->heap, o);
+	if (!err)
+		err = heap_bpf__load(s->heap);
+	s->fds_fd = !err && fds ? bpf_map__fd(s->heap->maps.fds) : -1;
+	return err;
+}
+
 static int open_heap(struct lw_session *s, const struct lw_session_opts *o,
 		     const struct lw_session_events *ev)
 {
 	int err;
 
-	s->heap = heap_bpf__open();
-	if (!s->heap)
-		return load_error("open", -errno);
-	s->heap->rodata->use_tables = !o->unwind_fp;
-	s->max_sites = o->max_sites;
-	s->solo = o->solo;
-	err = size_maps(s->heap, o);
-	if (!err)
-		err = heap_bpf__load(s->heap);
+	err = load_heap(s, o, o->fds);
+	if (err && o->fds) {
+		/* one missing feature turns off one part, not the run */
+		lw_warn("descriptors are not tracked: the syscall exit "
+			"tracepoint program did not load (%s)",
+			strerror(-err));
+		err = load_heap(s, o, false);
+	}
 	if (err)
 		return load_error("load", err);
 	s->sites_fd = bpf_map__fd(s->heap->maps.sites);
@@ -141,7 +161,7 @@ int session_open(struct lw_session *s, const struct lw_session_opts *o,
 	memset(s, 0, sizeof(*s));
 	s->sites_fd = s->stacks_fd = s->counters_fd = s->allocs_fd = -1;
 	s->goroutines_fd = s->threads_fd = s->targets_fd = -1;
-	s->go_samples_fd = s->go_spans_fd = -1;
+	s->go_samples_fd = s->go_spans_fd = s->fds_fd = -1;
 	s->cfi = (struct lw_cfi_fds){ -1, -1, -1, -1 };
 	libbpf_set_print(libbpf_print);
 	if (o->floor)
@@ -149,16 +169,26 @@ int session_open(struct lw_session *s, const struct lw_session_opts *o,
 	return open_heap(s, o, ev);
 }
 
-/* Exec, thread birth and thread death: tracepoints, for every process. */
+/*
+ * Exec, thread birth and thread death, and syscall exits (descriptors):
+ * tracepoints, for every process. The floor has its bare syscall exit.
+ */
 int session_attach_tracepoints(struct lw_session *s)
 {
-	struct bpf_program *tps[] = { s->heap->progs.on_exec,
-				      s->heap->progs.on_newtask,
-				      s->heap->progs.on_thread_exit };
+	struct bpf_program *tps[4] = { 0 };
 	struct bpf_link *l;
-	unsigned i;
+	unsigned i, n = 0;
 
-	for (i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+	if (s->floor) {
+		tps[n++] = s->floor->progs.floor_sys_exit;
+	} else {
+		tps[n++] = s->heap->progs.on_exec;
+		tps[n++] = s->heap->progs.on_newtask;
+		tps[n++] = s->heap->progs.on_thread_exit;
+		if (s->fds_fd >= 0)
+			tps[n++] = s->heap->progs.fd_sys_exit;
+	}
+	for (i = 0; i < n; i++) {
 		l = bpf_program__attach(tps[i]);
 		if (!l) {
 			lw_err("attaching %s: %s", bpf_program__name(tps[i]),
@@ -335,9 +365,9 @@ static int snap_cmp(const void *a, const void *b)
 }
 
 /* Reads an iterator to its end: records may straddle reads. */
-static int read_snaps(int fd, struct lw_thread_snap **out)
+static int read_records(int fd, size_t rec, void **out)
 {
-	size_t len = 0, cap = 64 * sizeof(**out);
+	size_t len = 0, cap = 64 * rec;
 	char *buf = malloc(cap), *p;
 	ssize_t got;
 
@@ -359,12 +389,12 @@ static int read_snaps(int fd, struct lw_thread_snap **out)
 			break;
 		len += got;
 	}
-	*out = (struct lw_thread_snap *)buf;
-	return len / sizeof(**out);
+	*out = buf;
+	return len / rec;
 }
 
-int session_thread_snaps(struct lw_session *s, pid_t pid,
-			 struct lw_thread_snap **out)
+/* Runs iterator prog over process pid; its records, malloc'ed, in *out. */
+static int run_iter(struct bpf_program *prog, pid_t pid, size_t rec, void **out)
 {
 	union bpf_iter_link_info info = { .task.pid = pid };
 	struct bpf_iter_attach_opts opts;
@@ -377,9 +407,7 @@ int session_thread_snaps(struct lw_session *s, pid_t pid,
 	opts.link_info = &info;
 	opts.link_info_len = sizeof(info);
 	*out = NULL;
-	if (!s->heap)
-		return 0;
-	link = bpf_program__attach_iter(s->heap->progs.thread_snap, &opts);
+	link = bpf_program__attach_iter(prog, &opts);
 	if (!link)
 		return -errno;
 	fd = bpf_iter_create(bpf_link__fd(link));
@@ -388,10 +416,32 @@ int session_thread_snaps(struct lw_session *s, pid_t pid,
 		bpf_link__destroy(link);
 		return n;
 	}
-	n = read_snaps(fd, out);
-	if (n > 1)
-		qsort(*out, n, sizeof(**out), snap_cmp);
+	n = read_records(fd, rec, out);
 	close(fd);
 	bpf_link__destroy(link);
 	return n;
+}
+
+int session_thread_snaps(struct lw_session *s, pid_t pid,
+			 struct lw_thread_snap **out)
+{
+	int n;
+
+	*out = NULL;
+	if (!s->heap)
+		return 0;
+	n = run_iter(s->heap->progs.thread_snap, pid, sizeof(**out),
+		     (void **)out);
+	if (n > 1)
+		qsort(*out, n, sizeof(**out), snap_cmp);
+	return n;
+}
+
+int session_fd_snaps(struct lw_session *s, pid_t pid, struct lw_fd_snap **out)
+{
+	*out = NULL;
+	if (!s->heap || s->fds_fd < 0)
+		return 0;
+	return run_iter(s->heap->progs.fd_snap, pid, sizeof(**out),
+			(void **)out);
 }

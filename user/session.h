@@ -22,6 +22,7 @@ struct lw_session {
 	struct ring_buffer *rb;
 	int sites_fd, stacks_fd, counters_fd, allocs_fd, goroutines_fd;
 	int threads_fd, targets_fd, go_samples_fd, go_spans_fd;
+	int fds_fd; /* descriptors; -1 when not tracked */
 	uint32_t max_sites;
 	bool solo; /* one target: kept in .bss, not in the targets map */
 	struct lw_cfi_fds cfi; /* the unwind tables' maps; -1 under --floor */
@@ -47,6 +48,7 @@ struct lw_session_opts {
 	long max_allocs; /* the live-allocation map's size */
 	long max_sites;	 /* the site arrays' size */
 	bool solo;	 /* one target (-p, a command), not the whole system */
+	bool fds;	 /* descriptors tracked (the syscall exit program) */
 };
 
 /* Returns an lw_exit code, with the reason printed. */
@@ -74,6 +76,9 @@ uint32_t session_nsites(struct lw_session *s);
  */
 int session_thread_snaps(struct lw_session *s, pid_t pid,
 			 struct lw_thread_snap **out);
+/* Every open descriptor of process pid and its file, from the file
+ * iterator, in its order; like session_thread_snaps. */
+int session_fd_snaps(struct lw_session *s, pid_t pid, struct lw_fd_snap **out);
 /* pid's epoch: its execs (and zooms) since it was first traced. */
 uint32_t session_epoch(struct lw_session *s, pid_t pid);
 void session_consume(struct lw_session *s);

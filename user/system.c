@@ -286,6 +286,7 @@ static const char *const signal_names[LW_SIG_MAX] = {
 	[LW_SIG_RSS] = "memory",
 	[LW_SIG_THREADS] = "threads",
 	[LW_SIG_GOROUTINES] = "goroutines",
+	[LW_SIG_FDS] = "descriptors",
 };
 
 void system_growth(const struct lw_proc *p, char *buf, size_t len)

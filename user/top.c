@@ -203,6 +203,9 @@ static bool table_key(struct lw_top *t, struct lw_view *v, int ch)
 	case 'o':
 		set_order(t, t->sort, LW_KIND_GOROUTINE);
 		break;
+	case 'f':
+		set_order(t, t->sort, LW_KIND_FD);
+		break;
 	case 'a':
 		set_order(t, t->sort, TOP_ALL);
 		break;

@@ -49,6 +49,7 @@ static const char *kind_short(enum lw_site_kind k)
 {
 	return k == LW_KIND_HEAP	? "heap"
 	       : k == LW_KIND_GOROUTINE ? "go"
+	       : k == LW_KIND_FD	? "fd"
 					: "thread";
 }
 
@@ -98,15 +99,16 @@ static void header_totals(const struct top_snap *s)
 	const struct top_total *h = &s->total[LW_KIND_HEAP];
 	const struct top_total *th = &s->total[LW_KIND_THREAD];
 	const struct top_total *g = &s->total[LW_KIND_GOROUTINE];
+	const struct top_total *fd = &s->total[LW_KIND_FD];
 	char bytes[32], rate[32], line[256];
 
 	lw_fmt_bytes(h->value, bytes, sizeof(bytes));
 	lw_fmt_bytes(h->rate, rate, sizeof(rate));
 	snprintf(line, sizeof(line),
 		 "heap %s (%s%s/s)  threads %.0f (%+.1f/s)  "
-		 "goroutines %.0f (%+.1f/s)",
+		 "goroutines %.0f (%+.1f/s)  fds %.0f (%+.1f/s)",
 		 bytes, h->rate >= 0 ? "+" : "", rate, th->value, th->rate,
-		 g->value, g->rate);
+		 g->value, g->rate, fd->value, fd->rate);
 	put(1, 0, line);
 }
 
@@ -240,7 +242,7 @@ static void footer(struct lw_top *t)
 	attron(A_REVERSE);
 	mvhline(LINES - 1, 0, ' ', COLS);
 	put(LINES - 1, 0,
-	    "q quit  g/s/c sort  h/t/o/a filter  Enter stack  p pause  ? help");
+	    "q quit  g/s/c sort  h/t/o/f/a filter  Enter stack  p pause  ? help");
 	attroff(A_REVERSE);
 }
 

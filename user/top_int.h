@@ -57,7 +57,7 @@ struct top_total {
 struct top_snap {
 	struct top_row *rows;
 	size_t n, cap;
-	struct top_total total[3]; /* by enum lw_site_kind */
+	struct top_total total[LW_KIND_FD + 1]; /* by enum lw_site_kind */
 	size_t suspects;
 	char target[96];
 	char drops[160];

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fdinfo.h"
 #include "top_int.h"
 #include "util.h"
 
@@ -53,6 +54,23 @@ static void add_frame(struct top_page *p, const char *lead,
 		add(p, "  %-10s %s", f->inlined ? "(inlined)" : lead, name);
 }
 
+/* A descriptor site: what its descriptors are (names are the target's:
+ * escaped). */
+static void add_fd_types(struct top_page *p, const struct lw_site *s)
+{
+	char name[512];
+	size_t i;
+
+	if (s->kind != LW_KIND_FD || !s->fd_types)
+		return;
+	for (i = 0; i < s->fd_types->n && i < 20; i++) {
+		lw_printable(s->fd_types->v[i].name, name, sizeof(name));
+		add(p, "open: %u x %s", s->fd_types->v[i].count, name);
+	}
+	if (s->fd_types->n > 20)
+		add(p, "open: %zu more kinds", s->fd_types->n - 20);
+}
+
 static void add_values(struct top_page *p, const struct lw_site *s)
 {
 	char bytes[32], rate[32];
@@ -73,6 +91,7 @@ static void add_values(struct top_page *p, const struct lw_site *s)
 	}
 	if (s->oldest_age_s >= 0)
 		add(p, "oldest %.1fs", s->oldest_age_s);
+	add_fd_types(p, s);
 	add(p, "trend: %s (%u samples, Mann-Kendall z %.1f, r2 %.2f)",
 	    s->fit.suspect ? "SUSPECT" : trend_verdict_str(s->fit.verdict),
 	    s->fit.samples, s->fit.z, s->fit.r2);
@@ -85,7 +104,9 @@ static void add_stack(struct top_page *p, struct lw_view *v, struct lw_site *s)
 
 	add(p, "%s", "");
 	add(p, "%s, innermost first:",
-	    s->kind == LW_KIND_HEAP ? "allocated at" : "created at");
+	    s->kind == LW_KIND_HEAP ? "allocated at"
+	    : s->kind == LW_KIND_FD ? "opened at"
+				    : "created at");
 	if (!n || !fr[0].pc)
 		add(p, "  %s", s->label[0] ? s->label : "[stack not captured]");
 	for (i = 0; i < n && fr[0].pc; i++)
@@ -141,10 +162,11 @@ void page_build_help(struct top_page *p)
 		"  g            sort by growth per second (default)",
 		"  s            sort by size (outstanding bytes)",
 		"  c            sort by count (live allocations, threads, "
-		"goroutines)",
-		"  h / t / o    show heap / thread / goroutine sites only",
-		"  a            show all kinds (heap, then goroutines, then "
-		"threads)",
+		"goroutines, descriptors)",
+		"  h / t / o / f  show heap / thread / goroutine / descriptor "
+		"sites only",
+		"  a            show all kinds (heap, then goroutines, threads, "
+		"descriptors)",
 		"  Up/Down j/k  move the selection; PgUp/PgDn, Home/End",
 		"  Enter        the selected site's full stack (goroutines: "
 		"where they block)",

@@ -47,6 +47,7 @@ struct lw_view view_of_proc(const struct lw_view *v, struct lw_proc *p)
 	pv.model = &p->model;
 	pv.sym = p->sym;
 	pv.goheap = p->goheap_on ? &p->goheap : NULL;
+	pv.fds = p->fds_on ? &p->fds : NULL;
 	return pv;
 }
 
@@ -83,6 +84,8 @@ const char *view_kind_name(enum lw_site_kind kind)
 		return "thread";
 	case LW_KIND_GO_HEAP: /* stacks only: their sites are heap sites */
 		return "heap";
+	case LW_KIND_FD:
+		return "fd";
 	}
 	return "?";
 }
@@ -110,6 +113,32 @@ static int skip_leading(struct lw_frame *f, int n, bool (*skip)(const char *))
 	return n - k;
 }
 
+/*
+ * A descriptor's stack starts at the syscall instruction: the C
+ * library's wrappers (open, fopen and what it calls) and Go's syscall
+ * packages say nothing; the program's code that called them does.
+ */
+static bool is_syscall_wrapper(const struct lw_frame *f)
+{
+	const char *m = f->module ? strrchr(f->module, '/') : NULL;
+	const char *sym = f->symbol ? f->symbol : "";
+
+	if (m && (!strncmp(m, "/libc.so", 8) || !strncmp(m, "/libc-", 6)))
+		return true;
+	return !strncmp(sym, "runtime.", 8) || !strncmp(sym, "syscall.", 8) ||
+	       !strncmp(sym, "internal/", 9);
+}
+
+static int skip_wrappers(struct lw_frame *f, int n)
+{
+	int k = 0;
+
+	while (k < n - 1 && is_syscall_wrapper(&f[k]))
+		k++;
+	memmove(f, f + k, (n - k) * sizeof(*f));
+	return n - k;
+}
+
 int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
 		int max)
 {
@@ -120,5 +149,24 @@ int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
 					max - n);
 	if (s->kind == LW_KIND_GOROUTINE)
 		return skip_leading(out, n, is_go_runtime);
+	if (s->kind == LW_KIND_FD)
+		return skip_wrappers(out, n);
 	return s->kind == LW_KIND_HEAP ? skip_leading(out, n, is_cxx_new) : n;
+}
+
+void view_fd_eta(const struct lw_fds *fds, char *buf, size_t len)
+{
+	double t = fds->eta_s;
+
+	buf[0] = 0;
+	if (t < 0)
+		return;
+	if (t < 120)
+		snprintf(buf, len, "EMFILE in ~%.0f s", t);
+	else if (t < 7200)
+		snprintf(buf, len, "EMFILE in ~%.0f min", t / 60);
+	else if (t < 172800)
+		snprintf(buf, len, "EMFILE in ~%.0f h", t / 3600);
+	else
+		snprintf(buf, len, "EMFILE in ~%.0f days", t / 86400);
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "fds.h"
 #include "model.h"
 #include "options.h"
 #include "proc.h"
@@ -29,6 +30,7 @@ struct lw_view {
 	const char *root;	  /* folded: a root frame for every line */
 	uint64_t salt;		  /* pprof: keeps processes' pcs apart */
 	const struct lw_goheap *goheap; /* a Go program's heap, or NULL */
+	const struct lw_fds *fds;	/* its descriptors, or NULL */
 };
 
 struct lw_view view_of_proc(const struct lw_view *v, struct lw_proc *p);
@@ -47,6 +49,8 @@ void view_drops(struct lw_view *v, char *buf, size_t len);
 int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
 		int max);
 const char *view_kind_name(enum lw_site_kind kind);
+/* "EMFILE in ~14 min": when the growth reaches the soft limit, or "". */
+void view_fd_eta(const struct lw_fds *fds, char *buf, size_t len);
 
 void report_text(FILE *f, struct lw_view *v);
 /* System-wide: the process table, then each zoomed process's report. */

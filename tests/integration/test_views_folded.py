@@ -24,7 +24,7 @@ from lwlib import check, tmpdir
 NPM_DIR = os.path.join(lwlib.ROOT, "build", "npm")
 READER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                       "speedscope_read.js")
-KINDS = {"heap", "goroutine", "thread"}
+KINDS = {"heap", "goroutine", "thread", "fd"}
 ODD_COMM = "a;b\tc 12"
 
 # ---------------------------------------------------------------------------

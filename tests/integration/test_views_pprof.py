@@ -1,7 +1,7 @@
 """--pprof: the gzipped pprof profile, read back by `go tool pprof` (Go from
 Debian). In one run with --json and --pprof, the profile's samples are the
 JSON report's sites: the same kinds, values (inuse_objects and inuse_space
-for heap sites, goroutine/count, thread/count) and stacks, function for
+for heap sites, goroutine/count, thread/count, fd/count) and stacks, function for
 function, inlined frames as several lines of one location (innermost
 first); mappings carry the binaries' GNU build IDs. The file is rewritten
 each interval, replaced whole; `go tool pprof -top` reads it."""
@@ -20,11 +20,12 @@ from test_goroutines import build_go
 GO_TOOLS = ["/usr/lib/go-1.23/bin/go", "/usr/lib/go-1.21/bin/go",
             "/usr/lib/go-1.19/bin/go"]
 TYPES = ["inuse_objects/count", "inuse_space/bytes", "goroutine/count",
-         "thread/count"]
+         "thread/count", "fd/count"]
 # Where each kind's values go, in TYPES order: (JSON field, index).
 KIND_VALUES = {"heap": (("count", 0), ("bytes", 1)),
                "goroutine": (("count", 2),),
-               "thread": (("count", 3),)}
+               "thread": (("count", 3),),
+               "fd": (("count", 4),)}
 
 
 def go_tool():
