@@ -130,13 +130,14 @@ static __always_inline enum fd_call fd_call_of(long nr, struct pt_regs *regs)
 static __always_inline __u64 fd_file(__u32 fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	/* BTF pointers: plain loads the JIT guards, no helper calls */
+	struct fdtable *fdt = task->files->fdt;
 	struct file **v;
 	__u64 f = 0;
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+	if (!fdt || fd >= fdt->max_fds)
 		return 0;
-	v = BPF_CORE_READ(fdt, fd);
+	v = fdt->fd;
 	if (bpf_probe_read_kernel(&f, sizeof(f), v + fd))
 		count(LW_CNT_FD_READ_ERROR);
 	return f;
@@ -153,15 +154,22 @@ static __always_inline void fd_opened(struct owner o, __u32 fd, __u32 site)
 	struct lw_fd_val val = { .file = fd_file(fd),
 				 .site = site,
 				 .gen = cur_gen };
-	struct lw_fd_val *old = bpf_map_lookup_elem(&fds, &key), copy;
+	struct lw_fd_val *old, copy;
+	long err;
 
-	if (old) {
+	/* the number was free: no entry, one map operation */
+	err = bpf_map_update_elem(&fds, &key, &val, BPF_NOEXIST);
+	if (err == -17 /* EEXIST */) {
+		old = bpf_map_lookup_elem(&fds, &key);
+		if (!old)
+			return;
 		if (old->file == val.file)
 			return; /* dup2(fd, fd): the same descriptor */
 		copy = *old;
 		site_sub(copy.site, 0, copy.gen);
+		err = bpf_map_update_elem(&fds, &key, &val, BPF_ANY);
 	}
-	if (bpf_map_update_elem(&fds, &key, &val, BPF_ANY)) {
+	if (err) {
 		count(LW_CNT_FD_MAP_FULL);
 		return;
 	}
@@ -209,7 +217,7 @@ static __always_inline void fd_range_closed(struct owner o,
 
 	if (regs->dx & CLOSE_RANGE_CLOEXEC)
 		return; /* only marked: closed at exec, which reconciles */
-	max = BPF_CORE_READ(task, files, fdt, max_fds);
+	max = task->files->fdt->max_fds;
 	if (last >= max)
 		last = max ? max - 1 : 0;
 	if (first > last)

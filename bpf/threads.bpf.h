@@ -95,12 +95,12 @@ int BPF_KPROBE(thread_create, void *a0, __u64 a1, __u64 a2)
 static __always_inline __u32 clone_site(struct task_struct *task,
 					struct owner o)
 {
-	struct pt_regs regs;
+	/* a BTF pointer: three loads, not a copy of every register */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 
-	if (bpf_probe_read_kernel(&regs, sizeof(regs),
-				  (void *)bpf_task_pt_regs(task)))
+	if (!regs)
 		return LW_NO_SITE;
-	return site_of(regs.ip, regs.bp, regs.sp, LW_KIND_THREAD, 0, o);
+	return site_of(regs->ip, regs->bp, regs->sp, LW_KIND_THREAD, 0, o);
 }
 
 SEC("tp_btf/task_newtask")

@@ -179,8 +179,32 @@ enum step_result {
 	STEP_TRUNCATED
 };
 
+/*
+ * A user read costs as much here as a whole frame's table lookups, and a
+ * walk reads a word or two per frame, mostly within a few hundred bytes
+ * above the first sp: one read of up to LW_STACK_BUF bytes of the stack
+ * there, never past the end of the stack's mapping (a read that faults
+ * costs many times more), serves them. Reads outside it go to the user
+ * memory one by one.
+ */
+#define LW_STACK_BUF 4096
+
+struct stack_buf {
+	__u8 b[LW_STACK_BUF + 64]; /* + the largest read (signal frame) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stack_buf);
+} stack_bufs SEC(".maps");
+
 struct walk_state {
 	__u64 ip, sp, fp;
+	__u64 buf_lo;  /* the stack bytes [buf_lo, buf_lo + buf_len) are in */
+	__u32 buf_len; /* this CPU's stack_buf */
+	__u32 pad;
 	/* where fp is saved, when it is still to be read (0: fp is read);
 	 * most frames never need the caller's rbp, so it is read lazily */
 	__u64 fp_at;
@@ -203,6 +227,7 @@ struct vma_cache {
 	__u32 seq;
 	__u32 flip;
 	struct vma_slot vma[LW_VMA_SLOTS];
+	__u64 stack_lo, stack_hi; /* the mapping the thread's stack is in */
 };
 
 struct {
@@ -223,6 +248,73 @@ static __always_inline __u32 mm_seq(__u64 *which)
 	return mm->mm_lock_seq.sequence;
 }
 
+struct span {
+	__u64 lo, hi;
+};
+
+static long stack_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
+			 void *data)
+{
+	struct span *sp = data;
+
+	sp->lo = vma->vm_start;
+	sp->hi = vma->vm_end;
+	return 0;
+}
+
+/* The stack above sp, into this CPU's buffer, as far as its mapping goes. */
+static __always_inline void stack_fill(struct walk_state *w,
+				       struct vma_cache *c)
+{
+	struct stack_buf *b;
+	__u32 zero = 0;
+	__u64 len;
+
+	struct span vs = {};
+
+	if (w->sp < c->stack_lo || w->sp >= c->stack_hi) {
+		c->stack_lo = c->stack_hi = 0;
+		if (bpf_find_vma(bpf_get_current_task_btf(), w->sp,
+				 stack_vma_cb, &vs, 0) ||
+		    w->sp < vs.lo || w->sp >= vs.hi)
+			return;
+		c->stack_lo = vs.lo;
+		c->stack_hi = vs.hi;
+	}
+	b = bpf_map_lookup_elem(&stack_bufs, &zero);
+	len = c->stack_hi - w->sp;
+	if (!b || len < 8)
+		return;
+	if (len > LW_STACK_BUF)
+		len = LW_STACK_BUF;
+	if (bpf_probe_read_user(b->b, len, (void *)w->sp))
+		return;
+	w->buf_lo = w->sp;
+	w->buf_len = len;
+}
+
+/* size bytes at the user address addr: from the buffer when it has them. */
+static __always_inline long user_read(struct walk_state *w, void *dst,
+				      __u32 size, __u64 addr)
+{
+	struct stack_buf *b;
+	__u32 zero = 0;
+	__u64 off;
+
+	if (addr >= w->buf_lo && addr + size <= w->buf_lo + w->buf_len &&
+	    size <= 64) {
+		b = bpf_map_lookup_elem(&stack_bufs, &zero);
+		if (b) {
+			/* plain loads: a helper call costs what a user
+			 * read does */
+			off = (addr - w->buf_lo) & (LW_STACK_BUF - 1);
+			__builtin_memcpy(dst, b->b + off, size);
+			return 0;
+		}
+	}
+	return bpf_probe_read_user(dst, size, (void *)addr);
+}
+
 static __always_inline struct vma_cache *cache_load(struct walk_state *w,
 						    __u32 *seq)
 {
@@ -237,7 +329,11 @@ static __always_inline struct vma_cache *cache_load(struct walk_state *w,
 	if (c && c->mm == mm && c->seq == *seq && !(*seq & 1)) {
 		__builtin_memcpy(w->vma, c->vma, sizeof(w->vma));
 		w->flip = c->flip;
+	} else if (c) {
+		c->stack_lo = c->stack_hi = 0; /* the mappings may have moved */
 	}
+	if (c)
+		stack_fill(w, c);
 	return c;
 }
 
@@ -279,7 +375,7 @@ static __always_inline bool need_fp(struct walk_state *w)
 {
 	if (!w->fp_at)
 		return true;
-	if (bpf_probe_read_user(&w->fp, sizeof(w->fp), (void *)w->fp_at))
+	if (user_read(w, &w->fp, sizeof(w->fp), w->fp_at))
 		return false;
 	w->fp_at = 0;
 	return true;
@@ -295,7 +391,7 @@ static __always_inline int fp_step(struct walk_state *w)
 	if (!w->fp)
 		return STEP_END; /* _start and thread starts clear rbp */
 	if (w->fp < w->lo || w->fp >= w->hi || (w->fp & 7) ||
-	    bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp))
+	    user_read(w, frame, sizeof(frame), w->fp))
 		return STEP_TRUNCATED;
 	if (!frame[1])
 		return STEP_END;
@@ -314,7 +410,7 @@ static __always_inline int signal_step(struct walk_state *w)
 {
 	__u64 mc = w->sp + 40, regs[7];
 
-	if (bpf_probe_read_user(regs, sizeof(regs), (void *)(mc + 10 * 8)))
+	if (user_read(w, regs, sizeof(regs), mc + 10 * 8))
 		return STEP_TRUNCATED;
 	w->fp = regs[0];
 	w->fp_at = 0;
@@ -376,7 +472,7 @@ __noinline int lw_step(struct walk_state *w)
 	}
 	if (cfa <= w->sp || cfa < w->lo || cfa >= w->hi)
 		return STEP_TRUNCATED;
-	if (bpf_probe_read_user(&w->ip, sizeof(w->ip), (void *)(cfa - 8)))
+	if (user_read(w, &w->ip, sizeof(w->ip), cfa - 8))
 		return STEP_TRUNCATED;
 	if (r->rbp_off)
 		w->fp_at = cfa + (__s64)r->rbp_off;

@@ -125,8 +125,11 @@ static bool is_syscall_wrapper(const struct lw_frame *f)
 
 	if (m && (!strncmp(m, "/libc.so", 8) || !strncmp(m, "/libc-", 6)))
 		return true;
-	return !strncmp(sym, "runtime.", 8) || !strncmp(sym, "syscall.", 8) ||
-	       !strncmp(sym, "internal/", 9);
+	/* Go: runtime/internal/syscall up to 1.22, internal/runtime/syscall
+	 * after; golang.org/x/sys/unix is the syscall package of many */
+	return !strncmp(sym, "runtime.", 8) || !strncmp(sym, "runtime/", 8) ||
+	       !strncmp(sym, "syscall.", 8) || !strncmp(sym, "internal/", 9) ||
+	       !strncmp(sym, "golang.org/x/sys/unix.", 22);
 }
 
 static int skip_wrappers(struct lw_frame *f, int n)
