@@ -137,14 +137,48 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	b->at += (size_t)n < b->len - b->at ? (size_t)n : b->len - b->at - 1;
 }
 
-/* n bytes of s, each run of decimal digits as one '*': the instance
- * numbers (pids, counters, ports in names) that differ per descriptor. */
-static void sb_pattern(struct sbuf *b, const char *s, size_t n)
+/* A word (letters and digits between separators) from i on: its end. */
+static size_t word_end(const char *s, size_t i, size_t n)
 {
+	while (i < n && isalnum((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+/* Hex with a digit in it, 6 or more long: a hash, an id, a temp name. */
+static bool is_hex_id(const char *s, size_t n)
+{
+	bool digit = false;
 	size_t i;
 
+	if (n < 6)
+		return false;
 	for (i = 0; i < n; i++) {
-		if (s[i] >= '0' && s[i] <= '9') {
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+		digit |= isdigit((unsigned char)s[i]) != 0;
+	}
+	return digit;
+}
+
+/*
+ * n bytes of s, each run of decimal digits as one '*': the instance
+ * numbers (pids, counters, ports in names) that differ per descriptor;
+ * and a word that is a hex id (mkdtemp's, a hash, a UUID's parts) as one
+ * '*', not a '*' per run of its digits.
+ */
+static void sb_pattern(struct sbuf *b, const char *s, size_t n)
+{
+	size_t i, end;
+
+	for (i = 0; i < n; i++) {
+		/* words are judged whole, from their start */
+		end = i && isalnum((unsigned char)s[i - 1]) ? i
+							    : word_end(s, i, n);
+		if (end > i && is_hex_id(s + i, end - i)) {
+			sb_putc(b, '*');
+			i = end - 1;
+		} else if (s[i] >= '0' && s[i] <= '9') {
 			while (i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9')
 				i++;
 			sb_putc(b, '*');

@@ -99,9 +99,16 @@ static int setup(void **state)
 {
 	FILE *f;
 
-	snprintf(dir, sizeof(dir), "/tmp/lw-fdinfo-XXXXXX");
-	if (!mkdtemp(dir))
-		return -1;
+	/* a suffix of hex digits only would be one '*' (a hex id): stars()
+	 * below knows only digit runs */
+	for (;;) {
+		snprintf(dir, sizeof(dir), "/tmp/lw-fdinfo-XXXXXX");
+		if (!mkdtemp(dir))
+			return -1;
+		if (strspn(dir + 15, "0123456789abcdefABCDEF") < 6)
+			break;
+		rmdir(dir);
+	}
 	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
 	if (f) {
 		if (fscanf(f, "%u %u", &port_lo, &port_hi) != 2) {
@@ -135,7 +142,7 @@ static int open_in_dir(const char *name, int flags)
 static void test_paths(void **state)
 {
 	char pat[256], want[300];
-	int a, b, gone, d, nl, null;
+	int a, b, gone, d, nl, null, hex;
 
 	a = open_in_dir("leak-17.log", O_CREAT | O_WRONLY);
 	b = open_in_dir("leak-2.log", O_CREAT | O_WRONLY);
@@ -143,6 +150,16 @@ static void test_paths(void **state)
 	snprintf(want, sizeof(want), "%s/leak-*.log", pat);
 	assert_describes(a, want);
 	assert_describes(b, want);
+
+	/* a hex id is one word: one '*'; a short one is not an id */
+	hex = open_in_dir("cache-3fa9c2d1e0.tmp", O_CREAT | O_WRONLY);
+	snprintf(want, sizeof(want), "%s/cache-*.tmp", pat);
+	assert_describes(hex, want);
+	close(hex);
+	hex = open_in_dir("x7f3.tmp", O_CREAT | O_WRONLY);
+	snprintf(want, sizeof(want), "%s/x*f*.tmp", pat);
+	assert_describes(hex, want);
+	close(hex);
 
 	gone = open_in_dir("gone-123.txt", O_CREAT | O_WRONLY);
 	snprintf(want, sizeof(want), "%s/gone-123.txt", dir);
