@@ -189,8 +189,20 @@ enum step_result {
  */
 #define LW_STACK_BUF 4096
 
+/*
+ * A walk is a function of its registers, the VMAs (the mmap lock's
+ * sequence says when they changed), the tables of the files it crosses
+ * (never changed once built) and the stack words it read: the walk
+ * records where those lie in the buffer (off[]), so that the next walk
+ * of the thread from the same registers finds the same words there and
+ * takes the same site without walking (sites.bpf.h: the memo).
+ */
+#define LW_MEMO_WORDS 128 /* two reads a frame at most */
+
 struct stack_buf {
 	__u8 b[LW_STACK_BUF + 64]; /* + the largest read (signal frame) */
+	__u16 off[LW_MEMO_WORDS];
+	__u32 n;
 };
 
 struct {
@@ -204,7 +216,8 @@ struct walk_state {
 	__u64 ip, sp, fp;
 	__u64 buf_lo;  /* the stack bytes [buf_lo, buf_lo + buf_len) are in */
 	__u32 buf_len; /* this CPU's stack_buf */
-	__u32 pad;
+	__u32 memo_ok; /* every word read came from the buffer, no table was
+			  missing: the walk may be remembered */
 	/* where fp is saved, when it is still to be read (0: fp is read);
 	 * most frames never need the caller's rbp, so it is read lazily */
 	__u64 fp_at;
@@ -222,12 +235,24 @@ struct walk_state {
  * every change of a VMA needs) is what it was: most walks then look no
  * VMA up at all. Files whose table is still being built are not kept.
  */
+/* A thread's last C walk: what it started from, read, and led to. */
+struct walk_memo {
+	__u64 mm, ip, sp, fp;
+	__u32 seq, tgid, epoch, kind;
+	__u32 site;	 /* LW_NO_SITE: nothing remembered */
+	__u32 truncated; /* counted again at each use */
+	__u32 n, pad;
+	__u16 off[LW_MEMO_WORDS];
+	__u64 val[LW_MEMO_WORDS];
+};
+
 struct vma_cache {
 	__u64 mm; /* whose VMAs: an exec brings another mm, its own sequence */
 	__u32 seq;
 	__u32 flip;
 	struct vma_slot vma[LW_VMA_SLOTS];
 	__u64 stack_lo, stack_hi; /* the mapping the thread's stack is in */
+	struct walk_memo memo;
 };
 
 struct {
@@ -291,6 +316,22 @@ static __always_inline void stack_fill(struct walk_state *w,
 		return;
 	w->buf_lo = w->sp;
 	w->buf_len = len;
+	w->memo_ok = 1;
+	b->n = 0;
+}
+
+/* A word of the buffer the walk read, at off: the memo compares it. */
+static __always_inline void memo_note(struct walk_state *w, struct stack_buf *b,
+				      __u64 off)
+{
+	__u32 n = b->n;
+
+	if (n >= LW_MEMO_WORDS) {
+		w->memo_ok = 0;
+		return;
+	}
+	b->off[n & (LW_MEMO_WORDS - 1)] = off;
+	b->n = n + 1;
 }
 
 /* size bytes at the user address addr: from the buffer when it has them. */
@@ -309,9 +350,16 @@ static __always_inline long user_read(struct walk_state *w, void *dst,
 			 * read does */
 			off = (addr - w->buf_lo) & (LW_STACK_BUF - 1);
 			__builtin_memcpy(dst, b->b + off, size);
+			if (size == 8 || size == 16)
+				memo_note(w, b, off);
+			if (size == 16)
+				memo_note(w, b, off + 8);
+			if (size != 8 && size != 16)
+				w->memo_ok = 0;
 			return 0;
 		}
 	}
+	w->memo_ok = 0;
 	return bpf_probe_read_user(dst, size, (void *)addr);
 }
 
@@ -381,6 +429,28 @@ static __always_inline bool need_fp(struct walk_state *w)
 	return true;
 }
 
+/*
+ * Go code's frame pointers: read one by one (a Go walk crosses from the
+ * system stack into the goroutine's, no one buffer holds both; and a
+ * plain loop verifies at a fraction of the cost).
+ */
+static __always_inline int go_fp_step(struct walk_state *w)
+{
+	__u64 frame[2];
+
+	if (!w->fp)
+		return STEP_END;
+	if (w->fp < w->lo || w->fp >= w->hi || (w->fp & 7) ||
+	    bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp))
+		return STEP_TRUNCATED;
+	if (!frame[1])
+		return STEP_END;
+	w->ip = frame[1];
+	w->sp = w->fp + sizeof(frame);
+	w->fp = frame[0];
+	return STEP_NEXT;
+}
+
 /* Frame-pointer code: [rbp] is the caller's rbp, [rbp+8] the return. */
 static __always_inline int fp_step(struct walk_state *w)
 {
@@ -448,6 +518,7 @@ __noinline int lw_step(struct walk_state *w)
 	if (v->file.state == LW_FILE_PENDING) {
 		/* its table is being built: stop rather than guess a caller */
 		count(LW_CNT_UNWIND_NO_TABLE);
+		w->memo_ok = 0;
 		return STEP_TRUNCATED;
 	}
 	if (v->file.state == LW_FILE_READY)
