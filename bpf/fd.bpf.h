@@ -144,6 +144,16 @@ static __always_inline __u64 fd_file(__u32 fd)
 }
 
 /*
+ * Entries are never deleted here: a close marks its entry closed (file
+ * 0) and the next open of the number fills it in place. An entry's file
+ * changes by compare-and-swap only, so a close and a reopen of the
+ * number on two CPUs (threads share their table) settle who takes the
+ * old file's count off its site: exactly one of them. Closed entries
+ * are at most the numbers a process ever used; user space skips them,
+ * and drops them with the process.
+ */
+
+/*
  * fd names a new file, opened at site. An entry of the same number with
  * another file was closed without a close seen: dup2/dup3 over an open
  * descriptor does that, as does a close this program missed.
@@ -154,30 +164,36 @@ static __always_inline void fd_opened(struct owner o, __u32 fd, __u32 site)
 	struct lw_fd_val val = { .file = fd_file(fd),
 				 .site = site,
 				 .gen = cur_gen };
-	struct lw_fd_val *old, copy;
-	long err;
+	struct lw_fd_val *v = bpf_map_lookup_elem(&fds, &key);
+	__u32 old_site, old_gen;
+	__u64 old;
 
-	/* the number was free: no entry, one map operation */
-	err = bpf_map_update_elem(&fds, &key, &val, BPF_NOEXIST);
-	if (err == -17 /* EEXIST */) {
-		old = bpf_map_lookup_elem(&fds, &key);
-		if (!old)
+	if (!v) {
+		if (!bpf_map_update_elem(&fds, &key, &val, BPF_NOEXIST)) {
+			site_add(site, 0, val.gen);
 			return;
-		if (old->file == val.file)
-			return; /* dup2(fd, fd): the same descriptor */
-		copy = *old;
-		site_sub(copy.site, 0, copy.gen);
-		err = bpf_map_update_elem(&fds, &key, &val, BPF_ANY);
+		}
+		v = bpf_map_lookup_elem(&fds, &key); /* made meanwhile */
+		if (!v) {
+			count(LW_CNT_FD_MAP_FULL);
+			return;
+		}
 	}
-	if (err) {
-		count(LW_CNT_FD_MAP_FULL);
-		return;
-	}
+	old = v->file;
+	if (old && old == val.file)
+		return; /* dup2(fd, fd): the same descriptor */
+	old_site = v->site;
+	old_gen = v->gen;
+	if (old && __sync_val_compare_and_swap(&v->file, old, 0) == old)
+		site_sub(old_site, 0, old_gen);
+	v->site = site;
+	v->gen = val.gen;
+	v->file = val.file;
 	site_add(site, 0, val.gen);
 }
 
 /*
- * fd was closed, or was meant to be: the entry goes unless the number
+ * fd was closed, or was meant to be: the entry closes unless the number
  * names its file still (the close failed). Looked at after the call, so
  * another thread may have reopened the number: its entry names the file
  * the table holds, and stays.
@@ -185,13 +201,52 @@ static __always_inline void fd_opened(struct owner o, __u32 fd, __u32 site)
 static __always_inline void fd_closed(struct owner o, __u32 fd)
 {
 	struct lw_fd_key key = { .tgid = o.tgid, .epoch = o.epoch, .fd = fd };
-	struct lw_fd_val *v = bpf_map_lookup_elem(&fds, &key), copy;
+	struct lw_fd_val *v = bpf_map_lookup_elem(&fds, &key);
+	__u32 site, gen;
+	__u64 f;
 
-	if (!v || v->file == fd_file(fd))
+	if (!v)
 		return;
-	copy = *v;
-	if (!bpf_map_delete_elem(&fds, &key))
-		site_sub(copy.site, 0, copy.gen);
+	f = v->file;
+	if (!f || f == fd_file(fd))
+		return;
+	site = v->site;
+	gen = v->gen;
+	if (__sync_val_compare_and_swap(&v->file, f, 0) == f)
+		site_sub(site, 0, gen);
+}
+
+/* Set by user space when the syscall exit program is attached. */
+bool fds_tracked;
+
+struct exec_ctx {
+	struct lw_target_val *t;
+	struct owner o;
+};
+
+static long exec_one(struct bpf_map *map, struct lw_fd_key *key,
+		     struct lw_fd_val *v, struct exec_ctx *c)
+{
+	__u64 f = v->file;
+	__u32 site = v->site, gen = v->gen;
+
+	if (key->tgid != c->o.tgid || key->epoch != c->o.epoch || !f ||
+	    f == fd_file(key->fd))
+		return 0;
+	if (__sync_val_compare_and_swap(&v->file, f, 0) == f) {
+		site_sub(site, 0, gen);
+		__sync_fetch_and_add(&c->t->exec_closed, 1);
+	}
+	return 0;
+}
+
+/* The exec's close-on-exec closes: entries of the old image whose
+ * number is empty now (their entries go when user space follows it). */
+static __always_inline void fd_exec(struct lw_target_val *t, struct owner o)
+{
+	struct exec_ctx c = { .t = t, .o = o };
+
+	bpf_for_each_map_elem(&fds, exec_one, &c, 0);
 }
 
 struct range_ctx {

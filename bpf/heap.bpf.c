@@ -297,15 +297,22 @@ int BPF_KPROBE(release_enter, __u64 addr, __u64 len)
 	return 0;
 }
 
-/* A new program image: what the old one allocated is gone with it. */
+/*
+ * A new program image: what the old one allocated is gone with it; its
+ * descriptors the exec closed (close-on-exec) are counted, now that the
+ * table shows which, before the new image can reuse a number.
+ */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec)
 {
 	struct lw_target_val *t;
-	__u32 tgid;
+	struct owner o;
 
-	t = target_of(&tgid);
-	if (t)
-		__sync_fetch_and_add(&t->epoch, 1);
+	t = traced(&o);
+	if (!t)
+		return 0;
+	if (fds_tracked)
+		fd_exec(t, o);
+	__sync_fetch_and_add(&t->epoch, 1);
 	return 0;
 }

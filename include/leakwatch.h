@@ -43,7 +43,7 @@ struct lw_target_val {
 	__u32 epoch;
 	__u32 go_goid_off;
 	__u32 go_startpc_off;
-	__u32 pad;
+	__u32 exec_closed; /* descriptors its execs closed (close-on-exec) */
 	struct lw_go_span go_span;
 };
 

@@ -132,6 +132,19 @@ int depth_zoom(struct lw_depth *d, struct lw_proc *p)
 	return LW_EXIT_OK;
 }
 
+/* What is open as tracing begins: alive at attach (or inherited at the
+ * exec of a launched command). */
+static void begin_fds(struct lw_depth *d, struct lw_proc *p)
+{
+	struct lw_fd_snap *snaps;
+	int n = session_fd_snaps(d->session, p->pid, &snaps);
+
+	if (n >= 0)
+		fds_begin(&p->fds, d->session->fds_fd, p->model.epoch, snaps,
+			  n);
+	free(snaps);
+}
+
 void depth_begin(struct lw_depth *d, struct lw_proc *p)
 {
 	if (!p->sym) {
@@ -145,6 +158,7 @@ void depth_begin(struct lw_depth *d, struct lw_proc *p)
 	if (!p->fds_on && d->session->fds_fd >= 0) {
 		fds_init(&p->fds, p->pid);
 		p->fds_on = true;
+		begin_fds(d, p);
 	}
 	if (p->is_go && !p->goscan_on) {
 		p->go_bias = proc_go_bias(p);
@@ -234,10 +248,8 @@ static void follow_exec(struct lw_depth *d, struct lw_proc *p)
 	drain_prune(d->session->allocs_fd, sizeof(struct lw_alloc_key), p->pid,
 		    p->model.epoch);
 	/* descriptors survive an exec (but CLOEXEC ones): the new image's
-	 * at attach, as the first look finds them */
-	if (d->session->fds_fd >= 0)
-		drain_prune(d->session->fds_fd, sizeof(struct lw_fd_key),
-			    p->pid, p->model.epoch);
+	 * at attach, as the first look finds them; the old image's entries
+	 * are counted and dropped there */
 	if (p->fds_on)
 		fds_forget(&p->fds);
 	target_refresh(&p->target);
@@ -310,7 +322,7 @@ static void update_fds(struct lw_depth *d, struct lw_proc *p, double now)
 		return;
 	}
 	fds_update(&p->fds, &p->model, d->session->fds_fd, p->model.epoch,
-		   snaps, n, now);
+		   session_exec_closed(d->session, p->pid), snaps, n, now);
 	free(snaps);
 }
 

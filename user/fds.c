@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "fdinfo.h"
 #include "fds.h"
 #include "util.h"
@@ -62,21 +63,48 @@ static int entry_cmp(const void *a, const void *b)
 		     &((const struct entry *)b)->k);
 }
 
-/* The map's entries of (pid, epoch), sorted: the map holds every traced
- * process's descriptors. */
-static struct entry *entries(int fds_fd, pid_t pid, uint32_t epoch, size_t *n)
+/* An entry of the image the process exec'd from: the exec program
+ * counted those it closed; the rest live on, the new image's at attach. */
+static void old_image(const struct lw_fd_key *key, struct lw_fd_key **gone,
+		      size_t *ngone, size_t *cap)
 {
+	struct lw_fd_key *p;
+
+	if (*ngone == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		p = realloc(*gone, *cap * sizeof(**gone));
+		if (!p)
+			return;
+		*gone = p;
+	}
+	(*gone)[(*ngone)++] = *key;
+}
+
+/*
+ * The map's open entries of (pid, epoch), sorted: the map holds every
+ * traced process's descriptors. Those of an image the process exec'd
+ * from are dropped.
+ */
+static struct entry *entries(struct lw_fds *f, int fds_fd, uint32_t epoch,
+			     size_t *n)
+{
+	struct lw_fd_key key, *gone = NULL;
+	size_t cap = 0, ngone = 0, gcap = 0, i;
 	struct entry *v = NULL, *p;
-	struct lw_fd_key key;
 	struct lw_fd_val val;
 	void *prev = NULL;
-	size_t cap = 0;
 
 	*n = 0;
 	while (!bpf_map_get_next_key(fds_fd, prev, &key)) {
 		prev = &key;
-		if (key.tgid != (uint32_t)pid || key.epoch != epoch ||
+		if (key.tgid != (uint32_t)f->pid ||
 		    bpf_map_lookup_elem(fds_fd, &key, &val))
+			continue;
+		if (key.epoch != epoch) {
+			old_image(&key, &gone, &ngone, &gcap);
+			continue;
+		}
+		if (!val.file) /* closed: its number's slot for the next */
 			continue;
 		if (*n == cap) {
 			cap = cap ? 2 * cap : 256;
@@ -88,6 +116,10 @@ static struct entry *entries(int fds_fd, pid_t pid, uint32_t epoch, size_t *n)
 		v[(*n)++] = (struct entry){ { .fd = key.fd, .file = val.file },
 					    val };
 	}
+	/* deleting under get_next_key would restart the walk */
+	for (i = 0; i < ngone; i++)
+		bpf_map_delete_elem(fds_fd, &gone[i]);
+	free(gone);
 	if (*n > 1)
 		qsort(v, *n, sizeof(*v), entry_cmp);
 	return v;
@@ -175,6 +207,9 @@ static void strike(struct lw_fds *f, int fds_fd, uint32_t epoch,
 		if (bpf_map_lookup_elem(fds_fd, &key, &now) ||
 		    now.file != ent[i].v.file)
 			continue;
+		/* a reopen between this look and the delete loses its entry
+		 * (its descriptor then shows as opened unseen): the window is
+		 * a syscall long, on a path only lost closes take */
 		if (!bpf_map_delete_elem(fds_fd, &key))
 			f->closes_unseen++;
 	}
@@ -205,11 +240,24 @@ static void first_look(struct lw_fds *f, const struct lw_fd_snap *snaps,
 			v[k++] = snaps[i];
 	for (i = 0; i < f->nattach; i++)
 		if (!has(snaps, n, f->attach[i].fd, f->attach[i].file))
-			f->closed_at_exec++;
+			f->attach_closed_at_exec++;
 	free(f->attach);
 	f->attach = v;
 	f->nattach = k;
 	f->started = true;
+}
+
+/* Those alive at attach that are open still: an exec's first look then
+ * knows which ones the exec closed. */
+static void keep_open_attach(struct lw_fds *f, const struct lw_fd_snap *snaps,
+			     size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < f->nattach; i++)
+		if (has(snaps, n, f->attach[i].fd, f->attach[i].file))
+			f->attach[k++] = f->attach[i];
+	f->nattach = k;
 }
 
 /* Which site an open descriptor counts at. */
@@ -235,17 +283,31 @@ static struct lw_site *site_for(struct lw_fds *f, struct lw_model *m,
 	return model_find(m, LW_FD_UNSEEN_ID);
 }
 
+void fds_begin(struct lw_fds *f, int fds_fd, uint32_t epoch,
+	       struct lw_fd_snap *snaps, size_t n)
+{
+	struct entry *ent;
+	size_t nent;
+
+	if (n > 1)
+		qsort(snaps, n, sizeof(*snaps), by_fd);
+	ent = entries(f, fds_fd, epoch, &nent);
+	first_look(f, snaps, n, ent, nent);
+	free(ent);
+}
+
 int fds_update(struct lw_fds *f, struct lw_model *m, int fds_fd, uint32_t epoch,
-	       struct lw_fd_snap *snaps, size_t n, double now)
+	       uint32_t exec_closed, struct lw_fd_snap *snaps, size_t n,
+	       double now)
 {
 	struct lw_fdinfo *info;
 	struct entry *ent;
 	size_t nent, i;
 
 	/* the iterator came first: an entry made after it strikes once */
-	ent = entries(fds_fd, f->pid, epoch, &nent);
 	if (n > 1)
 		qsort(snaps, n, sizeof(*snaps), by_fd);
+	ent = entries(f, fds_fd, epoch, &nent);
 	if (!f->started)
 		first_look(f, snaps, n, ent, nent);
 	reset(m);
@@ -259,6 +321,7 @@ int fds_update(struct lw_fds *f, struct lw_model *m, int fds_fd, uint32_t epoch,
 			       &snaps[i]),
 		      info, snaps[i].fd);
 	fdinfo_close(info);
+	keep_open_attach(f, snaps, n);
 	strike(f, fds_fd, epoch, ent, nent, snaps, n);
 	f->tracked = 0;
 	for (i = 0; i < m->n; i++) {
@@ -270,6 +333,7 @@ int fds_update(struct lw_fds *f, struct lw_model *m, int fds_fd, uint32_t epoch,
 			fdtypes_sort(m->sites[i].fd_types);
 	}
 	f->open = n;
+	f->closed_at_exec = exec_closed + f->attach_closed_at_exec;
 	update_limit(f, now);
 	free(ent);
 	return 0;

@@ -34,9 +34,10 @@ struct lw_fds {
 	struct lw_fd_snap *strike; /* entries found gone once, by fd */
 	size_t nstrike;
 	uint64_t closes_unseen;	 /* entries gone twice in a row: dropped */
-	uint64_t closed_at_exec; /* alive at attach, gone in an exec */
-	int64_t open;		 /* what the iterator listed, or -1 */
-	int64_t at_attach, unseen;
+	uint64_t closed_at_exec; /* open before an exec, closed by it */
+	uint64_t attach_closed_at_exec; /* of those, alive at attach */
+	int64_t open;			/* what the iterator listed, or -1 */
+	int64_t at_attach, unseen;	/* open now: alive at attach, unseen */
 	int64_t tracked; /* the fd sites' counts, summed: open, when exact */
 	long long limit, limit_hard; /* RLIMIT_NOFILE; -1 unlimited */
 	struct trend trend;	     /* open over time */
@@ -49,12 +50,19 @@ void fds_init(struct lw_fds *f, pid_t pid);
 void fds_forget(struct lw_fds *f);
 void fds_free(struct lw_fds *f);
 
+/* Tracing begins: what is open now, and not opened under the probes
+ * already, was alive at attach (snaps as for fds_update). */
+void fds_begin(struct lw_fds *f, int fds_fd, uint32_t epoch,
+	       struct lw_fd_snap *snaps, size_t n);
+
 /*
  * One report: snaps (every open descriptor, from the iterator, any
  * order; sorted here) against the map's entries of (pid, epoch); sets
- * each fd site's live count (scanned) and types. Returns 0 or -errno.
+ * each fd site's live count (scanned) and types. exec_closed: what the
+ * exec program counted (session_exec_closed). Returns 0 or -errno.
  */
 int fds_update(struct lw_fds *f, struct lw_model *m, int fds_fd, uint32_t epoch,
-	       struct lw_fd_snap *snaps, size_t n, double now);
+	       uint32_t exec_closed, struct lw_fd_snap *snaps, size_t n,
+	       double now);
 
 #endif

@@ -111,6 +111,9 @@ static inline int64_t site_bytes(const struct lw_site *s)
  * it sees goroutines born before attach and heals lost events. */
 static inline int64_t site_count(const struct lw_site *s)
 {
+	/* descriptors: what the last reconcile found open, nothing else */
+	if (s->kind == LW_KIND_FD)
+		return s->scanned > 0 ? s->scanned : 0;
 	if (s->kind != LW_KIND_HEAP && s->scanned >= 0)
 		return s->scanned;
 	return (int64_t)(s->k.allocs - s->k.frees) + s->map_count;

@@ -108,6 +108,8 @@ static int load_heap(struct lw_session *s, const struct lw_session_opts *o,
 	if (!err)
 		err = heap_bpf__load(s->heap);
 	s->fds_fd = !err && fds ? bpf_map__fd(s->heap->maps.fds) : -1;
+	if (s->fds_fd >= 0)
+		s->heap->bss->fds_tracked = true;
 	return err;
 }
 
@@ -293,17 +295,35 @@ uint32_t session_nsites(struct lw_session *s)
 	return n < s->max_sites ? n : s->max_sites;
 }
 
+/* pid's entry: in .bss when it is the only one, else the targets map. */
+static int target_val(struct lw_session *s, pid_t pid, struct lw_target_val *v)
+{
+	__u32 key = pid;
+
+	if (s->heap && s->solo) {
+		v->epoch = __atomic_load_n(&s->heap->bss->solo.epoch,
+					   __ATOMIC_RELAXED);
+		v->exec_closed = __atomic_load_n(
+			&s->heap->bss->solo.exec_closed, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (!s->heap || bpf_map_lookup_elem(s->targets_fd, &key, v))
+		return -1;
+	return 0;
+}
+
 uint32_t session_epoch(struct lw_session *s, pid_t pid)
 {
 	struct lw_target_val v;
-	__u32 key = pid;
 
-	if (s->heap && s->solo)
-		return __atomic_load_n(&s->heap->bss->solo.epoch,
-				       __ATOMIC_RELAXED);
-	if (!s->heap || bpf_map_lookup_elem(s->targets_fd, &key, &v))
-		return 0;
-	return v.epoch;
+	return target_val(s, pid, &v) ? 0 : v.epoch;
+}
+
+uint32_t session_exec_closed(struct lw_session *s, pid_t pid)
+{
+	struct lw_target_val v;
+
+	return target_val(s, pid, &v) ? 0 : v.exec_closed;
 }
 
 int session_poll_fd(struct lw_session *s)

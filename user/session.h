@@ -81,6 +81,8 @@ int session_thread_snaps(struct lw_session *s, pid_t pid,
 int session_fd_snaps(struct lw_session *s, pid_t pid, struct lw_fd_snap **out);
 /* pid's epoch: its execs (and zooms) since it was first traced. */
 uint32_t session_epoch(struct lw_session *s, pid_t pid);
+/* Descriptors pid's execs closed (close-on-exec) while it was traced. */
+uint32_t session_exec_closed(struct lw_session *s, pid_t pid);
 void session_consume(struct lw_session *s);
 /* Each program's runs and run time (with kernel.bpf_stats_enabled = 1). */
 void session_print_run_time(struct lw_session *s, FILE *f);
