@@ -869,3 +869,87 @@ class Heartbeat:
         """True if the counter moves forward within `within` seconds."""
         v0 = self.value()
         return bool(wait_for(lambda: self.value() > v0, within))
+
+
+# ---------------------------------------------------------------------------
+# Descriptors (issue 13)
+
+# descriptor leaks at known rates among churn, and the release paths
+TARGETS["fdleak"] = (["fdleak.c"], CFLAGS_O1, ["-pthread"])
+
+FD_ALIVE_LABEL = "[alive at attach]"
+FD_UNSEEN_LABEL = "[opened unseen]"
+
+
+def fd_sites(rep):
+    """The sites of kind "fd" of a report (or of a process of one)."""
+    return [s for s in rep.get("sites", []) if s.get("kind") == "fd"]
+
+
+def fd_labelled(sites, label):
+    """The pseudo sites of that label ("[alive at attach]", ...)."""
+    return [s for s in sites if (s.get("label") or "").startswith(label)]
+
+
+def _fd_word(m):
+    w = m.group(0)
+    # a hex id (6+ hex digits, a digit among them: mkdtemp's, a hash) is
+    # one '*'; elsewhere each run of digits is
+    if len(w) >= 6 and re.fullmatch(r"[0-9A-Fa-f]+", w) and re.search(r"[0-9]", w):
+        return "*"
+    return re.sub(r"[0-9]+", "*", w)
+
+
+def fd_pattern(name):
+    """A descriptor's grouping name as leakwatch writes it (user/fdinfo.c
+    sb_pattern): in each word (a run of ASCII letters and digits) a hex
+    id becomes one '*', else each run of digits does
+    ("/tmp/lwtest-x1y/leak-12.log" -> "/tmp/lwtest-x*y/leak-*.log",
+    "cache-3fa9c2d1e0.tmp" -> "cache-*.tmp")."""
+    return re.sub(r"[A-Za-z0-9]+", _fd_word, name)
+
+
+def proc_fd_links(pid):
+    """{fd: readlink of /proc/PID/fd/N} (entries gone meanwhile left out)."""
+    out = {}
+    d = "/proc/%d/fd" % pid
+    for name in os.listdir(d):
+        try:
+            out[int(name)] = os.readlink(os.path.join(d, name))
+        except OSError:
+            pass
+    return out
+
+
+def proc_nofile(pid):
+    """(soft, hard) RLIMIT_NOFILE of pid from /proc/PID/limits; -1 for
+    unlimited."""
+    for line in read_text("/proc/%d/limits" % pid).splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return tuple(-1 if v == "unlimited" else int(v)
+                         for v in (soft, hard))
+    raise AssertionError("/proc/%d/limits has no 'Max open files'" % pid)
+
+
+def fmt_fd_types(types, limit=4):
+    items = sorted((types or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join("%d x %s" % (n, name) for name, n in items[:limit])
+    if len(items) > limit:
+        text += ", ... %d more" % (len(items) - limit)
+    return "{%s}" % text
+
+
+def fmt_fd_site(s):
+    where = s.get("label") or " <- ".join(fmt_frame(f)
+                                          for f in s.get("stack", [])[:3])
+    return "fd count=%s rate=%.1f/s suspect=%s opens=%s closes=%s at %s %s" % (
+        s.get("count"), s.get("count_per_s") or 0, s.get("suspect"),
+        s.get("allocs"), s.get("frees"), where, fmt_fd_types(s.get("types")))
+
+
+def fmt_fd_sites(sites, limit=30):
+    lines = [fmt_fd_site(s) for s in sites[:limit]]
+    if len(sites) > limit:
+        lines.append("... %d more" % (len(sites) - limit))
+    return "\n  ".join([""] + lines)
