@@ -414,3 +414,39 @@ def test_system_go_heap():
     tg.check_heap({"go_heap": p.get("go_heap"), "stats": rep["stats"],
                    "sites": p["sites"]}, lw, "1.23 system-wide",
                   tg.SAMPLE_BPS, "sample", schema=False)
+
+
+def test_system_fd_leak():
+    """System-wide, a process whose only growth is its descriptors (pipes:
+    kernel memory, not its own): zoomed for them, its leaking line an fd
+    suspect at the rate, its descriptors in the process's "fds"."""
+    lwlib.require_leakwatch()
+    exe = os.path.join(tmpdir(), "lwsyspipes")
+    shutil.copy(lwlib.target("pipeleak"), exe)
+    tgt = start(exe, ["-t", "40"])
+    out = os.path.join(tmpdir(), "rep.json")
+    lw = lwlib.run_leakwatch(["-a", "-i", str(INTERVAL), "-d", "15",
+                              "--zoom", "8", "--json", out], 45)
+    check(lw.popen.returncode == 0, "exit %r:\n%s" % (lw.popen.returncode,
+                                                      lw.describe()))
+    rep = lwlib.load_report(out, lw)
+    check_process_schema(rep)
+    p = processes(rep).get(tgt.pid)
+    brief = {k: v for k, v in (p or {}).items() if k != "sites"}
+    check(p and p["zoomed"] and "descriptors" in (p["zoom_reason"] or ""),
+          "the pipe leaker was not zoomed for its descriptors: %r" % brief)
+    # 20 pipes a second: 40 descriptors
+    check(abs(p["fd_count_per_s"] - 40) <= 8,
+          "fd_count_per_s %r, it opens 40 a second" % p["fd_count_per_s"])
+    line = lwlib.markers("pipeleak.c")[("LEAK", "pipe")].line
+    leak = [s for s in lwlib.fd_sites(p) if s["suspect"] and
+            lwlib.frame0(s).get("line") == line]
+    check(len(leak) == 1 and abs(leak[0]["count_per_s"] - 40) <= 8,
+          "no fd suspect at pipeleak.c:%d growing 40/s:%s" %
+          (line, lwlib.fmt_sites(lwlib.fd_sites(p))))
+    check(leak[0]["types"].get("pipe") == leak[0]["count"],
+          "the leaking site's descriptors are not its pipes: %r" %
+          leak[0]["types"])
+    fds = p.get("fds") or {}
+    check(fds.get("open") is not None and fds["tracked"] == fds["open"],
+          "the process's fds object: %r" % fds)
