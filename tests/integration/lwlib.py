@@ -604,9 +604,9 @@ DROP_NAMES = ("alloc_map_full", "site_map_full", "pending_map_full",
               "thread_map_full", "truncated_stacks", "unwind_no_table_frames",
               "unwind_file_requests_lost", "lost_exits",
               "go_heap_sample_map_full", "go_heap_samples_unplaced",
-              "unresolved_frames")
+              "fd_map_full", "fd_read_errors", "unresolved_frames")
 STAT_NAMES = ("failed_allocs", "nested_calls", "goroutine_exits_unseen_birth",
-              "go_heap_samples")
+              "go_heap_samples", "fd_close_ranges_capped")
 
 
 def check_schema(rep, interval=None, duration=None):

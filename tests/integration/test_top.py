@@ -77,7 +77,7 @@ def rows(screen):
     out = []
     for line in lines[start + 1:]:
         kind = line[0:6].strip()
-        if kind not in ("heap", "go", "thread"):
+        if kind not in ("heap", "go", "thread", "fd"):
             break
         r = {k: line[a:b] for k, (a, b) in COLS.items()}
         r["kind"] = kind
@@ -160,7 +160,7 @@ def check_filter(tm, key, kind, name):
         check(kinds == {kind}, "'%s' shows rows of kinds %s, expected %s only\n%s" %
               (key, sorted(kinds), kind, describe(screen)))
     else:
-        check({"heap", "thread"} <= kinds, "'%s' did not bring back every "
+        check({"heap", "thread", "fd"} <= kinds, "'%s' did not bring back every "
               "kind: %s\n%s" % (key, sorted(kinds), describe(screen)))
     return screen
 
@@ -260,6 +260,7 @@ def test_top_live_view():
               "sorting by size and by count put %r first both times" %
               by_size[0]["site"])
         check_filter(tm, "t", "thread", "thread")
+        check_filter(tm, "f", "fd", "fd")
         screen = check_filter(tm, "h", "heap", "heap")
         check(want in screen, "'h' hid the heap site %r\n%s" % (want, describe(screen)))
         check_filter(tm, "a", None, "all")

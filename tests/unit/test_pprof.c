@@ -191,15 +191,16 @@ static void test_header(void **state)
 	static const char *const types[] = { "inuse_objects", "count",
 					     "inuse_space",   "bytes",
 					     "goroutine",     "count",
-					     "thread",	      "count" };
+					     "thread",	      "count",
+					     "fd",	      "count" };
 	pb_profile *p;
 	size_t i;
 
 	assert_int_equal(report_pprof(f->path, &f->view), 0);
 	p = read_profile(f->path);
 	assert_string_equal(str(p, 0), "");
-	assert_int_equal(p->n_sample_type, 4);
-	for (i = 0; i < 4; i++) {
+	assert_int_equal(p->n_sample_type, 5);
+	for (i = 0; i < 5; i++) {
 		assert_string_equal(str(p, p->sample_type[i]->type),
 				    types[2 * i]);
 		assert_string_equal(str(p, p->sample_type[i]->unit),
@@ -228,7 +229,7 @@ static void test_samples(void **state)
 	p = read_profile(f->path);
 	assert_int_equal(p->n_sample, 3);
 	s = kind_sample(p, "heap");
-	assert_int_equal(s->n_value, 4);
+	assert_int_equal(s->n_value, 5);
 	assert_int_equal(s->value[0], 3);
 	assert_int_equal(s->value[1], 1000);
 	assert_true(s->value[2] == 0 && s->value[3] == 0);
@@ -251,7 +252,7 @@ static void test_samples(void **state)
 			    "[alive at attach]");
 
 	s = kind_sample(p, "thread");
-	assert_true(s->value[2] == 0 && s->value[3] == 2);
+	assert_true(s->value[2] == 0 && s->value[3] == 2 && s->value[4] == 0);
 	assert_int_equal(s->n_location_id, 1);
 	/* the thread's frame is the heap site's caller frame: one location */
 	assert_int_equal(s->location_id[0],
