@@ -261,6 +261,12 @@ def test_no_tracefs():
     threads = [s for s in reps[False]["sites"] if s["kind"] == "thread"]
     check(sum(s["count"] for s in threads) == 1, "thread sites without tracefs: %s" %
           lwlib.fmt_sites(threads))
+    # and the syscall exit program: the loader's opens of the libraries
+    fds = reps[False].get("fds") or {}
+    check(reps[False]["totals"]["fds_opened"] > 0 and
+          fds.get("tracked") == fds.get("open") is not None,
+          "descriptors without tracefs: totals %s, fds %s" %
+          (reps[False]["totals"], fds))
 
 
 # ---------------------------------------------------------------------------
