@@ -3,7 +3,7 @@
  * make bench's descriptor workload: open+close pairs of one kind, timed
  * from inside.
  *
- *	bench_fd open|socket|pipe N
+ *	bench_fd open|socket|pipe N [HOLD_SECONDS]
  *
  * open: open("/dev/null") and close; socket: an AF_UNIX stream socket and
  * close; pipe: pipe() and both ends' close. Prints ns per pair. Each pair
@@ -114,5 +114,10 @@ int main(int argc, char **argv)
 	pairs(n);
 	t1 = now();
 	printf("%.1f\n", (t1 - t0) * 1e9 / n);
+	fflush(stdout);
+	/* the last few descriptors held, so that an observer's report after
+	 * the loop sees them open (untimed) */
+	if (argc > 3)
+		usleep((useconds_t)(atof(argv[3]) * 1e6));
 	return 0;
 }
