@@ -80,6 +80,7 @@ struct sock_ent {
 
 struct sock_table_data {
 	bool read;
+	bool reread;	    /* read again once, for a socket made since */
 	struct sock_ent *v; /* by inode */
 	size_t n, cap;
 };
@@ -503,15 +504,36 @@ done:
 	dedup(td);
 }
 
-static const struct sock_ent *lookup(struct lw_fdinfo *c, enum sock_table t,
-				     unsigned long long ino)
+static const struct sock_ent *find(const struct sock_table_data *td,
+				   unsigned long long ino)
 {
 	struct sock_ent key = { .ino = ino };
 
+	return td->n ? bsearch(&key, td->v, td->n, sizeof(key), cmp_ent) : NULL;
+}
+
+/*
+ * A socket not in the table read at the first need was made since (a
+ * server accepts all the time): the table is read once more per view.
+ */
+static const struct sock_ent *lookup(struct lw_fdinfo *c, enum sock_table t,
+				     unsigned long long ino)
+{
+	struct sock_table_data *td = &c->t[t];
+	const struct sock_ent *e;
+	size_t i;
+
 	read_table(c, t);
-	if (!c->t[t].n)
-		return NULL;
-	return bsearch(&key, c->t[t].v, c->t[t].n, sizeof(key), cmp_ent);
+	e = find(td, ino);
+	if (e || td->reread)
+		return e;
+	for (i = 0; i < td->n; i++)
+		free(td->v[i].path);
+	td->n = 0;
+	td->read = false;
+	td->reread = true;
+	read_table(c, t);
+	return find(td, ino);
 }
 
 static const char *tcp_state(unsigned int st)
