@@ -429,6 +429,24 @@ static __always_inline bool need_fp(struct walk_state *w)
 	return true;
 }
 
+/* fp, where the next frame must lie: in range and aligned. */
+static __always_inline bool fp_ok(const struct walk_state *w)
+{
+	return w->fp >= w->lo && w->fp < w->hi && !(w->fp & 7);
+}
+
+/* Leaves a frame by its record: [rbp] the caller's rbp, [rbp+8] the
+ * return address. */
+static __always_inline int fp_leave(struct walk_state *w, const __u64 *frame)
+{
+	if (!frame[1])
+		return STEP_END;
+	w->ip = frame[1];
+	w->sp = w->fp + 2 * sizeof(__u64);
+	w->fp = frame[0];
+	return STEP_NEXT;
+}
+
 /*
  * Go code's frame pointers: read one by one (a Go walk crosses from the
  * system stack into the goroutine's, no one buffer holds both; and a
@@ -440,15 +458,10 @@ static __always_inline int go_fp_step(struct walk_state *w)
 
 	if (!w->fp)
 		return STEP_END;
-	if (w->fp < w->lo || w->fp >= w->hi || (w->fp & 7) ||
+	if (!fp_ok(w) ||
 	    bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp))
 		return STEP_TRUNCATED;
-	if (!frame[1])
-		return STEP_END;
-	w->ip = frame[1];
-	w->sp = w->fp + sizeof(frame);
-	w->fp = frame[0];
-	return STEP_NEXT;
+	return fp_leave(w, frame);
 }
 
 /* Frame-pointer code: [rbp] is the caller's rbp, [rbp+8] the return. */
@@ -460,15 +473,9 @@ static __always_inline int fp_step(struct walk_state *w)
 		return STEP_TRUNCATED;
 	if (!w->fp)
 		return STEP_END; /* _start and thread starts clear rbp */
-	if (w->fp < w->lo || w->fp >= w->hi || (w->fp & 7) ||
-	    user_read(w, frame, sizeof(frame), w->fp))
+	if (!fp_ok(w) || user_read(w, frame, sizeof(frame), w->fp))
 		return STEP_TRUNCATED;
-	if (!frame[1])
-		return STEP_END;
-	w->ip = frame[1];
-	w->sp = w->fp + sizeof(frame);
-	w->fp = frame[0];
-	return STEP_NEXT;
+	return fp_leave(w, frame);
 }
 
 /*
