@@ -91,23 +91,25 @@ const char *view_kind_name(enum lw_site_kind kind)
 }
 
 /* The runtime's own frames above a go statement say nothing. */
-static bool is_go_runtime(const char *sym)
+static bool is_go_runtime(const struct lw_frame *f)
 {
-	return !strncmp(sym, "runtime.", 8);
+	return f->symbol && !strncmp(f->symbol, "runtime.", 8);
 }
 
 /* Nor does operator new above the code that said new: it is the
  * allocator, as malloc is (whose frame a site never has). */
-static bool is_cxx_new(const char *sym)
+static bool is_cxx_new(const struct lw_frame *f)
 {
-	return !strncmp(sym, "operator new", 12);
+	return f->symbol && !strncmp(f->symbol, "operator new", 12);
 }
 
-static int skip_leading(struct lw_frame *f, int n, bool (*skip)(const char *))
+/* Drops the leading frames skip says nothing about; the last one stays. */
+static int skip_leading(struct lw_frame *f, int n,
+			bool (*skip)(const struct lw_frame *))
 {
 	int k = 0;
 
-	while (k < n - 1 && f[k].symbol && skip(f[k].symbol))
+	while (k < n - 1 && skip(&f[k]))
 		k++;
 	memmove(f, f + k, (n - k) * sizeof(*f));
 	return n - k;
@@ -132,16 +134,6 @@ static bool is_syscall_wrapper(const struct lw_frame *f)
 	       !strncmp(sym, "golang.org/x/sys/unix.", 22);
 }
 
-static int skip_wrappers(struct lw_frame *f, int n)
-{
-	int k = 0;
-
-	while (k < n - 1 && is_syscall_wrapper(&f[k]))
-		k++;
-	memmove(f, f + k, (n - k) * sizeof(*f));
-	return n - k;
-}
-
 int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
 		int max)
 {
@@ -153,7 +145,7 @@ int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
 	if (s->kind == LW_KIND_GOROUTINE)
 		return skip_leading(out, n, is_go_runtime);
 	if (s->kind == LW_KIND_FD)
-		return skip_wrappers(out, n);
+		return skip_leading(out, n, is_syscall_wrapper);
 	return s->kind == LW_KIND_HEAP ? skip_leading(out, n, is_cxx_new) : n;
 }
 
