@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "safeopen.h"
 #include "cfi_build.h"
 
 #define DW_REG_RBP   6
@@ -257,7 +258,7 @@ static void add_debug_file(struct cfi_src *s, Elf *elf)
 	for (i = 1; i < n && at < (int)sizeof(path) - 8; i++)
 		at += snprintf(path + at, sizeof(path) - at, "%02x", id[i]);
 	snprintf(path + at, sizeof(path) - at, ".debug");
-	s->debug_fd = open(path, O_RDONLY | O_CLOEXEC);
+	s->debug_fd = lw_open_file(path);
 	if (s->debug_fd < 0)
 		return;
 	s->debug_elf = elf_begin(s->debug_fd, ELF_C_READ_MMAP, NULL);
@@ -296,7 +297,7 @@ int cfi_build_file(const char *path, struct cfi_rows *out)
 	Elf *elf;
 
 	memset(out, 0, sizeof(*out));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = lw_open_file(path);
 	if (fd < 0)
 		return -errno;
 	elf_version(EV_CURRENT);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "safeopen.h"
 #include "elfsym.h"
 
 struct elf_obj {
@@ -65,7 +66,7 @@ struct elf_obj *elf_obj_open(const char *path)
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
-	o->fd = open(path, O_RDONLY | O_CLOEXEC);
+	o->fd = lw_open_file(path);
 	if (o->fd < 0)
 		goto fail;
 	o->elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
@@ -307,7 +308,7 @@ int elf_with_file(const char *path, elf_file_fn fn, void *ctx)
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -ENOTSUP;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = lw_open_file(path);
 	if (fd < 0)
 		return -errno;
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);

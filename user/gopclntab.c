@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "safeopen.h"
 #include "gopclntab.h"
 
 #define GO_MAGIC_116 0xfffffffaU
@@ -481,7 +482,7 @@ struct gopclntab *gopclntab_open(const char *path)
 		errno = EINVAL;
 		return NULL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = lw_open_file(path);
 	if (fd < 0)
 		return NULL;
 	t = gopclntab_open_fd(fd);

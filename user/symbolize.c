@@ -32,6 +32,7 @@
 
 #include "gopclntab.h"
 #include "ksyms.h"
+#include "safeopen.h"
 #include "symbolize.h"
 #include "util.h"
 
@@ -100,8 +101,9 @@ struct lw_strset {
 
 struct symbolizer {
 	pid_t pid;
-	int proc_fd; /* pins the process: no confusion on pid reuse */
-	char *debuginfo_path;
+	int proc_fd;	 /* pins the process: no confusion on pid reuse */
+	int root_fd;	 /* its root: paths it names resolve inside it */
+	bool other_root; /* a container's: not our root */
 	Dwfl_Callbacks cb;
 	struct lw_bin *bins;
 	struct lw_map *maps; /* sorted by start, as /proc lists them */
@@ -184,11 +186,7 @@ static void strset_free(struct lw_strset *ss)
 
 static int open_in_root(struct symbolizer *s, const char *path)
 {
-	char buf[PATH_MAX + 8];
-
-	if (snprintf(buf, sizeof(buf), "root%s", path) >= (int)sizeof(buf))
-		return -1;
-	return openat(s->proc_fd, buf, O_RDONLY | O_CLOEXEC);
+	return lw_open_in_root(s->root_fd, path);
 }
 
 static int open_map_file(struct symbolizer *s, const struct lw_map_line *ml)
@@ -197,7 +195,7 @@ static int open_map_file(struct symbolizer *s, const struct lw_map_line *ml)
 
 	snprintf(buf, sizeof(buf), "map_files/%" PRIx64 "-%" PRIx64, ml->start,
 		 ml->end);
-	return openat(s->proc_fd, buf, O_RDONLY | O_CLOEXEC);
+	return lw_open_at(s->proc_fd, buf);
 }
 
 static bool is_mapped_file(int fd, const struct lw_map_line *ml)
@@ -213,7 +211,7 @@ static bool is_mapped_file(int fd, const struct lw_map_line *ml)
  */
 static int open_in_our_root(const struct lw_map_line *ml)
 {
-	int fd = open(ml->path, O_RDONLY | O_CLOEXEC);
+	int fd = lw_open_file(ml->path);
 
 	if (fd >= 0 && !is_mapped_file(fd, ml)) {
 		close(fd);
@@ -453,6 +451,7 @@ static void bin_open_elf(struct symbolizer *s, struct lw_bin *b,
 {
 	char fname[PATH_MAX + 32];
 	int fd = open_target_file(s, ml);
+	void **ud;
 
 	if (fd < 0)
 		return;
@@ -467,6 +466,8 @@ static void bin_open_elf(struct symbolizer *s, struct lw_bin *b,
 		close(fd);
 		goto fail;
 	}
+	dwfl_module_info(b->mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
+	*ud = s; /* for find_debuginfo */
 	dwfl_report_end(b->dwfl, NULL, NULL);
 	if (load_segments(b))
 		goto fail;
@@ -1184,23 +1185,82 @@ static bool same_root(pid_t pid)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* The debug file of a build ID under dir/.build-id, opened by open_fn. */
+static int open_build_id(Dwfl_Module *mod, int (*open_fn)(int, const char *),
+			 int dirfd, const char *dir)
+{
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	char path[PATH_MAX];
+	int n = dwfl_module_build_id(mod, &id, &vaddr);
+	int at, i;
+
+	if (n < 2)
+		return -1;
+	at = snprintf(path, sizeof(path), "%s/.build-id/%02x/", dir, id[0]);
+	for (i = 1; i < n && at < (int)sizeof(path) - 8; i++)
+		at += snprintf(path + at, sizeof(path) - at, "%02x", id[i]);
+	snprintf(path + at, sizeof(path) - at, ".debug");
+	return open_fn(dirfd, path);
+}
+
 /*
- * Build-id lookups only search absolute debuginfo_path entries; for a
- * container, its own /usr/lib/debug is where its debug files live.
+ * A container's debug files are looked up inside its root, every symlink
+ * resolved there (an absolute one must not reach the host's files), as
+ * Debian places them: by build ID, then by .gnu_debuglink beside the
+ * binary, in its .debug/ and under /usr/lib/debug. The host's own
+ * /usr/lib/debug is searched by build ID too: the same ID is the same
+ * binary, and those files are root's.
  */
+static int find_debuginfo_in_root(struct symbolizer *s, Dwfl_Module *mod,
+				  const char *modname, const char *link)
+{
+	static const char *const fmts[] = { "%.*s/%s", "%.*s/.debug/%s",
+					    "/usr/lib/debug%.*s/%s" };
+	const char *slash = strrchr(modname, '/');
+	int dirlen = slash ? (int)(slash - modname) : 0;
+	char path[PATH_MAX];
+	int fd;
+
+	fd = open_build_id(mod, lw_open_in_root, s->root_fd, "/usr/lib/debug");
+	if (fd >= 0)
+		return fd;
+	for (size_t i = 0; link && *link && i < sizeof(fmts) / sizeof(*fmts);
+	     i++) {
+		if (snprintf(path, sizeof(path), fmts[i], dirlen, modname,
+			     link) >= (int)sizeof(path))
+			continue;
+		if (strcmp(path, modname) == 0)
+			continue; /* a debuglink naming the binary itself */
+		fd = lw_open_in_root(s->root_fd, path);
+		if (fd >= 0)
+			return fd;
+	}
+	return open_build_id(mod, lw_open_at, AT_FDCWD, "/usr/lib/debug");
+}
+
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	/* the module's user data, set when it was reported */
+	struct symbolizer *s = userdata ? *userdata : NULL;
+
+	if (!s || !s->other_root)
+		return dwfl_standard_find_debuginfo(
+			mod, userdata, modname, base, file_name, debuglink_file,
+			debuglink_crc, debuginfo_file_name);
+	*debuginfo_file_name = NULL;
+	return find_debuginfo_in_root(s, mod, modname, debuglink_file);
+}
+
 static int init_callbacks(struct symbolizer *s)
 {
-	if (!same_root(s->pid) &&
-	    asprintf(&s->debuginfo_path,
-		     ":.debug:/usr/lib/debug:/proc/%d/root/usr/lib/debug",
-		     (int)s->pid) < 0) {
-		s->debuginfo_path = NULL;
-		return -ENOMEM;
-	}
+	s->other_root = !same_root(s->pid);
 	s->cb.find_elf = dwfl_build_id_find_elf;
-	s->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->cb.find_debuginfo = find_debuginfo;
 	s->cb.section_address = dwfl_offline_section_address;
-	s->cb.debuginfo_path = &s->debuginfo_path;
 	return 0;
 }
 
@@ -1218,9 +1278,13 @@ struct symbolizer *symbolizer_new(pid_t pid)
 	if (!s)
 		return NULL;
 	s->pid = pid;
+	s->root_fd = -1;
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	s->proc_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->proc_fd < 0) {
+	if (s->proc_fd >= 0)
+		s->root_fd = openat(s->proc_fd, "root",
+				    O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->proc_fd < 0 || s->root_fd < 0) {
 		err = process_gone(errno) ? ESRCH : errno;
 		goto fail;
 	}
@@ -1244,6 +1308,7 @@ struct symbolizer *symbolizer_new_kernel(void)
 	if (!s)
 		return NULL;
 	s->proc_fd = -1;
+	s->root_fd = -1;
 	s->ksyms = ksyms_load();
 	if (!s->ksyms) {
 		free(s);
@@ -1269,7 +1334,8 @@ void symbolizer_free(struct symbolizer *s)
 	free(s->maps);
 	free(s->retired);
 	strset_free(&s->strs);
-	free(s->debuginfo_path);
+	if (s->root_fd >= 0)
+		close(s->root_fd);
 	if (s->proc_fd >= 0)
 		close(s->proc_fd);
 	free(s);
