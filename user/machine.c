@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -99,7 +100,9 @@ const char *machine_load_hint(int err)
 		       "also a seccomp profile that allows bpf())";
 	case -ENOMEM:
 		return "no memory for the BPF maps: a memory cgroup limit may "
-		       "be too small (leakwatch's maps take some 100 MiB)";
+		       "be too small (the maps take some 200 MiB at the "
+		       "default --max-allocs and --max-sites, which make them "
+		       "smaller)";
 	case -E2BIG:
 	case -EINVAL:
 		return "the kernel's verifier refused a program: it may be "
@@ -107,4 +110,51 @@ const char *machine_load_hint(int err)
 	default:
 		return NULL;
 	}
+}
+
+/*
+ * Our memory cgroup and its limit, in words: the maps are charged to it,
+ * so a load that failed for want of memory names the limit it hit. v2's
+ * "0::PATH" with memory.max, or v1's memory controller line.
+ */
+void machine_memcg_describe(char *buf, size_t len)
+{
+	char line[4096], path[4096 + 64], limit[64], *cg = NULL, *name;
+	const char *file = NULL;
+	double mib;
+	FILE *f;
+
+	buf[0] = '\0';
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return;
+	while (!cg && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		name = strchr(line, ':');
+		if (!name || !strchr(name + 1, ':'))
+			continue;
+		if (!strncmp(line, "0::", 3)) {
+			snprintf(path, sizeof(path),
+				 "/sys/fs/cgroup%s/memory.max", line + 3);
+			if (!access(path, R_OK))
+				cg = line + 3, file = "memory.max";
+		} else if (!strncmp(strchr(line, ':'), ":memory:", 8)) {
+			cg = strchr(line, ':') + 8;
+			file = "memory.limit_in_bytes";
+			snprintf(path, sizeof(path),
+				 "/sys/fs/cgroup/memory%s/%s", cg, file);
+		}
+	}
+	fclose(f);
+	if (!cg)
+		return;
+	read_line(path, limit, sizeof(limit));
+	if (!limit[0])
+		return;
+	mib = strtod(limit, NULL) / (1 << 20);
+	if (!strcmp(limit, "max") || mib >= (double)(1ull << 40))
+		snprintf(buf, len, "memory cgroup %s: no limit (%s)", cg, file);
+	else
+		snprintf(buf, len, "memory cgroup %s: %s is %.0f MiB", cg, file,
+			 mib);
 }

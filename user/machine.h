@@ -8,6 +8,7 @@
 #define LW_MACHINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Capabilities: LW_EXIT_PERM with the missing ones named. */
 int machine_check_privileges(bool attach_pid);
@@ -15,5 +16,7 @@ int machine_check_privileges(bool attach_pid);
 int machine_check_kernel(void);
 /* Why loading failed, in words (err: a negative errno from libbpf). */
 const char *machine_load_hint(int err);
+/* Our memory cgroup and its limit in words, or "" when unknown. */
+void machine_memcg_describe(char *buf, size_t len);
 
 #endif

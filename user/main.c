@@ -80,6 +80,8 @@ struct run {
 	struct lw_drained_site *drained;
 	size_t drained_cap;
 	uint64_t counters[LW_CNT_MAX];
+	uint64_t map_lost_seen; /* ringbuf_lost at the last regions sync */
+	bool map_sync_again;
 	double t_start;
 	FILE *out;  /* text reports */
 	FILE *json; /* final JSON report, opened before anything is traced */
@@ -188,6 +190,36 @@ static void dispatch(struct run *r, size_t n)
 	}
 }
 
+/*
+ * Map events were lost: a mapping whose munmap was lost would stay
+ * outstanding for ever, so every zoomed process's mappings are cut to
+ * its /proc/PID/maps. Once more at the next drain: a munmap is counted
+ * lost at its entry, before the kernel has unmapped anything.
+ */
+static void sync_regions(struct run *r)
+{
+	uint64_t lost = r->counters[LW_CNT_RINGBUF_LOST];
+	bool now = lost != r->map_lost_seen || r->map_sync_again;
+	struct lw_proc *p;
+	char path[64];
+	size_t i;
+	FILE *f;
+
+	r->map_sync_again = lost != r->map_lost_seen;
+	r->map_lost_seen = lost;
+	for (i = 0; now && i < r->sys.n; i++) {
+		p = r->sys.v[i];
+		if (!p->zoomed || !p->pid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/maps", (int)p->pid);
+		f = fopen(path, "re");
+		if (!f)
+			continue; /* gone: its exit is handled elsewhere */
+		regions_sync(&p->model.regions, f);
+		fclose(f);
+	}
+}
+
 /* One drain: a new generation, then the aggregates it closes. */
 static void drain(struct run *r)
 {
@@ -205,6 +237,7 @@ static void drain(struct run *r)
 			&r->drained, &r->drained_cap, &n))
 		lw_warn("reading site aggregates: %s", strerror(errno));
 	drain_counters(r->session.counters_fd, r->counters);
+	sync_regions(r);
 	dispatch(r, n);
 	for (i = 0; i < r->sys.n; i++) {
 		p = r->sys.v[i];

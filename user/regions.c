@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include "regions.h"
@@ -159,6 +160,30 @@ void regions_apply(struct lw_regions *rg, const struct lw_map_event *e)
 		remap(rg, e);
 		break;
 	}
+}
+
+void regions_sync(struct lw_regions *rg, FILE *maps)
+{
+	uint64_t lo, hi, prev = 0;
+	char line[256];
+	size_t len;
+
+	while (fgets(line, sizeof(line), maps)) {
+		/* a line we cannot read may hide a mapping: cut no more */
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64, &lo, &hi) != 2 ||
+		    lo < prev || hi <= lo)
+			return;
+		if (lo > prev)
+			unmap_range(rg, prev, lo);
+		prev = hi;
+		/* the rest of a long line (its path) */
+		len = strlen(line);
+		while (len && line[len - 1] != '\n' &&
+		       fgets(line, sizeof(line), maps))
+			len = strlen(line);
+	}
+	if (!ferror(maps))
+		unmap_range(rg, prev, UINT64_MAX);
 }
 
 uint64_t regions_oldest_ns(const struct lw_regions *rg, uint64_t stack)

@@ -3,6 +3,7 @@
 #define LW_REGIONS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include "leakwatch.h"
 
@@ -40,6 +41,12 @@ struct lw_regions {
 
 void regions_init(struct lw_regions *rg, regions_delta_fn delta, void *ctx);
 void regions_apply(struct lw_regions *rg, const struct lw_map_event *e);
+/*
+ * After lost map events (drops.ringbuf_lost): cuts what the process no
+ * longer maps, by its /proc/PID/maps (sorted "lo-hi ..." lines), so that
+ * a lost munmap leaves no mapping outstanding. A lost mmap stays unseen.
+ */
+void regions_sync(struct lw_regions *rg, FILE *maps);
 /* Oldest live mapping of a site, in ns of CLOCK_MONOTONIC; 0 if none. */
 uint64_t regions_oldest_ns(const struct lw_regions *rg, uint64_t stack);
 void regions_free(struct lw_regions *rg);

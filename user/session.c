@@ -26,10 +26,16 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 static int load_error(const char *what, int err)
 {
 	const char *hint = machine_load_hint(err);
+	char memcg[256];
 
 	lw_err("loading the BPF programs (%s): %s", what, strerror(-err));
 	if (hint)
 		lw_err("%s", hint);
+	if (err == -ENOMEM) {
+		machine_memcg_describe(memcg, sizeof(memcg));
+		if (memcg[0])
+			lw_err("%s", memcg);
+	}
 	if (err == -EPERM || err == -EACCES)
 		return LW_EXIT_PERM;
 	return LW_EXIT_KERNEL;
@@ -119,7 +125,8 @@ static int open_heap(struct lw_session *s, const struct lw_session_opts *o,
 	int err;
 
 	err = load_heap(s, o, o->fds);
-	if (err && o->fds) {
+	/* no memory for the maps is not the descriptor program's fault */
+	if (err && err != -ENOMEM && o->fds) {
 		/* one missing feature turns off one part, not the run */
 		lw_warn("descriptors are not tracked: the syscall exit "
 			"tracepoint program did not load (%s)",

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 #include "regions.h"
 
@@ -25,9 +27,13 @@ static void delta(void *ctx, uint64_t stack, int64_t dbytes, int dcount)
 static void ev(struct lw_regions *rg, uint32_t op, uint64_t addr, uint64_t len,
 	       uint64_t new_addr, uint64_t new_len, uint64_t stack)
 {
-	struct lw_map_event e = { .op = op, .addr = addr, .len = len,
-				  .new_addr = new_addr, .new_len = new_len,
-				  .site = stack, .ts_ns = addr };
+	struct lw_map_event e = { .op = op,
+				  .addr = addr,
+				  .len = len,
+				  .new_addr = new_addr,
+				  .new_len = new_len,
+				  .site = stack,
+				  .ts_ns = addr };
 
 	regions_apply(rg, &e);
 }
@@ -128,6 +134,62 @@ static void test_origins_are_recycled(void **state)
 	regions_free(&rg);
 }
 
+/* A lost munmap: the maps of the process say what is gone. */
+static void test_sync_cuts_what_maps_lacks(void **state)
+{
+	static char maps[] =
+		"00010000-00012000 rw-p 00000000 00:00 0 \n"
+		"00030000-00031000 rw-p 00000000 00:00 0 "
+		"/a/path/longer/than/the/line/buffer/of/regions_sync/xxxxxxxxxx"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"\n"
+		"7fff0000-7fff1000 rw-p 00000000 00:00 0 [stack]\n";
+	struct totals t = {};
+	struct lw_regions rg;
+	FILE *f;
+
+	regions_init(&rg, delta, &t);
+	ev(&rg, LW_MAP_MMAP, 0x10000, 4 * PG, 0, 0, 1); /* half still there */
+	ev(&rg, LW_MAP_MMAP, 0x20000, PG, 0, 0, 2);	/* gone */
+	ev(&rg, LW_MAP_MMAP, 0x30000, PG, 0, 0, 3);	/* there */
+	ev(&rg, LW_MAP_MMAP, 0x80000000, PG, 0, 0, 2);	/* gone, past all */
+	f = fmemopen(maps, strlen(maps), "r");
+	assert_non_null(f);
+	regions_sync(&rg, f);
+	fclose(f);
+	assert_int_equal(t.bytes[1], 2 * PG);
+	assert_int_equal(t.count[1], 1);
+	assert_int_equal(t.bytes[2], 0);
+	assert_int_equal(t.count[2], 0);
+	assert_int_equal(t.bytes[3], PG);
+	assert_int_equal(rg.n, 2);
+	regions_free(&rg);
+}
+
+/* An unreadable line may hide a mapping: nothing past it is cut. */
+static void test_sync_stops_at_a_bad_line(void **state)
+{
+	static char maps[] = "00010000-00011000 rw-p 00000000 00:00 0\n"
+			     "garbage\n"
+			     "00030000-00031000 rw-p 00000000 00:00 0\n";
+	struct totals t = {};
+	struct lw_regions rg;
+	FILE *f;
+
+	regions_init(&rg, delta, &t);
+	ev(&rg, LW_MAP_MMAP, 0x20000, PG, 0, 0, 1);
+	ev(&rg, LW_MAP_MMAP, 0x40000, PG, 0, 0, 2);
+	f = fmemopen(maps, strlen(maps), "r");
+	assert_non_null(f);
+	regions_sync(&rg, f);
+	fclose(f);
+	assert_int_equal(t.bytes[1], PG);
+	assert_int_equal(t.bytes[2], PG);
+	regions_free(&rg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +199,8 @@ int main(void)
 		cmocka_unit_test(test_mremap_keeps_site),
 		cmocka_unit_test(test_map_fixed_over_existing),
 		cmocka_unit_test(test_origins_are_recycled),
+		cmocka_unit_test(test_sync_cuts_what_maps_lacks),
+		cmocka_unit_test(test_sync_stops_at_a_bad_line),
 	};
 
 	return cmocka_run_group_tests_name("regions", tests, NULL, NULL);
