@@ -220,7 +220,7 @@ def test_hostile_names_json_and_text():
 def test_hostile_names_folded():
     """Folded: strict UTF-8, no control character but the newlines, each
     line 'FRAMES VALUE' with the JSON's stacks (';' of a name escaped as
-    \\x3b, so a name stays one frame)."""
+    \\x3b, so a name stays one frame); speedscope reads it the same."""
     run = memo("launched", launched_run)
     text = check_safe(run["folded"], run["folded_path"])
     folded = tvf.parse_folded(text, run["folded_path"])
@@ -229,6 +229,8 @@ def test_hostile_names_folded():
     check(any(s.startswith("[heap];") and s.split(";")[-1].startswith(leaf)
               for s in folded),
           "no [heap] line ending in %r:\n%s" % (leaf, text))
+    # and speedscope's importer reads the same stacks
+    tvf.check_speedscope({"text": text, "path": run["folded_path"]})
 
 
 def test_hostile_names_pprof():
