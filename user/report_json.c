@@ -119,13 +119,19 @@ static void goroutine_json(json_object *o, struct lw_view *v,
 static json_object *types_json(const struct lw_fd_types *t)
 {
 	json_object *o = json_object_new_object();
-
-	char name[1024];
+	char *safe;
 	size_t i;
 
-	for (i = 0; t && i < t->n; i++)
-		add_int(o, lw_safe(t->v[i].name, name, sizeof(name), 0),
-			t->v[i].count);
+	for (i = 0; t && i < t->n; i++) {
+		if (lw_safe_clean(t->v[i].name, 0)) {
+			add_int(o, t->v[i].name, t->v[i].count);
+			continue;
+		}
+		/* escaped whole: two names cut alike would be one key */
+		safe = lw_safe_dup(t->v[i].name, 0);
+		add_int(o, safe ? safe : "[out of memory]", t->v[i].count);
+		free(safe);
+	}
 	return o;
 }
 
