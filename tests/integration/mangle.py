@@ -129,6 +129,29 @@ def pclntab_funcnames(b, tab):
     return tab["off"] + name_off, cu_off - name_off
 
 
+def func_offsets(path, names):
+    """{name: file offset} of the named functions of path's .symtab (the
+    offsets leakwatch -v shows its probes at)."""
+    with open(path, "rb") as f:
+        b = f.read()
+    elf = Elf(b)
+    tab = elf.named(".symtab")[0]
+    strs = elf.sections[struct.unpack_from(
+        "<I", b, elf.shoff + elf.sections.index(tab) * elf.shentsize +
+        40)[0]]
+    out = {}
+    for at in range(tab["off"], tab["off"] + tab["size"], 24):
+        name_off, info, _, shndx, value, size = struct.unpack_from(
+            "<IBBHQQ", b, at)
+        s = strs["off"] + name_off
+        name = b[s:b.index(b"\0", s)].decode("utf-8", "replace")
+        if name in names and info & 0xf == 2:
+            sec = struct.unpack_from("<IIQQQ", b, elf.shoff +
+                                     shndx * elf.shentsize)
+            out[name] = value - sec[3] + sec[4]
+    return out
+
+
 def mangle_bytes(data, seed, ops):
     """The mangled copy of data (bytes) as bytes."""
     b = bytearray(data)

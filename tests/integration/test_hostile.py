@@ -66,8 +66,9 @@ ATTACH_GO = ["shuffle", "symtab-bits", "gonames", "debug-all"]
 class Case:
     """One mangled copy and how it is run."""
 
-    def __init__(self, name, src, ops, args, attach=False):
+    def __init__(self, name, src, ops, args, attach=False, lw_args=()):
         self.name, self.src, self.args, self.attach = name, src, args, attach
+        self.lw_args = list(lw_args)
         self.ops = ops.split("+")
         # the seed is the case's own: adding cases changes no other one
         self.seed = zlib.crc32(("%s/%s/%s" % (name, ops, attach)).encode())
@@ -207,7 +208,7 @@ def run_case(case):
     """Runs one case; (problems, report or None, leakwatch Proc)."""
     out = os.path.join(tmpdir(), "report.json")
     args = ["-i", str(INTERVAL), "-d", str(DURATION), "-n", "20",
-            "--json", out]
+            "--json", out] + case.lw_args
     tgt = None
     if case.attach:
         env, pidfile = lwlib.pidfile_env()
@@ -373,3 +374,89 @@ def test_mangled_go():
     except Skip:
         pass
     run_cases(cases)
+
+
+# ---------------------------------------------------------------------------
+# A broken part turns off that part only, and says so
+
+
+def stderr_of(lw):
+    return lwlib.read_text(lw.err_path) if lw else ""
+
+
+def test_go_lying_symtab_keeps_goroutines_and_heap():
+    """.symtab's functions dealt out at random (a table that parses, and
+    lies): goroutines and the Go heap are still traced, from .gopclntab,
+    the table the Go runtime itself runs on."""
+    goleak = lwlib.build_go(["goleak.go"], GO)
+    goheap = lwlib.build_go(GOHEAP_SOURCES, GO)
+    t = ["-t", str(LIVES)]
+    leak = Case("goleak", goleak, "shuffle", t, lw_args=["-v"])
+    heap = Case("goheap", goheap, "shuffle", t, lw_args=["-v"])
+    reports = run_cases([leak, heap])
+    # the probes are where the intact .symtab says the functions are
+    for case, names in ((leak, ("runtime.newproc1", "runtime.goexit1")),
+                        (heap, ("runtime.(*mcache).refill",
+                                "runtime.(*mcache).allocLarge"))):
+        want = mangle.func_offsets(case.src, set(names))
+        err = stderr_of(reports[str(case)][1])
+        for name in names:
+            at = re.findall(r"probe %s \S+\+0x([0-9a-f]+) " %
+                            re.escape(name), err)
+            check(at and all(int(a, 16) == want[name] for a in at),
+                  "%s: %s probed at %s, not at +0x%x:\n%s" %
+                  (case, name, at, want[name], lwlib.tail(err, 12)))
+    marks = set(lwlib.go_markers("goleak.go").values())
+    rep, lw = reports[str(leak)]
+    check(rep is not None, "%s: no report:\n%s" % (leak, lw.describe()))
+    found = [s for s in rep["sites"] if s["kind"] == "goroutine" and
+             s["stack"] and lwlib.frame_file(s["stack"][0]) == "goleak.go"
+             and s["stack"][0].get("line") in marks]
+    check(found, "%s: no goroutine site at a goleak.go marker:%s\n%s" %
+          (leak, lwlib.fmt_sites(rep["sites"]), lw.describe()))
+    rep, lw = reports[str(heap)]
+    check(rep is not None, "%s: no report:\n%s" % (heap, lw.describe()))
+    gh = rep.get("go_heap") or {}
+    check(gh.get("mechanism") == "sample" and
+          rep["stats"].get("go_heap_samples", 0) > 0,
+          "%s: Go heap %r, %s samples, expected sampled:\n%s" %
+          (heap, gh, rep["stats"].get("go_heap_samples"), lw.describe()))
+
+
+def test_broken_parts_say_so():
+    """Garbage CFI, DWARF, .gopclntab or section headers: one warning
+    each, the rest traced; or, when nothing is left to trace, exit 6
+    saying why."""
+    goleak = lwlib.build_go(["goleak.go"], GO)
+    nofp, leaky = lwlib.target("nofp"), lwlib.target("leaky")
+    t, tq = ["-t", str(LIVES)], ["-q", "-t", str(LIVES)]
+    cases = [
+        # (case, exit, what stderr says, a function with a site)
+        (Case("nofp", nofp, "cfi-all", tq), 0, "CFI is malformed",
+         "leak_direct"),
+        (Case("leaky", leaky, "debug-all", tq), 0, "DWARF is malformed",
+         "leak_malloc"),
+        (Case("goleak", goleak, "pclntab-head", t), 0,
+         ".gopclntab is malformed", None),
+        (Case("goleak", goleak, "shdrs", t), 6,
+         "section headers are unreadable", None),
+        (Case("goleak", goleak, "symtab-all+pclntab-all", t), 6,
+         "goroutine probes cannot be placed", None),
+    ]
+    reports = run_cases([c[0] for c in cases])
+    problems = []
+    for case, code, says, func in cases:
+        rep, lw = reports[str(case)]
+        err = stderr_of(lw)
+        if lw.poll() != code:
+            problems.append("%s: exit %s, expected %d" %
+                            (case, lw.poll(), code))
+        if says not in err:
+            problems.append("%s: stderr does not say %r:\n%s" %
+                            (case, says, lwlib.tail(err, 5)))
+        if func and not (rep and any(
+                lwlib.frame0(s).get("symbol") == func for s in rep["sites"])):
+            problems.append("%s: no site at %s:%s" %
+                            (case, func, lwlib.fmt_sites(
+                                rep["sites"] if rep else [])))
+    check(not problems, "\n".join(problems))
