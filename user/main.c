@@ -24,6 +24,7 @@
 #include "model.h"
 #include "options.h"
 #include "plan.h"
+#include "safestr.h"
 #include "session.h"
 #include "system.h"
 #include "symbolize.h"
@@ -505,6 +506,7 @@ static int setup_target(struct run *r)
 {
 	struct lw_target t;
 	struct lw_proc *p;
+	char comm[80];
 	int rc;
 
 	if (r->opts.pid)
@@ -538,7 +540,8 @@ static int setup_target(struct run *r)
 	fprintf(r->out,
 		"leakwatch: watching pid %d (%s), %d probes; "
 		"Ctrl-C for the final report\n",
-		p->pid, p->target.comm, p->plan.n);
+		p->pid, lw_safe(p->target.comm, comm, sizeof(comm), 0),
+		p->plan.n);
 	fflush(r->out); /* a script waits for it */
 	return LW_EXIT_OK;
 }

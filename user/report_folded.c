@@ -16,8 +16,9 @@
  *
  * Both readers take the digits after the last space as the value and cut
  * the rest at ';'; flamegraph.pl also takes a number after a space ending
- * the stack for the first column of a differential. So a frame never holds
- * ';' (made ':'), a control character (made ' ') or ends in " NUMBER"
+ * the stack for the first column of a differential. So a frame is escaped
+ * as every view escapes target strings (safestr.h: control characters and
+ * invalid UTF-8 as \xNN), ';' too (\x3b), and never ends in " NUMBER"
  * (that space is made '_').
  *
  * Values are integers > 0, as both readers need: sites with nothing to
@@ -32,6 +33,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include "safestr.h"
 #include "util.h"
 #include "view.h"
 
@@ -54,18 +56,15 @@ static bool is_number(const char *s)
 	return s[n] == '\0';
 }
 
-/* Makes s a frame both readers take whole (see the top of this file). */
-static void clean_frame(char *s)
+/* raw made into s (len bytes), a frame both readers take whole (see the
+ * top of this file). */
+static void clean_frame(const char *raw, char *s, size_t len)
 {
-	size_t i, start, n = strlen(s);
+	size_t start, n;
 	char *sp;
 
-	for (i = 0; i < n; i++) {
-		if (s[i] == ';')
-			s[i] = ':';
-		else if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			s[i] = ' ';
-	}
+	lw_safe(raw, s, len, LW_SAFE_FOLDED);
+	n = strlen(s);
 	while (n && s[n - 1] == ' ')
 		s[--n] = '\0';
 	start = strspn(s, " ");
@@ -81,17 +80,17 @@ static void clean_frame(char *s)
 static void frame_text(const struct lw_frame *fr, const char *prefix, char *buf,
 		       size_t len)
 {
-	size_t n = snprintf(buf, len, "%s", prefix);
-	size_t room = len - strlen(INLINED_MARK);
+	char raw[FRAME_MAX];
+	size_t n = snprintf(raw, sizeof(raw), "%s", prefix);
 
-	if (n >= room)
-		n = room - 1;
+	if (n >= sizeof(raw))
+		n = sizeof(raw) - 1;
 	if (!fr->symbol && fr->module)
-		snprintf(buf + n, room - n, "%s+0x%" PRIx64,
+		snprintf(raw + n, sizeof(raw) - n, "%s+0x%" PRIx64,
 			 lw_base_name(fr->module), fr->offset);
 	else
-		symbolizer_format(fr, buf + n, room - n);
-	clean_frame(buf);
+		symbolizer_format(fr, raw + n, sizeof(raw) - n);
+	clean_frame(raw, buf, len - strlen(INLINED_MARK));
 	if (fr->inlined)
 		strcat(buf, INLINED_MARK);
 }
@@ -100,8 +99,7 @@ static void put_text(FILE *m, const char *text)
 {
 	char buf[FRAME_MAX];
 
-	snprintf(buf, sizeof(buf), "%s", text);
-	clean_frame(buf);
+	clean_frame(text, buf, sizeof(buf));
 	fprintf(m, ";%s", buf);
 }
 
@@ -237,9 +235,9 @@ static void collect(struct lw_view *v, enum lw_folded_value how,
 static void collect_system(struct lw_view *v, enum lw_folded_value how,
 			   struct folded_line **l, size_t *k, size_t *cap)
 {
+	char raw[160], root[320];
 	struct lw_view pv;
 	struct lw_proc *p;
-	char root[160];
 	size_t i;
 
 	for (i = 0; i < v->sys->n; i++) {
@@ -247,9 +245,9 @@ static void collect_system(struct lw_view *v, enum lw_folded_value how,
 		if (!proc_has_sites(p))
 			continue;
 		pv = view_of_proc(v, p);
-		snprintf(root, sizeof(root), "[pid %d %s]", p->pid,
+		snprintf(raw, sizeof(raw), "[pid %d %s]", p->pid,
 			 p->target.comm);
-		clean_frame(root);
+		clean_frame(raw, root, sizeof(root));
 		pv.root = root;
 		collect(&pv, how, l, k, cap);
 	}

@@ -9,12 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fdinfo.h"
+#include "safestr.h"
 #include "util.h"
 #include "view.h"
 
+/*
+ * Every string goes out escaped (safestr.h): JSON must be UTF-8, and a
+ * name read from the report must not reach a terminal raw. Clean strings,
+ * nearly all, are not copied.
+ */
 static json_object *jstr(const char *s)
 {
-	return s ? json_object_new_string(s) : json_object_new_null();
+	char short_copy[1024], *safe;
+	json_object *o;
+
+	if (!s)
+		return json_object_new_null();
+	if (lw_safe_clean(s, 0))
+		return json_object_new_string(s);
+	safe = lw_safe_dup(s, 0);
+	/* no memory: the name cut short, still escaped */
+	o = json_object_new_string(
+		safe ? safe : lw_safe(s, short_copy, sizeof(short_copy), 0));
+	free(safe);
+	return o;
 }
 
 static json_object *frame_json(const struct lw_frame *f)
@@ -101,10 +119,13 @@ static void goroutine_json(json_object *o, struct lw_view *v,
 static json_object *types_json(const struct lw_fd_types *t)
 {
 	json_object *o = json_object_new_object();
+
+	char name[1024];
 	size_t i;
 
 	for (i = 0; t && i < t->n; i++)
-		add_int(o, t->v[i].name, t->v[i].count);
+		add_int(o, lw_safe(t->v[i].name, name, sizeof(name), 0),
+			t->v[i].count);
 	return o;
 }
 

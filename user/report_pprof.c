@@ -39,6 +39,7 @@
 #include <time.h>
 #include <zlib.h>
 #include "profile.pb-c.h"
+#include "safestr.h"
 #include "util.h"
 #include "view.h"
 
@@ -171,25 +172,40 @@ static void *grow(struct pp *p, void *arr, size_t n, size_t *cap, size_t size)
 
 /* The string's index in string_table (0 for NULL, "" or no memory). A
  * hash collision only costs a duplicate entry, which pprof allows. */
-static int64_t str_id(struct pp *p, const char *s)
+static int64_t str_id(struct pp *p, const char *raw)
 {
 	pb_profile *pr = &p->prof;
+	char *dup = NULL, **v;
+	const char *s = raw;
 	uint32_t *slot;
-	char *dup, **v;
+	int64_t id = 0;
 
 	if (!s || !*s)
 		return 0;
+	/* protobuf strings are UTF-8, and pprof prints them: escaped
+	 * (safestr.h), the table holding and comparing the escaped text */
+	if (!lw_safe_clean(raw, 0)) {
+		dup = lw_safe_dup(raw, 0);
+		if (!dup) {
+			p->oom = true;
+			return 0;
+		}
+		s = dup;
+	}
 	slot = index_slot(p, &p->strs, lw_str_hash(s));
 	if (!slot)
-		return 0;
-	if (*slot && !strcmp(pr->string_table[*slot - 1], s))
-		return *slot - 1;
+		goto out;
+	if (*slot && !strcmp(pr->string_table[*slot - 1], s)) {
+		id = *slot - 1;
+		goto out;
+	}
 	v = grow(p, pr->string_table, pr->n_string_table, &p->str_cap,
 		 sizeof(*v));
 	if (!v)
-		return 0;
+		goto out;
 	pr->string_table = v;
-	dup = strdup(s);
+	if (!dup)
+		dup = strdup(s);
 	if (!dup) {
 		p->oom = true;
 		return 0;
@@ -198,6 +214,9 @@ static int64_t str_id(struct pp *p, const char *s)
 	if (!*slot)
 		*slot = pr->n_string_table;
 	return pr->n_string_table - 1;
+out:
+	free(dup);
+	return id;
 }
 
 static uint64_t function_id(struct pp *p, const char *name, const char *file)

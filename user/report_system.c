@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "safestr.h"
 #include "util.h"
 #include "view.h"
 
@@ -14,8 +15,8 @@ static void proc_row(FILE *f, const struct lw_proc *p)
 {
 	char comm[80], cg[300], mem[96], thr[64], go[64], fd[64];
 
-	lw_printable(p->target.comm, comm, sizeof(comm));
-	lw_printable(p->cgroup[0] ? p->cgroup : "-", cg, sizeof(cg));
+	lw_safe(p->target.comm, comm, sizeof(comm), 0);
+	lw_safe(p->cgroup[0] ? p->cgroup : "-", cg, sizeof(cg), 0);
 	system_signal_cell(p, LW_SIG_RSS, mem, sizeof(mem));
 	system_signal_cell(p, LW_SIG_THREADS, thr, sizeof(thr));
 	system_signal_cell(p, LW_SIG_GOROUTINES, go, sizeof(go));
@@ -31,7 +32,7 @@ void report_system(FILE *f, struct lw_view *v)
 	size_t n = system_ranked(v->sys, &p), i, suspects = 0, zoomed = 0;
 	size_t rows = (size_t)v->top > TABLE_ROWS ? (size_t)v->top : TABLE_ROWS;
 	struct lw_view pv;
-	char buf[1024];
+	char buf[1024], comm[80], why[256];
 
 	for (i = 0; i < n; i++) {
 		suspects += p[i]->suspect;
@@ -70,8 +71,10 @@ void report_system(FILE *f, struct lw_view *v)
 		if (!pv.sym)
 			continue;
 		fprintf(f, "\n-- pid %d (%s), traced in depth: %s\n",
-			v->sys->v[i]->pid, v->sys->v[i]->target.comm,
-			v->sys->v[i]->why);
+			v->sys->v[i]->pid,
+			lw_safe(v->sys->v[i]->target.comm, comm, sizeof(comm),
+				0),
+			lw_safe(v->sys->v[i]->why, why, sizeof(why), 0));
 		report_text(f, &pv);
 	}
 	fflush(f);

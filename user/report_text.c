@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fdinfo.h"
+#include "safestr.h"
 #include "util.h"
 #include "view.h"
 
@@ -10,7 +11,7 @@
 
 static void header(FILE *f, struct lw_view *v, struct lw_site **s, size_t n)
 {
-	char total[32], rate[32];
+	char total[32], rate[32], comm[80];
 	double bytes = 0, growth = 0;
 	size_t i, suspects = 0;
 
@@ -21,12 +22,12 @@ static void header(FILE *f, struct lw_view *v, struct lw_site **s, size_t n)
 	}
 	lw_fmt_bytes(bytes, total, sizeof(total));
 	lw_fmt_bytes(growth, rate, sizeof(rate));
+	lw_safe(v->target->comm, comm, sizeof(comm), 0);
 	fprintf(f,
 		"\n%s pid %d (%s) at %.1fs%s: heap %s outstanding (%s%s/s) "
 		"in %zu sites, %zu suspect%s\n",
-		v->final ? "== final report:" : "==", v->target->pid,
-		v->target->comm, v->elapsed,
-		v->target->exited ? ", target exited" : "", total,
+		v->final ? "== final report:" : "==", v->target->pid, comm,
+		v->elapsed, v->target->exited ? ", target exited" : "", total,
 		growth >= 0 ? "+" : "", rate, n, suspects,
 		suspects == 1 ? "" : "s");
 }
@@ -43,11 +44,13 @@ static void drops(FILE *f, struct lw_view *v)
 static void goheap_line(FILE *f, const struct lw_goheap *h)
 {
 	const struct lw_goheap_totals *t = &h->tot;
-	char sites[32], marked[32], inuse[32];
+	char sites[32], marked[32], inuse[32], why[256];
 
 	if (h->mode == LW_GOHEAP_OFF) {
+		/* why may quote the binary (its Go version) */
 		if (h->why_off)
-			fprintf(f, "Go heap: not shown (%s)\n", h->why_off);
+			fprintf(f, "Go heap: not shown (%s)\n",
+				lw_safe(h->why_off, why, sizeof(why), 0));
 		return;
 	}
 	lw_fmt_bytes((double)t->sites_bytes, sites, sizeof(sites));
@@ -89,14 +92,14 @@ static void site_line(FILE *f, struct lw_view *v, struct lw_site *s, int rank,
 	else
 		snprintf(age, sizeof(age), "-");
 	if (n && fr[0].pc)
-		symbolizer_format(&fr[0], name, sizeof(name));
+		view_frame_name(&fr[0], name, sizeof(name));
 	else
 		snprintf(name, sizeof(name), "[stack not captured]");
 	fprintf(f, "%3d %11s/s %11s %9lld %8s  %-7s %s\n", rank, rate, out,
 		(long long)site_count(s), age, s->fit.suspect ? "SUSPECT" : "",
 		name);
 	for (i = 1; i < n && i < max_frames; i++) {
-		symbolizer_format(&fr[i], name, sizeof(name));
+		view_frame_name(&fr[i], name, sizeof(name));
 		fprintf(f, "%57s %s\n", fr[i].inlined ? "(inlined)" : "<-",
 			name);
 	}
@@ -150,7 +153,7 @@ static void blocked_at(struct lw_view *v, const struct lw_blocked *b,
 				       LW_MAX_FRAMES);
 		if (!n)
 			continue;
-		symbolizer_format(&fr[0], name, len);
+		view_frame_name(&fr[0], name, len);
 		if (!is_plumbing(&fr[n - 1]))
 			return;
 	}
@@ -158,20 +161,20 @@ static void blocked_at(struct lw_view *v, const struct lw_blocked *b,
 
 static void blocked_lines(FILE *f, struct lw_view *v, struct lw_site *s)
 {
-	char name[512];
+	char name[512], reason[128];
 	int i;
 
 	for (i = 0; i < s->nblocked; i++) {
+		/* Go's wait reasons are strings of the binary's */
+		lw_safe(s->blocked[i].reason, reason, sizeof(reason), 0);
 		if (!s->blocked[i].depth) { /* running: no stack to tell */
 			fprintf(f, "%42s %u %s\n",
-				"blocked:", s->blocked[i].count,
-				s->blocked[i].reason);
+				"blocked:", s->blocked[i].count, reason);
 			continue;
 		}
 		blocked_at(v, &s->blocked[i], name, sizeof(name));
 		fprintf(f, "%42s %u %s at %s\n",
-			"blocked:", s->blocked[i].count, s->blocked[i].reason,
-			name);
+			"blocked:", s->blocked[i].count, reason, name);
 	}
 }
 
@@ -184,7 +187,7 @@ static void fd_types_lines(FILE *f, const struct lw_site *s, int max)
 	if (!s->fd_types)
 		return;
 	for (i = 0; i < s->fd_types->n && i < (size_t)max; i++) {
-		lw_printable(s->fd_types->v[i].name, name, sizeof(name));
+		lw_safe(s->fd_types->v[i].name, name, sizeof(name), 0);
 		fprintf(f, "%42s %u x %s\n", "open:", s->fd_types->v[i].count,
 			name);
 	}
@@ -207,10 +210,10 @@ static void counted_line(FILE *f, struct lw_view *v, struct lw_site *s,
 	else
 		snprintf(age, sizeof(age), "-");
 	if (n && fr[0].pc)
-		symbolizer_format(&fr[0], first, sizeof(first));
-	else
-		snprintf(first, sizeof(first), "%s",
-			 s->label[0] ? s->label : "[stack not captured]");
+		view_frame_name(&fr[0], first, sizeof(first));
+	else /* a label may hold a comm */
+		lw_safe(s->label[0] ? s->label : "[stack not captured]", first,
+			sizeof(first), 0);
 	fprintf(f, "%3d %11.1f/s %9lld %8s  %-7s %s %s\n", rank,
 		s->fit.value_per_s, (long long)site_count(s), age,
 		s->fit.suspect ? "SUSPECT" : "",
@@ -219,13 +222,13 @@ static void counted_line(FILE *f, struct lw_view *v, struct lw_site *s,
 					     : "thread",
 		first);
 	for (i = 1; i < n && i < max_frames; i++) {
-		symbolizer_format(&fr[i], name, sizeof(name));
+		view_frame_name(&fr[i], name, sizeof(name));
 		fprintf(f, "%42s %s\n", fr[i].inlined ? "(inlined)" : "<-",
 			name);
 	}
 	if (s->start &&
 	    symbolizer_resolve(v->sym, s->start, false, &start, 1)) {
-		symbolizer_format(&start, name, sizeof(name));
+		view_frame_name(&start, name, sizeof(name));
 		fprintf(f, "%42s %s\n", "runs", name);
 	}
 	blocked_lines(f, v, s);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "safestr.h"
 #include "system.h"
 #include "util.h"
 
@@ -186,7 +187,7 @@ static void say_exit(FILE *out, const struct lw_proc *p, unsigned *others)
 		return;
 	}
 	lw_fmt_bytes(p->rss, rss, sizeof(rss));
-	lw_printable(p->target.comm, comm, sizeof(comm));
+	lw_safe(p->target.comm, comm, sizeof(comm), 0);
 	fprintf(out,
 		"\nleakwatch: pid %d (%s) exited (rss %s at the last "
 		"report)\n",
@@ -352,23 +353,27 @@ static int zoomed_count(const struct lw_system *s)
 static void zoom(struct lw_system *s, struct lw_depth *d, FILE *out,
 		 struct lw_proc *p, const char *why, double now)
 {
+	char comm[80];
+
+	lw_safe(p->target.comm, comm, sizeof(comm), 0);
 	if (depth_zoom(d, p)) {
 		p->unzoomable = true;
 		fprintf(out,
 			"leakwatch: pid %d (%s) cannot be traced in "
 			"depth (said above): triage only\n",
-			p->pid, p->target.comm);
+			p->pid, comm);
 		return;
 	}
 	p->zoomed_at = now;
 	snprintf(p->why, sizeof(p->why), "%s", why);
-	fprintf(out, "leakwatch: zoom pid %d (%s): %s\n", p->pid,
-		p->target.comm, why);
+	fprintf(out, "leakwatch: zoom pid %d (%s): %s\n", p->pid, comm, why);
 }
 
 /* An auto-zoomed process calm for a full trend warm-up is let go. */
 static void maybe_release(struct lw_depth *d, FILE *out, struct lw_proc *p)
 {
+	char comm[80];
+
 	if (!p->zoomed || p->pinned)
 		return;
 	p->calm = p->suspect || sites_suspect(p) ? 0 : p->calm + 1;
@@ -378,7 +383,8 @@ static void maybe_release(struct lw_depth *d, FILE *out, struct lw_proc *p)
 	fprintf(out,
 		"leakwatch: release pid %d (%s): nothing grew for %d "
 		"reports\n",
-		p->pid, p->target.comm, p->calm);
+		p->pid, lw_safe(p->target.comm, comm, sizeof(comm), 0),
+		p->calm);
 }
 
 void system_policy(struct lw_system *s, struct lw_depth *d, FILE *out,
@@ -387,7 +393,7 @@ void system_policy(struct lw_system *s, struct lw_depth *d, FILE *out,
 	struct lw_proc **r, *p;
 	size_t n = system_ranked(s, &r), i;
 	int zoomed;
-	char why[128], g[96];
+	char why[128], g[96], comm[80];
 
 	for (i = 0; i < n; i++) {
 		r[i]->ever_suspect |= r[i]->suspect;
@@ -403,7 +409,10 @@ void system_policy(struct lw_system *s, struct lw_depth *d, FILE *out,
 				fprintf(out,
 					"leakwatch: pid %d (%s) waits: --zoom "
 					"%d processes traced already\n",
-					p->pid, p->target.comm, s->zoom_max);
+					p->pid,
+					lw_safe(p->target.comm, comm,
+						sizeof(comm), 0),
+					s->zoom_max);
 				p->said_waiting = true;
 			}
 			continue;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "fdinfo.h"
 #include "top_int.h"
+#include "safestr.h"
 #include "util.h"
 
 static void page_clear(struct top_page *p)
@@ -44,12 +45,14 @@ add(struct top_page *p, const char *fmt, ...)
 static void add_frame(struct top_page *p, const char *lead,
 		      const struct lw_frame *f)
 {
-	char name[512];
+	char name[512], module[256];
 
-	symbolizer_format(f, name, sizeof(name));
+	view_frame_name(f, name, sizeof(name));
 	if (f->symbol && f->module)
 		add(p, "  %-10s %s  [%s]", f->inlined ? "(inlined)" : lead,
-		    name, lw_base_name(f->module));
+		    name,
+		    lw_safe(lw_base_name(f->module), module, sizeof(module),
+			    0));
 	else
 		add(p, "  %-10s %s", f->inlined ? "(inlined)" : lead, name);
 }
@@ -64,7 +67,7 @@ static void add_fd_types(struct top_page *p, const struct lw_site *s)
 	if (s->kind != LW_KIND_FD || !s->fd_types)
 		return;
 	for (i = 0; i < s->fd_types->n && i < 20; i++) {
-		lw_printable(s->fd_types->v[i].name, name, sizeof(name));
+		lw_safe(s->fd_types->v[i].name, name, sizeof(name), 0);
 		add(p, "open: %u x %s", s->fd_types->v[i].count, name);
 	}
 	if (s->fd_types->n > 20)
@@ -101,6 +104,7 @@ static void add_stack(struct top_page *p, struct lw_view *v, struct lw_site *s)
 {
 	struct lw_frame fr[LW_MAX_FRAMES];
 	int n = view_frames(v, s, fr, LW_MAX_FRAMES), i;
+	char label[sizeof(s->label) * 4];
 
 	add(p, "%s", "");
 	add(p, "%s, innermost first:",
@@ -108,7 +112,9 @@ static void add_stack(struct top_page *p, struct lw_view *v, struct lw_site *s)
 	    : s->kind == LW_KIND_FD ? "opened at"
 				    : "created at");
 	if (!n || !fr[0].pc)
-		add(p, "  %s", s->label[0] ? s->label : "[stack not captured]");
+		add(p, "  %s",
+		    lw_safe(s->label[0] ? s->label : "[stack not captured]",
+			    label, sizeof(label), 0));
 	for (i = 0; i < n && fr[0].pc; i++)
 		add_frame(p, i ? "<-" : "at", &fr[i]);
 	if (s->start && symbolizer_resolve(v->sym, s->start, false, fr, 1)) {
@@ -124,9 +130,11 @@ static void add_blocked(struct top_page *p, struct lw_view *v,
 {
 	struct lw_frame fr[LW_MAX_FRAMES];
 	int i, k, n, shown = 0;
+	char reason[128];
 
 	add(p, "%s", "");
-	add(p, "blocked: %u in %s", b->count, b->reason ? b->reason : "?");
+	add(p, "blocked: %u in %s", b->count,
+	    lw_safe(b->reason ? b->reason : "?", reason, sizeof(reason), 0));
 	for (i = 0; i < b->depth; i++) {
 		n = symbolizer_resolve(v->sym, b->pcs[i], i > 0, fr,
 				       LW_MAX_FRAMES);

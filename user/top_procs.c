@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "top_int.h"
+#include "safestr.h"
 #include "util.h"
 
 static void put(int y, int x, const char *s)
@@ -19,7 +20,7 @@ void procs_refresh(struct lw_top *t, struct lw_view *v)
 {
 	struct lw_proc **p;
 	size_t n = system_ranked(v->sys, &p), i;
-	char comm[64], mem[80], thr[48], go[48];
+	char comm[16], mem[80], thr[48], go[48];
 	struct top_proc *r;
 
 	if (n > t->nprocs_cap) {
@@ -39,7 +40,8 @@ void procs_refresh(struct lw_top *t, struct lw_view *v)
 		r->traced = proc_has_sites(p[i]);
 		t->procs_zoomed += p[i]->zoomed;
 		t->procs_suspect += p[i]->suspect;
-		lw_printable(p[i]->target.comm, comm, sizeof(comm));
+		/* cut at 15 bytes by lw_safe, never inside an escape */
+		lw_safe(p[i]->target.comm, comm, sizeof(comm), 0);
 		system_signal_cell(p[i], LW_SIG_RSS, mem, sizeof(mem));
 		system_signal_cell(p[i], LW_SIG_THREADS, thr, sizeof(thr));
 		system_signal_cell(p[i], LW_SIG_GOROUTINES, go, sizeof(go));

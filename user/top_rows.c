@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "top_int.h"
+#include "safestr.h"
 #include "util.h"
 
 static void fill_where(struct top_row *row, struct lw_view *v,
@@ -16,10 +17,10 @@ static void fill_where(struct top_row *row, struct lw_view *v,
 	int n = view_frames(v, s, fr, LW_MAX_FRAMES);
 
 	if (n && fr[0].pc)
-		symbolizer_format(&fr[0], row->where, sizeof(row->where));
-	else
-		snprintf(row->where, sizeof(row->where), "%s",
-			 s->label[0] ? s->label : "[stack not captured]");
+		view_frame_name(&fr[0], row->where, sizeof(row->where));
+	else /* a label may hold a comm */
+		lw_safe(s->label[0] ? s->label : "[stack not captured]",
+			row->where, sizeof(row->where), 0);
 }
 
 static void fill_spark(struct top_row *row, const struct trend *tr)
@@ -80,6 +81,7 @@ void rows_refresh(struct top_snap *snap, struct lw_view *v)
 {
 	struct lw_site **s;
 	size_t n = model_ranked(v->model, &s), i;
+	char comm[64];
 
 	if (reserve(snap, n)) {
 		free(s);
@@ -92,7 +94,8 @@ void rows_refresh(struct top_snap *snap, struct lw_view *v)
 	fill_totals(snap);
 	view_drops(v, snap->drops, sizeof(snap->drops));
 	snprintf(snap->target, sizeof(snap->target), "pid %d (%s)",
-		 v->target->pid, v->target->comm);
+		 v->target->pid,
+		 lw_safe(v->target->comm, comm, sizeof(comm), 0));
 	snap->elapsed = v->elapsed;
 	snap->interval = v->interval;
 	snap->exited = v->target->exited;

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <term.h>
 #include <unistd.h>
+#include "safestr.h"
 #include "top_int.h"
 #include "util.h"
 
@@ -248,13 +249,6 @@ static off_t log_size(struct top_term *t)
 	return st.st_size;
 }
 
-static void printable(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < ' ' || *s == 0x7f)
-			*s = ' ';
-}
-
 void term_last_message(struct top_term *t, char *buf, size_t len)
 {
 	char tail[512], *nl;
@@ -275,6 +269,6 @@ void term_last_message(struct top_term *t, char *buf, size_t len)
 	while (n && (tail[n - 1] == '\n' || tail[n - 1] == '\r'))
 		tail[--n] = '\0';
 	nl = strrchr(tail, '\n');
-	snprintf(buf, len, "%s", nl ? nl + 1 : tail);
-	printable(buf);
+	/* a launched command's output too: escaped as the names are */
+	lw_safe(nl ? nl + 1 : tail, buf, len, 0);
 }

@@ -6,14 +6,20 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include "safestr.h"
 #include "util.h"
 
 bool lw_verbose;
 
+/* Messages quote targets' names and paths: escaped, as every view does.
+ * On the stack: a message must get out when memory is short. */
 static void vsay(const char *prefix, const char *fmt, va_list ap)
 {
+	char msg[4096];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	fprintf(stderr, "leakwatch: %s", prefix);
-	vfprintf(stderr, fmt, ap);
+	lw_safe_fputs(msg, stderr, LW_SAFE_LINES);
 	fputc('\n', stderr);
 }
 
@@ -132,16 +138,5 @@ int lw_grow(void **arr, size_t *cap, size_t need, size_t size, size_t first)
 
 void lw_printable(const char *in, char *out, size_t len)
 {
-	size_t at = 0;
-	unsigned char c;
-
-	for (; *in && at + 5 < len; in++) {
-		c = (unsigned char)*in;
-		if (c < 0x20 || c == 0x7f)
-			at += snprintf(out + at, len - at, "\\x%02x", c);
-		else
-			out[at++] = c;
-	}
-	if (len)
-		out[at < len ? at : len - 1] = 0;
+	lw_safe(in, out, len, 0);
 }

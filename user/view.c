@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdio.h>
 #include <string.h>
+#include "safestr.h"
 #include "view.h"
 
 #define LW_COUNTER_NAME(id, name, is_drop) [LW_CNT_##id] = { name, is_drop },
@@ -88,6 +89,14 @@ const char *view_kind_name(enum lw_site_kind kind)
 		return "fd";
 	}
 	return "?";
+}
+
+void view_frame_name(const struct lw_frame *f, char *buf, size_t len)
+{
+	char raw[1024];
+
+	symbolizer_format(f, raw, sizeof(raw));
+	lw_safe(raw, buf, len, 0);
 }
 
 /* The runtime's own frames above a go statement say nothing. */

@@ -49,6 +49,9 @@ void view_drops(struct lw_view *v, char *buf, size_t len);
 int view_frames(struct lw_view *v, struct lw_site *s, struct lw_frame *out,
 		int max);
 const char *view_kind_name(enum lw_site_kind kind);
+/* A frame as the text views show it, "func (file:line)", its target's
+ * bytes escaped (safestr.h). */
+void view_frame_name(const struct lw_frame *f, char *buf, size_t len);
 /* "EMFILE in ~14 min": when the growth reaches the soft limit, or "". */
 void view_fd_eta(const struct lw_fds *fds, char *buf, size_t len);
 

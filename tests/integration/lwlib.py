@@ -41,6 +41,9 @@ TARGETS = {
     "threads-cxx": (["threads_cxx.cc"], CFLAGS_O2, ["-pthread"]),
     "cxxleak": (["cxxleak.cc"], CFLAGS_O2, []),
     "pipeleak": (["pipeleak.c"], CFLAGS_O1, []),
+    # hostile names: escape sequences and invalid UTF-8 in its symbols,
+    # file name, comm and the paths it opens (test_hostile_names.py)
+    "hostile": (["hostile.c"], CFLAGS_O1, []),
     # the same program and its own shared library, without and with
     # frame pointers: the sites must be the same
     # ("dl:" libraries are built, not linked: dlopen'ed by -P)

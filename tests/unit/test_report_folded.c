@@ -126,9 +126,10 @@ static void test_merged_and_sorted(void **state)
 	expect(LW_FOLDED_AUTO, "[heap];a 1\n[heap];b 42\n[thread];a 1\n");
 }
 
-/* ';' would cut the frame, control characters the line, and a frame
- * ending in a space and a number looks like a value (or, to
- * flamegraph.pl, the first column of a differential). */
+/* ';' would cut the frame, control characters the line (both escaped as
+ * \xNN, as every view escapes a target's strings), and a frame ending in
+ * a space and a number looks like a value (or, to flamegraph.pl, the
+ * first column of a differential). */
 static void test_frames_cannot_break_lines(void **state)
 {
 	counted(LW_KIND_THREAD, "[alive at attach] a;b\tc 12", 3);
@@ -137,12 +138,17 @@ static void test_frames_cannot_break_lines(void **state)
 	counted(LW_KIND_THREAD, "w 1.5x", 1);
 	counted(LW_KIND_THREAD, "  ;  ", 1);
 	counted(LW_KIND_THREAD, "\r\n", 1);
-	expect(LW_FOLDED_COUNT, "[thread];: 1\n"
-				"[thread];? 1\n"
-				"[thread];[alive at attach] a:b c_12 3\n"
-				"[thread];v_2. 1\n"
-				"[thread];w 1.5x 1\n"
-				"[thread];x y_1.5 1\n");
+	counted(LW_KIND_THREAD, "   ", 1);
+	counted(LW_KIND_THREAD, "\x1b]0;t\x07\xff", 1);
+	expect(LW_FOLDED_COUNT,
+	       "[thread];? 1\n"
+	       "[thread];[alive at attach] a\\x3bb\\x09c_12 3\n"
+	       "[thread];\\x0d\\x0a 1\n"
+	       "[thread];\\x1b]0\\x3bt\\x07\\xff 1\n"
+	       "[thread];\\x3b 1\n"
+	       "[thread];v_2. 1\n"
+	       "[thread];w 1.5x 1\n"
+	       "[thread];x\\x0ay_1.5 1\n");
 }
 
 static void test_no_stack_no_label(void **state)
