@@ -334,8 +334,9 @@ int cfi_build_file(const char *path, struct cfi_rows *out)
 		goto out;
 	}
 	scan_elf(&s, out, elf);
+	/* code that calls, and an .eh_frame that covers none of it */
 	if (!out->n)
-		err = has_eh_frame(elf) ? -EBADMSG : -ENODATA;
+		err = out->calls && has_eh_frame(elf) ? -EBADMSG : -ENODATA;
 	/* sections come in address order; sort anyway: entries must be */
 	qsort(out->v, out->n, sizeof(*out->v), row_cmp);
 out:
