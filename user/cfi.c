@@ -183,6 +183,10 @@ static void load(struct lw_cfi *c, const struct lw_file_key *key,
 			"later files are walked by frame pointers",
 			c->nfiles - 1, c->used_entries, name);
 		c->full_said = true;
+	} else if (err == -EBADMSG) {
+		lw_warn("%s: its CFI is malformed: its frames are walked by "
+			"frame pointers",
+			name);
 	} else if (err != -ENOSPC) {
 		lw_debug("no unwind table for %s: %s: frame pointers", name,
 			 err == -ENODATA ? "no CFI" : strerror(-err));

@@ -290,6 +290,27 @@ static int row_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* An .eh_frame with contents that gave nothing is garbage, not absent. */
+static bool has_eh_frame(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	const char *name;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    sh.sh_size < 16)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, ".eh_frame"))
+			return true;
+	}
+	return false;
+}
+
 int cfi_build_file(const char *path, struct cfi_rows *out)
 {
 	struct cfi_src s = { .debug_fd = -1 };
@@ -310,12 +331,13 @@ int cfi_build_file(const char *path, struct cfi_rows *out)
 	add_debug_frame(&s, elf, ".debug_frame");
 	add_debug_file(&s, elf);
 	if (!s.n) {
-		err = -ENODATA;
+		err = has_eh_frame(elf) ? -EBADMSG : -ENODATA;
 		goto out;
 	}
 	scan_elf(&s, out, elf);
+	/* code that calls, and an .eh_frame that covers none of it */
 	if (!out->n)
-		err = -ENODATA;
+		err = out->calls && has_eh_frame(elf) ? -EBADMSG : -ENODATA;
 	/* sections come in address order; sort anyway: entries must be */
 	qsort(out->v, out->n, sizeof(*out->v), row_cmp);
 out:

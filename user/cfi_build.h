@@ -32,7 +32,8 @@ struct cfi_rows {
 /*
  * Rows for every return address of path's executable sections. Returns
  * 0, or a negative errno (-ENODATA: the file has no CFI at all, as Go
- * executables, which keep frame pointers instead).
+ * executables, which keep frame pointers instead; -EBADMSG: it has an
+ * .eh_frame, which gave nothing: garbage).
  */
 int cfi_build_file(const char *path, struct cfi_rows *out);
 void cfi_rows_free(struct cfi_rows *r);

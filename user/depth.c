@@ -6,6 +6,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "depth.h"
+#include "elfsym.h"
 #include "plan.h"
 #include "util.h"
 
@@ -29,6 +30,24 @@ static void plan_go_heap_mode(struct lw_depth *d, struct lw_proc *p)
 	p->go_heap_why = "its allocator's slow paths were not found";
 	lw_debug("Go heap sampling points in %s: %s", exe->name,
 		 strerror(-err));
+}
+
+/* Why a program without malloc has nothing else to trace either. */
+static const char *nothing_why(const struct lw_obj *exe, int go_err)
+{
+	struct elf_obj *o;
+	bool ok;
+
+	if (!go_err)
+		return ", and its goroutine probes cannot be placed";
+	if (go_err == -ENOTSUP)
+		return ", and its goroutines cannot be tracked";
+	o = elf_obj_open(exe->open);
+	ok = !o || elf_obj_sections_ok(o);
+	elf_obj_close(o);
+	return ok ? ""
+		  : "; its section headers are unreadable, so no Go "
+		    "runtime could be looked for";
 }
 
 /*
@@ -55,8 +74,8 @@ static int plan_goroutines(struct lw_depth *d, struct lw_proc *p)
 		plan_go_heap_mode(d, p);
 	if (!plan_has_heap(&p->plan) && !p->is_go) {
 		lw_err("no malloc/free found in %s or the libraries it maps "
-		       "(an unknown allocator)",
-		       exe->name);
+		       "(an unknown allocator)%s",
+		       exe->name, nothing_why(exe, err));
 		return LW_EXIT_BAD_TARGET;
 	}
 	if (!plan_has_heap(&p->plan))

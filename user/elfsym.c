@@ -102,6 +102,25 @@ bool elf_obj_is_dynamic(struct elf_obj *o)
 	return o->dynamic;
 }
 
+bool elf_obj_sections_ok(struct elf_obj *o)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	const char *name;
+	GElf_Shdr sh;
+
+	if (elf_getshdrstrndx(o->elf, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(o->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		name = elf_strptr(o->elf, shstrndx, sh.sh_name);
+		if (name && !strcmp(name, ".shstrtab"))
+			return true;
+	}
+	return false;
+}
+
 const char *elf_obj_interp(struct elf_obj *o)
 {
 	return o->interp;

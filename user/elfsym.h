@@ -51,6 +51,11 @@ uint64_t elf_obj_load_bias(struct elf_obj *o, int pid, const char *name);
 size_t elf_obj_read(struct elf_obj *o, const struct elf_func *f, uint8_t *buf,
 		    size_t len);
 bool elf_obj_is_dynamic(struct elf_obj *o);
+
+/* Whether the section header table is usable: it names a .shstrtab.
+ * Only tools read it (never the kernel, the loader or a Go runtime), so
+ * a program runs with it garbage; what is found by section is lost. */
+bool elf_obj_sections_ok(struct elf_obj *o);
 /* PT_INTERP of an executable, or NULL. */
 const char *elf_obj_interp(struct elf_obj *o);
 

@@ -420,6 +420,27 @@ static const char *sym_lookup(const struct lw_bin *b, uint64_t addr)
 }
 
 /*
+ * libdw opens garbage .debug_* sections without a word (and then finds
+ * nothing in them): the first unit must be one.
+ */
+static bool dwarf_sane(Dwarf *dw)
+{
+	Dwarf_Off next;
+	Dwarf_Half version;
+	size_t hsize;
+	Dwarf_Die cu;
+	int tag;
+
+	if (dwarf_next_unit(dw, 0, &next, &hsize, &version, NULL, NULL, NULL,
+			    NULL, NULL) ||
+	    version < 2 || version > 5 || !dwarf_offdie(dw, hsize, &cu))
+		return false;
+	tag = dwarf_tag(&cu);
+	return tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit ||
+	       tag == DW_TAG_type_unit || tag == DW_TAG_skeleton_unit;
+}
+
+/*
  * Load symbols and DWARF now: libdwfl does it lazily, and by the time a
  * report is symbolized the target (and the /proc/PID/root paths the
  * debuginfo search uses) may be gone. Only the open fds must survive.
@@ -427,14 +448,21 @@ static const char *sym_lookup(const struct lw_bin *b, uint64_t addr)
 static void preload_debuginfo(struct symbolizer *s, struct lw_bin *b)
 {
 	Dwarf_Addr bias;
+	Dwarf *dw;
 
 	load_symbols(s, b);
 	/*
 	 * Go code needs no DWARF; cgo's C code in the same file still
 	 * can, and libdwfl reads it lazily from the fd it keeps.
 	 */
-	if (!b->go)
-		dwfl_module_getdwarf(b->mod, &bias);
+	if (b->go)
+		return;
+	dw = dwfl_module_getdwarf(b->mod, &bias);
+	if (dw && !dwarf_sane(dw))
+		lw_warn("%s: its DWARF is malformed: its frames are named "
+			"from its symbol table, without file:line",
+			dwfl_module_info(b->mod, NULL, NULL, NULL, NULL, NULL,
+					 NULL, NULL));
 }
 
 /* Not Go (ENOENT) is the common case; no failure here is fatal. */

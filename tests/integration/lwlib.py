@@ -843,7 +843,9 @@ def text_patches(pid):
             off, path = int(parts[2], 16), parts[5]
             # the mapped file itself, even when replaced on disk since
             try:
-                with open("/proc/%d/map_files/%s" % (pid, parts[0]), "rb") as f:
+                # named without the leading zeros /proc/PID/maps shows
+                with open("/proc/%d/map_files/%x-%x" % (pid, start, end),
+                          "rb") as f:
                     f.seek(off)
                     want = f.read(end - start)
                 mem.seek(start)
