@@ -626,7 +626,11 @@ def _san_excerpt(text, limit=24):
     """The report's first line and frames, and its SUMMARY."""
     lines = text.splitlines()
     first = next((i for i, l in enumerate(lines) if _SAN_RE.search(l)), 0)
-    out = lines[first:first + limit]
+    out = []
+    for l in lines[first:first + limit]:
+        if l.startswith(("SUMMARY:", "Shadow bytes")):
+            break
+        out.append(l)
     out += [l for l in lines[first + limit:] if l.startswith("SUMMARY:")]
     return "\n".join(out)
 
