@@ -229,6 +229,10 @@ void depth_release(struct lw_depth *d, struct lw_proc *p)
 	if (p->fds_on)
 		fds_free(&p->fds);
 	p->fds_on = false;
+	/* Where goroutines and threads were blocked is a scan's: the reasons
+	 * point into its wait-reason table, freed next, and nothing scans the
+	 * process again (the final report read them after the free). */
+	model_clear_blocked(&p->model);
 	if (p->goscan_on)
 		goscan_free(&p->goscan);
 	p->goscan_on = false;
