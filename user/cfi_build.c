@@ -315,8 +315,10 @@ int cfi_build_file(const char *path, struct cfi_rows *out)
 	scan_elf(&s, out, elf);
 	if (!out->n)
 		err = -ENODATA;
-	/* sections come in address order; sort anyway: entries must be */
-	qsort(out->v, out->n, sizeof(*out->v), row_cmp);
+	/* sections come in address order; sort anyway: entries must be
+	 * (not none: qsort's base must not be NULL, even for 0 entries) */
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), row_cmp);
 out:
 	src_free(&s);
 	if (elf)
