@@ -89,6 +89,7 @@ $(filter $(BUILD)/top%.o,$(USER_OBJS)): CFLAGS += \
 $(LW_BIN): $(USER_OBJS) $(PROTO_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+# the sanitized build's targets (see "Sanitized build" above)
 ifeq ($(SANITIZE),1)
 .PHONY: leakwatch
 leakwatch: $(LW_BIN)
@@ -108,7 +109,7 @@ demo: deps
 	@bash scripts/demo.sh
 
 # One Go build cache for every test that builds a Go program: a cold
-# standard library takes minutes per toolchain.
+# standard library takes minutes per toolchain (the sanitized runs' too).
 test: deps
 	@$(MAKE) --no-print-directory leakwatch unit
 	@mkdir -p build/gocache
