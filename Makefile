@@ -5,8 +5,27 @@
 #   make test    unit + integration tests (root, real BPF)
 #   make bench   overhead ratios against no observer and bare probes
 #   make lint    cppcheck + clang-format check
+#   make sanitize  (= make test SANITIZE=1) the same tests, ASan + UBSan
 
 BUILD := build
+LW_BIN := leakwatch
+TEST_FLAGS :=
+
+# --- Sanitized build (SANITIZE=1; `make sanitize` = `make test SANITIZE=1`)
+# ASan (with LeakSanitizer) and UBSan in leakwatch and the unit tests. Its
+# objects and binaries live in build/san/, so that sanitized and plain
+# objects never mix and ./leakwatch stays the plain build; the tests run
+# build/san/leakwatch, and tests/run.py --sanitize makes every sanitizer
+# report a test failure (see there for the runtime options).
+ifeq ($(SANITIZE),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	     -fno-omit-frame-pointer
+BUILD := build/san
+LW_BIN := $(BUILD)/leakwatch
+TEST_FLAGS += --sanitize --leakwatch $(LW_BIN)
+endif
+# --- end of the sanitized build
+
 CC := gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -14,6 +33,7 @@ PKGS := libelf libdw json-c zlib libprotobuf-c
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CFLAGS ?= -O2 -g
+CFLAGS += $(SAN_FLAGS)
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 	  -Iinclude -Iuser -I$(BUILD) -DLW_VERSION='"$(VERSION)"' \
 	  $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -37,7 +57,7 @@ LIB_OBJS := $(filter-out $(BUILD)/main.o,$(USER_OBJS)) $(PROTO_OBJS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-.PHONY: all deps demo test bench lint format clean unit
+.PHONY: all deps demo test bench lint format clean unit sanitize
 all: leakwatch
 
 deps:
@@ -66,8 +86,17 @@ $(USER_OBJS): $(BUILD)/%.o: user/%.c $(wildcard user/*.h) include/leakwatch.h $(
 $(filter $(BUILD)/top%.o,$(USER_OBJS)): CFLAGS += \
 	$(shell pkg-config --cflags ncursesw 2>/dev/null)
 
-leakwatch: $(USER_OBJS) $(PROTO_OBJS)
+$(LW_BIN): $(USER_OBJS) $(PROTO_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# the sanitized build's targets (see "Sanitized build" above)
+ifeq ($(SANITIZE),1)
+.PHONY: leakwatch
+leakwatch: $(LW_BIN)
+endif
+
+sanitize:
+	@$(MAKE) --no-print-directory test SANITIZE=1
 
 $(UNIT_BINS): $(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/unit
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) \
@@ -80,11 +109,12 @@ demo: deps
 	@bash scripts/demo.sh
 
 # One Go build cache for every test that builds a Go program: a cold
-# standard library takes minutes per toolchain.
+# standard library takes minutes per toolchain (the sanitized runs' too).
 test: deps
 	@$(MAKE) --no-print-directory leakwatch unit
-	@mkdir -p $(BUILD)/gocache
-	@LW_GOCACHE=$(CURDIR)/$(BUILD)/gocache python3 tests/run.py --unit $(UNIT_BINS)
+	@mkdir -p build/gocache
+	@LW_GOCACHE=$(CURDIR)/build/gocache python3 tests/run.py $(TEST_FLAGS) \
+		--unit $(UNIT_BINS)
 
 bench: deps
 	@$(MAKE) --no-print-directory leakwatch

@@ -2,7 +2,7 @@
 """leakwatch test runner (python3 stdlib only).
 
     python3 tests/run.py [--unit BIN ...] [-k SUBSTRING] [--leakwatch PATH]
-                         [--no-integration] [--list]
+                         [--no-integration] [--list] [--sanitize]
 
 Runs the given cmocka unit-test binaries, then every test_* function of
 tests/integration/test_*.py. Prints one line per test:
@@ -15,6 +15,9 @@ and ends with the line "N passed, N failed, N skipped". Exits 1 if any
 test failed. A test that cannot run here (not root, no BTF, leakwatch not
 built) is skipped, never passed. LW_TEST_TIMES=1 adds each passing
 integration test's duration. Everything a test starts is killed after it.
+--sanitize (make test SANITIZE=1) is for binaries built with ASan and
+UBSan: any sanitizer report fails the test (or unit binary) that was
+running, naming the report (lwlib.py, "Sanitized runs").
 """
 
 import argparse
@@ -26,6 +29,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 
@@ -73,7 +77,9 @@ def run_unit(path, tally, timeout=300):
     try:
         # cmocka prints results to stdout and failures to stderr: line
         # buffering keeps the two in order in the merged output.
-        stdbuf = shutil.which("stdbuf")
+        # (Not under the sanitizers: stdbuf's LD_PRELOAD library would
+        # come before ASan's runtime, which ASan refuses.)
+        stdbuf = None if lwlib.SANITIZE else shutil.which("stdbuf")
         cmd = ([stdbuf, "-oL", "-eL"] if stdbuf else []) + [os.path.abspath(path)]
         res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              timeout=timeout, env=dict(os.environ, CMOCKA_MESSAGE_OUTPUT="STDOUT"))
@@ -134,6 +140,8 @@ def run_unit(path, tally, timeout=300):
     elif rc != 0 and counts["FAILED"] == 0:
         tally.report("FAIL", "unit:%s" % name, "exit status %d but no failed test\n%s" %
                      (rc, lwlib.tail(out)))
+    for report in lwlib.sanitizer_findings(extra=[("unit:%s" % name, out)]):
+        tally.report("FAIL", "unit:%s" % name, "sanitizer: " + report)
 
 
 # ---------------------------------------------------------------------------
@@ -158,19 +166,35 @@ def load_tests():
 
 def run_test(name, fn, tally):
     start = time.monotonic()
+    status, why = "PASS", ""
     try:
         fn()
     except lwlib.Skip as e:
-        tally.report("SKIP", name, str(e))
+        status, why = "SKIP", str(e)
     except AssertionError as e:
-        tally.report("FAIL", name, str(e) or traceback.format_exc())
+        status, why = "FAIL", str(e) or traceback.format_exc()
     except Exception:
-        tally.report("FAIL", name, "error in test:\n" + traceback.format_exc())
-    else:
-        tally.report("PASS", name + (" (%.1f s)" % (time.monotonic() - start)
-                                     if os.environ.get("LW_TEST_TIMES") else ""))
+        status, why = "FAIL", "error in test:\n" + traceback.format_exc()
     finally:
+        # the processes gone first: their reports are complete then
+        lwlib.cleanup_procs()
+        found = lwlib.sanitizer_findings()
         lwlib.cleanup()
+    if found:
+        # whatever the test concluded, a sanitizer report fails it
+        why = "\n".join(["sanitizer: " + r for r in found] +
+                        (["(and the test: %s)" % why] if status != "PASS" else []))
+        status = "FAIL"
+    elif (status == "FAIL" and lwlib.SANITIZE and
+          re.search(r"\b%d\b" % lwlib.SAN_EXITCODE, why)):
+        why += ("\n(sanitized run: exit status %d is a sanitizer's; its report "
+                "went nowhere, e.g. while top's view had fd 2 on /dev/null)"
+                % lwlib.SAN_EXITCODE)
+    if status == "PASS":
+        why = ""
+        name += (" (%.1f s)" % (time.monotonic() - start)
+                 if os.environ.get("LW_TEST_TIMES") else "")
+    tally.report(status, name, why)
 
 
 def main():
@@ -183,10 +207,18 @@ def main():
     ap.add_argument("--no-integration", action="store_true",
                     help="run only the unit-test binaries")
     ap.add_argument("--list", action="store_true", help="list the integration tests")
+    ap.add_argument("--sanitize", action="store_true",
+                    help="binaries built with SANITIZE=1: sanitizer reports fail tests")
     args = ap.parse_args()
 
     if args.leakwatch:
         lwlib.LEAKWATCH = os.path.abspath(args.leakwatch)
+    san_dir = None
+    if args.sanitize and not args.list:
+        # any user may write there: leakwatch also runs as nobody
+        san_dir = tempfile.mkdtemp(prefix="lwtest-sanitizers-")
+        os.chmod(san_dir, 0o1777)
+        lwlib.enable_sanitizers(san_dir)
 
     tests = [] if args.no_integration else load_tests()
     if args.pattern:
@@ -211,6 +243,11 @@ def main():
     for name, fn in tests:
         run_test(name, fn, tally)
 
+    if san_dir:
+        if os.listdir(san_dir):
+            print("sanitizer reports kept in %s" % san_dir)
+        else:
+            os.rmdir(san_dir)
     print("%d passed, %d failed, %d skipped" % (tally.passed, tally.failed, tally.skipped))
     return 1 if tally.failed else 0
 

@@ -338,8 +338,10 @@ int cfi_build_file(const char *path, struct cfi_rows *out)
 	/* code that calls, and an .eh_frame that covers none of it */
 	if (!out->n)
 		err = out->calls && has_eh_frame(elf) ? -EBADMSG : -ENODATA;
-	/* sections come in address order; sort anyway: entries must be */
-	qsort(out->v, out->n, sizeof(*out->v), row_cmp);
+	/* sections come in address order; sort anyway: entries must be
+	 * (not none: qsort's base must not be NULL, even for 0 entries) */
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), row_cmp);
 out:
 	src_free(&s);
 	if (elf)

@@ -106,6 +106,24 @@ static void load_unwind_tables(struct lw_depth *d, struct lw_proc *p)
 	lw_debug("%s", sum);
 }
 
+/* What is open as tracing begins: alive at attach (or inherited at the
+ * exec of a launched command). */
+static void begin_fds(struct lw_depth *d, struct lw_proc *p)
+{
+	struct lw_fd_snap *snaps;
+	int n;
+
+	if (p->fds_on || d->session->fds_fd < 0)
+		return;
+	fds_init(&p->fds, p->pid);
+	p->fds_on = true;
+	n = session_fd_snaps(d->session, p->pid, &snaps);
+	if (n >= 0)
+		fds_begin(&p->fds, d->session->fds_fd, p->model.epoch, snaps,
+			  n);
+	free(snaps);
+}
+
 int depth_zoom(struct lw_depth *d, struct lw_proc *p)
 {
 	struct lw_go_offsets go;
@@ -148,20 +166,11 @@ int depth_zoom(struct lw_depth *d, struct lw_proc *p)
 	p->calm = 0;
 	if (!p->target.launched)
 		depth_begin(d, p);
+	else /* before its exec: what it will inherit is all it has open (a
+	      * look after the exec also took in what the command received
+	      * meanwhile, e.g. by SCM_RIGHTS, as alive at attach) */
+		begin_fds(d, p);
 	return LW_EXIT_OK;
-}
-
-/* What is open as tracing begins: alive at attach (or inherited at the
- * exec of a launched command). */
-static void begin_fds(struct lw_depth *d, struct lw_proc *p)
-{
-	struct lw_fd_snap *snaps;
-	int n = session_fd_snaps(d->session, p->pid, &snaps);
-
-	if (n >= 0)
-		fds_begin(&p->fds, d->session->fds_fd, p->model.epoch, snaps,
-			  n);
-	free(snaps);
 }
 
 void depth_begin(struct lw_depth *d, struct lw_proc *p)
@@ -174,11 +183,7 @@ void depth_begin(struct lw_depth *d, struct lw_proc *p)
 	}
 	threads_free(&p->threads);
 	threads_init(&p->threads, p->pid);
-	if (!p->fds_on && d->session->fds_fd >= 0) {
-		fds_init(&p->fds, p->pid);
-		p->fds_on = true;
-		begin_fds(d, p);
-	}
+	begin_fds(d, p);
 	if (p->is_go && !p->goscan_on) {
 		p->go_bias = proc_go_bias(p);
 		goscan_init(&p->goscan, p->pid, p->go_bias, &p->go);
@@ -248,6 +253,10 @@ void depth_release(struct lw_depth *d, struct lw_proc *p)
 	if (p->fds_on)
 		fds_free(&p->fds);
 	p->fds_on = false;
+	/* Where goroutines and threads were blocked is a scan's: the reasons
+	 * point into its wait-reason table, freed next, and nothing scans the
+	 * process again (the final report read them after the free). */
+	model_clear_blocked(&p->model);
 	if (p->goscan_on)
 		goscan_free(&p->goscan);
 	p->goscan_on = false;

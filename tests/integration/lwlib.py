@@ -427,6 +427,9 @@ class Proc:
         self.pid = self.popen.pid
         self.start = time.monotonic()
         _procs.append(self)
+        if LEAKWATCH in argv:     # directly or through a wrapper (unshare)
+            _san_watched.append(("leakwatch " + " ".join(
+                argv[argv.index(LEAKWATCH) + 1:]), self.err_path))
 
     def poll(self):
         return self.popen.poll()
@@ -524,6 +527,7 @@ def cleanup_procs():
 def cleanup():
     """Kill everything the last test started, remove its files."""
     cleanup_procs()
+    del _san_watched[:], _san_noted[:]
     while _tmpdirs:
         shutil.rmtree(_tmpdirs.pop(), ignore_errors=True)
 
@@ -567,6 +571,100 @@ def launched_pid(pidfile, exe, timeout=10):
     pid = int(text)
     PidProc(pid, exe)
     return pid
+
+
+# ---------------------------------------------------------------------------
+# Sanitized runs (make test SANITIZE=1: tests/run.py --sanitize)
+#
+# leakwatch and the unit tests are built with ASan (LeakSanitizer in it)
+# and UBSan. Every report fails the test that was running: ASan and LSan
+# write theirs to files in SAN_LOG_DIR (log_path), whatever ran the binary
+# (a Popen, subprocess.run, a tmux pane, another user); UBSan writes to
+# stderr only (gcc's separate libubsan takes no log_path), so the stderr of
+# every leakwatch run (Proc) and whatever a test passes to note_output()
+# is searched for its "FILE:LINE:COL: runtime error:" lines. Reports end the
+# process (halt_on_error) with SAN_EXITCODE, which no path of leakwatch
+# uses: a report that went nowhere (fd 2 is /dev/null while top's view is
+# up) still shows as that exit status.
+
+SANITIZE = False
+SAN_EXITCODE = 86
+SAN_LOG_DIR = None
+SAN_SUPPRESSIONS = os.path.join(ROOT, "tests", "sanitize", "lsan.supp")
+_SAN_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)\b.*|"
+                     r"^\S+:\d+:\d+: runtime error: .*", re.M)
+_san_watched = []       # (what, stderr file) of this test's leakwatch runs
+_san_noted = []         # (what, text) given to note_output
+_san_seen = set()       # log files already reported
+
+
+def enable_sanitizers(log_dir):
+    """The runtime options of the sanitized binaries, in the environment
+    that every process of the tests inherits (targets are not sanitized:
+    to them it is nothing)."""
+    global SANITIZE, SAN_LOG_DIR
+    SANITIZE, SAN_LOG_DIR = True, log_dir
+    common = "halt_on_error=1:abort_on_error=0:exitcode=%d" % SAN_EXITCODE
+    os.environ["ASAN_OPTIONS"] = common + ":detect_leaks=1:log_path=%s" % (
+        os.path.join(log_dir, "asan"))
+    os.environ["LSAN_OPTIONS"] = "suppressions=%s:print_suppressions=0" % (
+        SAN_SUPPRESSIONS)
+    os.environ["UBSAN_OPTIONS"] = common + ":print_stacktrace=1"
+
+
+def skip_if_sanitized(why):
+    """For the rare test that cannot run under the sanitizers."""
+    if SANITIZE:
+        raise Skip("not in sanitized runs: %s" % why)
+
+
+def note_output(what, text):
+    """Output of a leakwatch run that did not go through spawn() (e.g.
+    subprocess.run), to be searched for sanitizer reports."""
+    if SANITIZE:
+        _san_noted.append((what, text or ""))
+
+
+def _san_excerpt(text, limit=24):
+    """The report's first line and frames, and its SUMMARY."""
+    lines = text.splitlines()
+    first = next((i for i, l in enumerate(lines) if _SAN_RE.search(l)), 0)
+    out = []
+    for l in lines[first:first + limit]:
+        if l.startswith(("SUMMARY:", "Shadow bytes")):
+            break
+        out.append(l)
+    out += [l for l in lines[first + limit:] if l.startswith("SUMMARY:")]
+    return "\n".join(out)
+
+
+def sanitizer_findings(extra=()):
+    """The sanitizer reports since the last call, each one string that
+    names the sanitizer, the error and where: from the log files, the
+    stderr of this test's leakwatch runs, noted output and extra (pairs of
+    what, text). Call it after the processes are gone, so that every
+    report is complete."""
+    if not SANITIZE:
+        return []
+    found = []
+    for name in sorted(os.listdir(SAN_LOG_DIR)):
+        path = os.path.join(SAN_LOG_DIR, name)
+        if path in _san_seen or not os.path.isfile(path):
+            continue
+        _san_seen.add(path)
+        text = read_text(path)
+        kind = _SAN_RE.search(text)
+        found.append("%s (pid %s, kept in %s):\n%s" % (
+            kind.group(0).strip() if kind else "sanitizer output",
+            name.rsplit(".", 1)[-1], path, _san_excerpt(text)))
+    texts = [(what, read_text(path)) for what, path in _san_watched]
+    for what, text in texts + _san_noted + list(extra):
+        m = _SAN_RE.search(text)
+        if m:
+            found.append("%s in the output of %s:\n%s" % (
+                m.group(0).strip(), what, _san_excerpt(text)))
+    del _san_watched[:], _san_noted[:]
+    return found
 
 
 # ---------------------------------------------------------------------------

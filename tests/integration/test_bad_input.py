@@ -181,6 +181,8 @@ def test_not_root():
     drop = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
             "--inh-caps=-all", "--"]
     probe = subprocess.run(drop + [lwlib.LEAKWATCH, "--version"], capture_output=True)
+    lwlib.note_output("(as nobody) leakwatch --version",
+                      probe.stderr.decode("utf-8", "replace"))
     if probe.returncode in (126, 127):
         raise lwlib.Skip("nobody cannot execute %s" % lwlib.LEAKWATCH)
     hints = ["root", "CAP_BPF", "CAP_PERFMON"]
@@ -189,6 +191,7 @@ def test_not_root():
         res = subprocess.run(drop + [lwlib.LEAKWATCH] + args, capture_output=True,
                              text=True, timeout=TIMEOUT)
         cmd = "(as nobody) leakwatch " + " ".join(args)
+        lwlib.note_output(cmd, res.stderr)
         if res.returncode != 3:
             problems.append("%s: exit %d, expected 3\n    stderr: %s" %
                             (cmd, res.returncode, lwlib.tail(res.stderr, 3)))

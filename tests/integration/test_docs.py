@@ -23,6 +23,7 @@ def readme():
 def help_text():
     check(os.access(lwlib.LEAKWATCH, os.X_OK), "%s missing (run make)" % lwlib.LEAKWATCH)
     res = subprocess.run([lwlib.LEAKWATCH, "--help"], capture_output=True, text=True)
+    lwlib.note_output("leakwatch --help", res.stderr)
     check(res.returncode == 0, "--help exited %d" % res.returncode)
     return res.stdout
 
