@@ -5,6 +5,7 @@
 #   make test    unit + integration tests (root, real BPF)
 #   make bench   overhead ratios against no observer and bare probes
 #   make lint    cppcheck + clang-format check
+#   make fuzz    libFuzzer harnesses of the parsers, FUZZ_SECONDS each
 
 BUILD := build
 CC := gcc
@@ -36,6 +37,9 @@ LIB_OBJS := $(filter-out $(BUILD)/main.o,$(USER_OBJS)) $(PROTO_OBJS)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+
+# make fuzz, and the replay of its findings (FUZZ_REPLAY) in make unit
+include tests/fuzz/fuzz.mk
 
 .PHONY: all deps demo test bench lint format clean unit
 all: leakwatch
@@ -73,7 +77,7 @@ $(UNIT_BINS): $(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/unit
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) \
 		$(shell pkg-config --libs cmocka) -o $@
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(FUZZ_REPLAY)
 
 demo: deps
 	@$(MAKE) --no-print-directory leakwatch
@@ -84,7 +88,7 @@ demo: deps
 test: deps
 	@$(MAKE) --no-print-directory leakwatch unit
 	@mkdir -p $(BUILD)/gocache
-	@LW_GOCACHE=$(CURDIR)/$(BUILD)/gocache python3 tests/run.py --unit $(UNIT_BINS)
+	@LW_GOCACHE=$(CURDIR)/$(BUILD)/gocache python3 tests/run.py --unit $(UNIT_BINS) $(FUZZ_REPLAY)
 
 bench: deps
 	@$(MAKE) --no-print-directory leakwatch
