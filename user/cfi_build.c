@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cfi.h"
 #include "cfi_build.h"
 
 #define DW_REG_RBP   6
@@ -189,7 +190,9 @@ static void scan_section(struct cfi_src *s, struct cfi_rows *r,
 
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
 			 ZYDIS_STACK_WIDTH_64);
-	while (at < len) {
+	/* No file can use more rows than the tables hold (cfi.c): stop
+	 * there rather than decode and look up a hostile file's 1e9 calls. */
+	while (at < len && r->n < LW_CFI_MAX_ENTRIES) {
 		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(
 			    &dec, code + at, len - at, &insn, ops))) {
 			at++; /* padding or data: resynchronise */
@@ -315,8 +318,12 @@ int cfi_build_file(const char *path, struct cfi_rows *out)
 	scan_elf(&s, out, elf);
 	if (!out->n)
 		err = -ENODATA;
-	/* sections come in address order; sort anyway: entries must be */
-	qsort(out->v, out->n, sizeof(*out->v), row_cmp);
+	else if (out->n >= LW_CFI_MAX_ENTRIES)
+		err = -ENOSPC; /* cfi.c says so, once: frame pointers then */
+	/* sections come in address order; sort anyway: entries must be
+	 * (qsort wants an array, even of nothing) */
+	if (out->n)
+		qsort(out->v, out->n, sizeof(*out->v), row_cmp);
 out:
 	src_free(&s);
 	if (elf)

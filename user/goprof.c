@@ -186,6 +186,19 @@ static void swap(struct goprof_snap *a, struct goprof_snap *b)
  * agreeing walks did not straddle it (a torn bucket is caught on its own
  * by its frees outrunning its allocations).
  */
+/*
+ * The bucket layout comes from the binary's DWARF: its fields must lie in
+ * the header, and the header in the first read (read_bucket indexes both
+ * buffers by these offsets).
+ */
+static bool layout_ok(const struct go_heap_layout *l)
+{
+	return l->bucket_hdr <= FIRST_READ &&
+	       l->bk_allnext <= l->bucket_hdr - 8 &&
+	       l->bk_size <= l->bucket_hdr - 8 &&
+	       l->bk_nstk <= l->bucket_hdr - 8;
+}
+
 int goprof_snapshot(struct goprof *g)
 {
 	struct goprof_snap cur = { 0 };
@@ -194,6 +207,8 @@ int goprof_snapshot(struct goprof *g)
 
 	if (!g->l->mbuckets || !g->l->bucket_hdr)
 		return -ENOENT;
+	if (g->l->bucket_hdr < 8 || !layout_ok(g->l))
+		return -EBADMSG;
 	for (i = 0; i < ATTEMPTS + 1; i++) {
 		err = walk(g, &g->spare);
 		if (err == -EAGAIN) {
