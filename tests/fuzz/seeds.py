@@ -220,6 +220,20 @@ def main():
             data = read(b)
             if data and len(data) <= MAX_ELF:
                 put(corpus(h), data)
+    # Go's tables without the code: a mutation then lands in them far
+    # more often than in a whole binary's text.
+    for b in bins:
+        if "goleak" not in b or not [h for h in ("gopclntab", "goinfo") if h in harnesses]:
+            continue
+        o = b + ".tables"
+        if os.path.exists(o) or run(["objcopy"] + sum((["-j", s] for s in (
+                ".gopclntab", ".data.rel.ro.gopclntab", ".noptrdata", ".data",
+                ".data.rel.ro", ".go.buildinfo", ".rela", ".rela.dyn",
+                ".symtab", ".strtab", ".debug_info", ".debug_abbrev",
+                ".zdebug_info", ".zdebug_abbrev")), []) + [b, o]):
+            for h in ("gopclntab", "goinfo"):
+                if h in harnesses and read(o):
+                    put(corpus(h), read(o))
     if "probe_place" in harnesses:
         code_seeds(corpus("probe_place"), libc, {"malloc", "free", "calloc", "realloc",
                                                  "memalign", "posix_memalign", "mmap",
