@@ -12,8 +12,11 @@
 #include "util.h"
 
 #define MAX_BUCKETS (1u << 20) /* a longer list is garbage (or a loop) */
-#define CYCLE_BYTES 32	       /* allocs, frees, alloc_bytes, free_bytes */
-#define FIRST_READ  1200       /* header, 128 pcs, the record: one read */
+/* Return addresses of one snapshot: MAX_BUCKETS deep stacks would be 8
+ * GiB; a real profile holds ~1e5 (a loop in a garbage list, far more). */
+#define MAX_PCS	    (1u << 22)
+#define CYCLE_BYTES 32	 /* allocs, frees, alloc_bytes, free_bytes */
+#define FIRST_READ  1200 /* header, 128 pcs, the record: one read */
 #define ATTEMPTS    4
 
 void goprof_init(struct goprof *g, pid_t pid, uint64_t bias,
@@ -93,7 +96,7 @@ static int read_bucket(struct goprof *g, struct goprof_snap *s, uint64_t addr,
 	if (err)
 		return err;
 	nstk = word(first, l->bk_nstk);
-	if (!nstk || nstk > GOPROF_MAX_STACK)
+	if (!nstk || nstk > GOPROF_MAX_STACK || nstk > MAX_PCS - s->npcs)
 		return -EBADMSG;
 	rec = l->bucket_hdr + nstk * 8;
 	need = rec + GO_MEMREC_CYCLES * CYCLE_BYTES;
@@ -148,9 +151,13 @@ static int walk(struct goprof *g, struct goprof_snap *s)
 	g->walks++;
 	err = goinfo_read(g->pid, g->l->mbuckets + g->bias, &b, sizeof(b));
 	for (k = 0; !err && b; k++) {
+		uint64_t at = b;
+
 		if (k == MAX_BUCKETS)
 			return -EBADMSG;
 		err = read_bucket(g, s, b, &b);
+		if (!err && b == at)
+			return -EBADMSG; /* a bucket that is its own next */
 	}
 	return err;
 }

@@ -32,7 +32,9 @@
 const char *__asan_default_options(void);
 const char *__asan_default_options(void)
 {
-	return "verify_asan_link_order=0";
+	/* and a bug that comes back as a huge allocation fails, quickly */
+	return "verify_asan_link_order=0:max_allocation_size_mb=512:"
+	       "hard_rss_limit_mb=1536";
 }
 
 static uint8_t *slurp(const char *path, size_t *n)
