@@ -96,8 +96,9 @@ bench: deps
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--std=c11 --inline-suppr -Iinclude -Iuser user/ tests/unit/
-	clang-format --dry-run --Werror user/*.c user/*.h include/*.h bpf/*.bpf.c bpf/*.h
+		--std=c11 --inline-suppr -Iinclude -Iuser user/ tests/unit/ tests/fuzz/
+	clang-format --dry-run --Werror user/*.c user/*.h include/*.h bpf/*.bpf.c bpf/*.h \
+		tests/fuzz/*.c tests/fuzz/*.h
 
 format:
 	clang-format -i user/*.c user/*.h include/*.h bpf/*.bpf.c bpf/*.h

@@ -64,7 +64,8 @@ static void put(const char *rel, const uint8_t *b, size_t n)
 	f = fopen(p, "we");
 	if (!f)
 		return;
-	fwrite(b, 1, n, f);
+	if (n)
+		fwrite(b, 1, n, f);
 	fclose(f);
 }
 

@@ -16,7 +16,7 @@ LW_FUZZ(goprof)
 {
 	struct go_heap_layout l;
 	struct goprof g;
-	int64_t rate;
+	int64_t rate = 0;
 
 	if (size < 16 || !fuzz_mem(data, size))
 		return 0;
