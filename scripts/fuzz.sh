@@ -39,6 +39,7 @@ for h in "$@"; do
 	log="$BUILD/log/$h.log"
 	mkdir -p "$corpus" "$crash" "$BUILD/log"
 	seeds=$(find "$corpus" -type f | wc -l)
+	touch "$crash/.start" # findings of earlier runs are not this one's
 	# -fork=1 keeps going past a crash (each child's finding is kept);
 	# a per-input timeout and RSS limit make hangs and blowups findings.
 	(cd "$crash" && "$bin" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 \
@@ -51,7 +52,7 @@ for h in "$@"; do
 	if [ "$runs" = 0 ]; then # -fork mode prints its own totals
 		runs=$(grep -o '#[0-9]*' "$log" | tail -n 1 | tr -d '#')
 	fi
-	crashes=$(find "$crash" -type f \( -name 'crash-*' -o -name 'timeout-*' \
+	crashes=$(find "$crash" -type f -newer "$crash/.start" \( -name 'crash-*' -o -name 'timeout-*' \
 		-o -name 'oom-*' -o -name 'leak-*' \) | wc -l)
 	size=$(find "$corpus" -type f | wc -l)
 	printf '%-12s %6s %10s %8s %s\n' "$h" "$seeds" "${runs:-0}" "$crashes" "$size"
