@@ -6,6 +6,7 @@
 #   make bench   overhead ratios against no observer and bare probes
 #   make lint    cppcheck + clang-format check
 #   make sanitize  (= make test SANITIZE=1) the same tests, ASan + UBSan
+#   make fuzz    libFuzzer harnesses of the parsers, FUZZ_SECONDS each
 
 BUILD := build
 LW_BIN := leakwatch
@@ -57,6 +58,9 @@ LIB_OBJS := $(filter-out $(BUILD)/main.o,$(USER_OBJS)) $(PROTO_OBJS)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
+# make fuzz, and the replay of its findings (FUZZ_REPLAY) in make unit
+include tests/fuzz/fuzz.mk
+
 .PHONY: all deps demo test bench lint format clean unit sanitize
 all: leakwatch
 
@@ -102,7 +106,7 @@ $(UNIT_BINS): $(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/unit
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) \
 		$(shell pkg-config --libs cmocka) -o $@
 
-unit: $(UNIT_BINS)
+unit: $(UNIT_BINS) $(FUZZ_REPLAY)
 
 demo: deps
 	@$(MAKE) --no-print-directory leakwatch
@@ -114,7 +118,7 @@ test: deps
 	@$(MAKE) --no-print-directory leakwatch unit
 	@mkdir -p build/gocache
 	@LW_GOCACHE=$(CURDIR)/build/gocache python3 tests/run.py $(TEST_FLAGS) \
-		--unit $(UNIT_BINS)
+		--unit $(UNIT_BINS) $(FUZZ_REPLAY)
 
 bench: deps
 	@$(MAKE) --no-print-directory leakwatch
@@ -122,8 +126,9 @@ bench: deps
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--std=c11 --inline-suppr -Iinclude -Iuser user/ tests/unit/
-	clang-format --dry-run --Werror user/*.c user/*.h include/*.h bpf/*.bpf.c bpf/*.h
+		--std=c11 --inline-suppr -Iinclude -Iuser user/ tests/unit/ tests/fuzz/
+	clang-format --dry-run --Werror user/*.c user/*.h include/*.h bpf/*.bpf.c bpf/*.h \
+		tests/fuzz/*.c tests/fuzz/*.h
 
 format:
 	clang-format -i user/*.c user/*.h include/*.h bpf/*.bpf.c bpf/*.h

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "cfi.h"
 #include "safeopen.h"
 #include "cfi_build.h"
 
@@ -190,7 +191,9 @@ static void scan_section(struct cfi_src *s, struct cfi_rows *r,
 
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
 			 ZYDIS_STACK_WIDTH_64);
-	while (at < len) {
+	/* No file can use more rows than the tables hold (cfi.c): stop
+	 * there rather than decode and look up a hostile file's 1e9 calls. */
+	while (at < len && r->n < LW_CFI_MAX_ENTRIES) {
 		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(
 			    &dec, code + at, len - at, &insn, ops))) {
 			at++; /* padding or data: resynchronise */
@@ -338,6 +341,8 @@ int cfi_build_file(const char *path, struct cfi_rows *out)
 	/* code that calls, and an .eh_frame that covers none of it */
 	if (!out->n)
 		err = out->calls && has_eh_frame(elf) ? -EBADMSG : -ENODATA;
+	else if (out->n >= LW_CFI_MAX_ENTRIES)
+		err = -ENOSPC; /* cfi.c says so, once: frame pointers then */
 	/* sections come in address order; sort anyway: entries must be
 	 * (not none: qsort's base must not be NULL, even for 0 entries) */
 	if (out->n)

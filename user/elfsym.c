@@ -13,11 +13,21 @@
 #include <unistd.h>
 #include "safeopen.h"
 #include "elfsym.h"
+#include "util.h"
+
+/*
+ * Symbols searched per table: each lookup is a linear scan, and a
+ * hostile file can hold a table of any length. Real ones hold well under
+ * a million; past the cap the rest of the table is not searched (said
+ * once per object).
+ */
+#define ELF_MAX_SYMS (1u << 22)
 
 struct elf_obj {
 	int fd;
 	Elf *elf;
 	bool dynamic;
+	bool capped; /* a table was cut at ELF_MAX_SYMS: said */
 	char *interp;
 };
 
@@ -175,6 +185,14 @@ static bool find_in(struct elf_obj *o, Elf_Scn *scn, GElf_Shdr *sh,
 	if (!data || !sh->sh_entsize)
 		return false;
 	n = sh->sh_size / sh->sh_entsize;
+	if (n > ELF_MAX_SYMS) {
+		if (!o->capped)
+			lw_warn("a symbol table of %zu symbols: only the first "
+				"%u are searched",
+				n, ELF_MAX_SYMS);
+		o->capped = true;
+		n = ELF_MAX_SYMS;
+	}
 	for (i = 0; i < n; i++) {
 		if (!gelf_getsym(data, i, &sym))
 			continue;
@@ -309,6 +327,12 @@ void elf_each_object(Elf *elf, const char *prefix, elf_object_fn fn, void *ctx)
 		if (!data || !sh.sh_entsize)
 			continue;
 		n = sh.sh_size / sh.sh_entsize;
+		if (n > ELF_MAX_SYMS) { /* see find_in */
+			lw_warn("a symbol table of %zu symbols: only the "
+				"first %u are searched for runtime variables",
+				n, ELF_MAX_SYMS);
+			n = ELF_MAX_SYMS;
+		}
 		for (i = 0; i < n; i++) {
 			if (!gelf_getsym(data, i, &s) ||
 			    GELF_ST_TYPE(s.st_info) != STT_OBJECT)

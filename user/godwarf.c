@@ -23,8 +23,14 @@ bool godwarf_member(Dwarf_Die *st, const char *name, uint32_t *off,
 	Dwarf_Attribute a;
 	Dwarf_Word w;
 	const char *mn;
+	uint32_t ssize, msize;
 
-	if (dwarf_child(st, &m))
+	/*
+	 * The offsets index buffers sized by the struct (a g, a span read
+	 * from the target): a member that does not lie inside its struct
+	 * is a malformed DWARF, refused here for every caller.
+	 */
+	if (!godwarf_size(st, &ssize) || dwarf_child(st, &m))
 		return false;
 	do {
 		if (dwarf_tag(&m) != DW_TAG_member)
@@ -34,7 +40,7 @@ bool godwarf_member(Dwarf_Die *st, const char *name, uint32_t *off,
 			continue;
 		/* Go emits plain constants, never location expressions. */
 		if (!dwarf_attr(&m, DW_AT_data_member_location, &a) ||
-		    dwarf_formudata(&a, &w) || w > UINT32_MAX)
+		    dwarf_formudata(&a, &w) || w >= ssize)
 			return false;
 		*off = (uint32_t)w;
 		if (!size && !type)
@@ -44,7 +50,12 @@ bool godwarf_member(Dwarf_Die *st, const char *name, uint32_t *off,
 			return false;
 		if (type)
 			*type = t;
-		return !size || godwarf_size(&t, size);
+		if (!size)
+			return true;
+		if (!godwarf_size(&t, &msize) || msize > ssize - *off)
+			return false;
+		*size = msize;
+		return true;
 	} while (dwarf_siblingof(&m, &m) == 0);
 	return false;
 }

@@ -27,6 +27,7 @@
 #define GO_MAX_STACK	   (1ull << 30) /* runtime's maxstacksize on 64-bit */
 #define GO_IOV_BATCH	   1024		/* UIO_MAXIOV */
 #define GO_MAX_WRNAME	   64		/* longest wait-reason name we keep */
+#define GO_MAX_G	   4096		/* bytes read per g (Go's is < 512) */
 #define GO_BUILDINFO_MAGIC "\xff Go buildinf:"
 #define GO_BUILDINFO_HDR   32
 
@@ -159,6 +160,8 @@ static int read_version(Elf *elf, int fd, struct go_layout *l)
 
 /* ---- the g layout: DWARF ---- */
 
+static uint64_t g_span(const struct go_layout *l);
+
 static bool g_from_die(Dwarf_Die *g, struct go_layout *l)
 {
 	Dwarf_Die gobuf;
@@ -177,7 +180,9 @@ static bool g_from_die(Dwarf_Die *g, struct go_layout *l)
 	l->g_sched_sp = sched + sp;
 	l->g_sched_pc = sched + pc;
 	l->g_sched_bp = sched + bp;
-	return true;
+	/* Members lie inside their structs (godwarf_member); a g this large
+	 * is still no runtime.g: the version's table then, not this. */
+	return g_span(l) <= GO_MAX_G;
 }
 
 /* Go's linker emits its types as top-level DIEs; look only there. */
@@ -323,15 +328,16 @@ int goinfo_detect(const char *path, struct go_layout *out)
 
 /* ---- goroutines ---- */
 
-static uint32_t end_of(uint32_t m, uint32_t off, uint32_t size)
+static uint64_t end_of(uint64_t m, uint32_t off, uint32_t size)
 {
-	return off + size > m ? off + size : m;
+	return (uint64_t)off + size > m ? (uint64_t)off + size : m;
 }
 
-/* One read per g covers every field we decode. */
-static uint32_t g_span(const struct go_layout *l)
+/* One read per g covers every field we decode. 64 bits: the offsets come
+ * from the binary's DWARF, and their sum must not wrap. */
+static uint64_t g_span(const struct go_layout *l)
 {
-	uint32_t m = end_of(0, l->g_status, 4);
+	uint64_t m = end_of(0, l->g_status, 4);
 
 	m = end_of(m, l->g_goid, 8);
 	m = end_of(m, l->g_waitreason, 1);
@@ -400,12 +406,16 @@ static ssize_t read_g_batch(pid_t pid, const uint64_t *ptrs, size_t cnt,
 static int scan_gs(pid_t pid, const struct go_layout *l, const uint64_t *ptrs,
 		   size_t cnt, struct goroutine *out)
 {
-	uint32_t span = g_span(l);
-	uint8_t *buf = malloc((size_t)span * GO_IOV_BATCH);
+	uint64_t span = g_span(l);
+	uint8_t *buf;
 	size_t i = 0, j, batch;
 	ssize_t done;
 	int n = 0;
 
+	/* A layout no g has (see g_from_die): never a batch of huge reads. */
+	if (span > GO_MAX_G)
+		return -EBADMSG;
+	buf = malloc(span * GO_IOV_BATCH);
 	if (!buf)
 		return -ENOMEM;
 	while (i < cnt) {
@@ -461,12 +471,14 @@ int goinfo_scan(pid_t pid, uint64_t bias, const struct go_layout *l,
 	err = read_allgs(pid, bias, l, &arr, &cnt);
 	if (err || !cnt)
 		return err;
+	/* The gs' array only once the pointers were read: a garbage header
+	 * (up to GO_MAX_GS) costs no allocation of its size. */
 	ptrs = malloc(cnt * sizeof(*ptrs));
-	gs = malloc(cnt * sizeof(*gs));
-	err = ptrs && gs ? goinfo_read(pid, arr, ptrs, cnt * sizeof(*ptrs))
-			 : -ENOMEM;
-	if (!err)
-		err = scan_gs(pid, l, ptrs, cnt, gs);
+	err = ptrs ? goinfo_read(pid, arr, ptrs, cnt * sizeof(*ptrs)) : -ENOMEM;
+	if (!err) {
+		gs = malloc(cnt * sizeof(*gs));
+		err = gs ? scan_gs(pid, l, ptrs, cnt, gs) : -ENOMEM;
+	}
 	free(ptrs);
 	if (err <= 0) {
 		free(gs);

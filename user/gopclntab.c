@@ -41,6 +41,8 @@
 
 /* Inline chains deeper than this are garbage (or a loop in it). */
 #define GO_MAX_INLINE_DEPTH 256
+/* Pointers to the pclntab tried as runtime.firstmoduledata's (md_find). */
+#define GO_MAX_MD_CANDIDATES 16
 /* No section we copy is this large in a sane binary. */
 #define GO_MAX_COPY (1ULL << 30)
 /* Offsets in runtime.moduledata (amd64/arm64, 8-byte pointers). */
@@ -375,11 +377,19 @@ static bool md_find(const struct elf_file *ef, uint64_t tab_addr,
 		if (s && md_scan_section(ef, s, tab_addr, names, md))
 			return true;
 	}
-	for (uint64_t i = 0; i < ef->nrela; i++) {
+	/*
+	 * Each candidate costs a pass over the relocations: a real binary
+	 * has one pointer to its pclntab (moduledata's), a hostile one may
+	 * have millions; a few candidates are enough (GO_MAX_MD_CANDIDATES).
+	 */
+	for (uint64_t i = 0, tries = 0;
+	     i < ef->nrela && tries < GO_MAX_MD_CANDIDATES; i++) {
 		const Elf64_Rela *r = &ef->rela[i];
 
-		if (is_relative(r) && (uint64_t)r->r_addend == tab_addr &&
-		    reloc_at(ef, r->r_offset + 8, &v) && v == names) {
+		if (!is_relative(r) || (uint64_t)r->r_addend != tab_addr)
+			continue;
+		tries++;
+		if (reloc_at(ef, r->r_offset + 8, &v) && v == names) {
 			*md = r->r_offset;
 			return true;
 		}

@@ -12,8 +12,11 @@
 #include "util.h"
 
 #define MAX_BUCKETS (1u << 20) /* a longer list is garbage (or a loop) */
-#define CYCLE_BYTES 32	       /* allocs, frees, alloc_bytes, free_bytes */
-#define FIRST_READ  1200       /* header, 128 pcs, the record: one read */
+/* Return addresses of one snapshot: MAX_BUCKETS deep stacks would be 8
+ * GiB; a real profile holds ~1e5 (a loop in a garbage list, far more). */
+#define MAX_PCS	    (1u << 22)
+#define CYCLE_BYTES 32	 /* allocs, frees, alloc_bytes, free_bytes */
+#define FIRST_READ  1200 /* header, 128 pcs, the record: one read */
 #define ATTEMPTS    4
 
 void goprof_init(struct goprof *g, pid_t pid, uint64_t bias,
@@ -93,7 +96,7 @@ static int read_bucket(struct goprof *g, struct goprof_snap *s, uint64_t addr,
 	if (err)
 		return err;
 	nstk = word(first, l->bk_nstk);
-	if (!nstk || nstk > GOPROF_MAX_STACK)
+	if (!nstk || nstk > GOPROF_MAX_STACK || nstk > MAX_PCS - s->npcs)
 		return -EBADMSG;
 	rec = l->bucket_hdr + nstk * 8;
 	need = rec + GO_MEMREC_CYCLES * CYCLE_BYTES;
@@ -148,9 +151,13 @@ static int walk(struct goprof *g, struct goprof_snap *s)
 	g->walks++;
 	err = goinfo_read(g->pid, g->l->mbuckets + g->bias, &b, sizeof(b));
 	for (k = 0; !err && b; k++) {
+		uint64_t at = b;
+
 		if (k == MAX_BUCKETS)
 			return -EBADMSG;
 		err = read_bucket(g, s, b, &b);
+		if (!err && b == at)
+			return -EBADMSG; /* a bucket that is its own next */
 	}
 	return err;
 }
@@ -186,6 +193,19 @@ static void swap(struct goprof_snap *a, struct goprof_snap *b)
  * agreeing walks did not straddle it (a torn bucket is caught on its own
  * by its frees outrunning its allocations).
  */
+/*
+ * The bucket layout comes from the binary's DWARF: its fields must lie in
+ * the header, and the header in the first read (read_bucket indexes both
+ * buffers by these offsets).
+ */
+static bool layout_ok(const struct go_heap_layout *l)
+{
+	return l->bucket_hdr <= FIRST_READ &&
+	       l->bk_allnext <= l->bucket_hdr - 8 &&
+	       l->bk_size <= l->bucket_hdr - 8 &&
+	       l->bk_nstk <= l->bucket_hdr - 8;
+}
+
 int goprof_snapshot(struct goprof *g)
 {
 	struct goprof_snap cur = { 0 };
@@ -194,6 +214,8 @@ int goprof_snapshot(struct goprof *g)
 
 	if (!g->l->mbuckets || !g->l->bucket_hdr)
 		return -ENOENT;
+	if (g->l->bucket_hdr < 8 || !layout_ok(g->l))
+		return -EBADMSG;
 	for (i = 0; i < ATTEMPTS + 1; i++) {
 		err = walk(g, &g->spare);
 		if (err == -EAGAIN) {

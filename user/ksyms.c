@@ -200,7 +200,8 @@ struct lw_ksyms *ksyms_load_path(const char *path)
 		warn_hidden(path);
 		ks->n = 0;
 	}
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), sym_cmp);
+	if (ks->n) /* qsort wants an array, even of nothing */
+		qsort(ks->syms, ks->n, sizeof(*ks->syms), sym_cmp);
 	return ks;
 fail:
 	if (f)
