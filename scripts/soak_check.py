@@ -4,7 +4,7 @@
 RSS and CPU are judged after a warm-up (the first 10 % of the run, 60 s at
 least: sites, unwind tables and symbols are found then), on the thirds of
 the steps left: the last third's mean may be at most SOAK_RSS_TOLERANCE
-(default 10) % above the first third's for VmRSS, SOAK_CPU_TOLERANCE
+(default 5) % above the first third's for VmRSS, SOAK_CPU_TOLERANCE
 (default 25) % for the CPU used per step. Both are one-sided: falling is
 flat. A leak of the observer's own grows with the events it handles,
 i.e. steadily with time under a steady load.
@@ -38,7 +38,17 @@ def thirds(rows, key):
     return first, last
 
 
-def judge_flat(rows, warm, what, key, tol, show):
+def slope(rows, key):
+    """Least-squares slope of key over t, per minute."""
+    ts = [r["t"] for r in rows]
+    vs = [r[key] for r in rows]
+    mt, mv = statistics.mean(ts), statistics.mean(vs)
+    var = sum((t - mt) ** 2 for t in ts)
+    cov = sum((t - mt) * (v - mv) for t, v in zip(ts, vs))
+    return 60 * cov / var if var else 0.0
+
+
+def judge_flat(rows, warm, what, key, tol, show, rate):
     judged = [r for r in rows if r["t"] > warm]
     if len(judged) < 3:
         print(f"soak: {what} flat: no (too short: {len(judged)} steps after "
@@ -49,7 +59,8 @@ def judge_flat(rows, warm, what, key, tol, show):
     grow = (last / first - 1) * 100 if first else 0.0
     print(f"soak: {what} flat: {'yes' if ok else 'no'} (after {warm:.0f} s: "
           f"first third {show(first)}, last third {show(last)}, "
-          f"{grow:+.1f} %, tolerance {tol:g} %)")
+          f"{grow:+.1f} %, tolerance {tol:g} %; fitted slope "
+          f"{rate(slope(judged, key))})")
     return ok
 
 
@@ -183,18 +194,20 @@ def main():
     with open(a.series) as f:
         head = f.readline().split()
         rows = [dict(zip(head, map(float, line.split()))) for line in f]
-    rss_tol = float(os.environ.get("SOAK_RSS_TOLERANCE", 10))
+    rss_tol = float(os.environ.get("SOAK_RSS_TOLERANCE", 5))
     cpu_tol = float(os.environ.get("SOAK_CPU_TOLERANCE", 25))
     span = rows[-1]["t"] if rows else 0
     warm = max(60.0, span / 10)
     step = rows[0]["t"] if rows else 1
     ok = judge_flat(rows, warm, "RSS", "rss_kib", rss_tol,
-                    lambda v: mib(v * 1024))
+                    lambda v: mib(v * 1024),
+                    lambda v: f"{v:+.0f} KiB a minute")
     if rows:
         print(f"      (VmHWM at the end {mib(rows[-1]['hwm_kib'] * 1024)})")
     ok &= judge_flat(rows, warm, "CPU", "cpu_s", cpu_tol,
                      lambda v: f"{v:.2f} s per {step:.0f} s step "
-                               f"({100 * v / step:.1f} % of a CPU)")
+                               f"({100 * v / step:.1f} % of a CPU)",
+                     lambda v: f"{1000 * v:+.0f} ms per step a minute")
 
     with open(a.report) as f:
         report = json.load(f)
