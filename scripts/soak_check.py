@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """make soak's verdicts, from what scripts/soak.sh collected.
 
-RSS and CPU are judged after a warm-up (the first 10 % of the run, 60 s at
-least: sites, unwind tables and symbols are found then), on the thirds of
-the steps left: the last third's mean may be at most SOAK_RSS_TOLERANCE
+RSS and CPU are judged after a warm-up: the time the trend windows take to
+fill (60 reports: at -i 5, 300 s), 60 s at least. Until then each report's
+work grows (every site's Mann-Kendall test is quadratic in the samples it
+holds); sites, unwind tables and symbols are found in the first seconds.
+The thirds of the steps left are compared: the last third's mean may be at most SOAK_RSS_TOLERANCE
 (default 5) % above the first third's for VmRSS, SOAK_CPU_TOLERANCE
 (default 25) % for the CPU used per step. Both are one-sided: falling is
 flat. A leak of the observer's own grows with the events it handles,
@@ -25,6 +27,8 @@ import os
 import statistics
 import subprocess
 import sys
+
+TREND_WINDOW = 60  # user/trend.h: the samples a site's trend holds
 
 
 def mib(b):
@@ -187,6 +191,7 @@ def main():
     ap = argparse.ArgumentParser()
     for a in ("series", "exact", "report", "bpf-ids", "log"):
         ap.add_argument("--" + a, required=True)
+    ap.add_argument("--interval", type=float, required=True)
     ap.add_argument("--go-requests", type=int, required=True)
     ap.add_argument("--go-errors", type=int, required=True)
     a = ap.parse_args()
@@ -197,7 +202,7 @@ def main():
     rss_tol = float(os.environ.get("SOAK_RSS_TOLERANCE", 5))
     cpu_tol = float(os.environ.get("SOAK_CPU_TOLERANCE", 25))
     span = rows[-1]["t"] if rows else 0
-    warm = max(60.0, span / 10)
+    warm = max(60.0, TREND_WINDOW * a.interval)
     step = rows[0]["t"] if rows else 1
     ok = judge_flat(rows, warm, "RSS", "rss_kib", rss_tol,
                     lambda v: mib(v * 1024),
