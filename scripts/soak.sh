@@ -89,7 +89,7 @@ read -r _ url <"$W/go.url"
 	--json "$REPORT" >"$LOG" 2>&1 &
 lw=$!
 for _ in $(seq 300); do
-	grep -q "zoom pid $cs " "$LOG" && grep -q "zoom pid $gs " "$LOG" && break
+	grep -qs "zoom pid $cs " "$LOG" && grep -qs "zoom pid $gs " "$LOG" && break
 	kill -0 "$lw" 2>/dev/null || break
 	sleep 0.1
 done
