@@ -115,8 +115,8 @@ cstat() { cat "$W/status" 2>/dev/null || echo "0 0 0 0 0"; }
 gstat() { cat "$W/load" 2>/dev/null || echo "0 0"; }
 
 printf '%s\n' "soak: ${SECS} s, a line every ${SOAK_STEP} s; leakwatch -i $INTERVAL on pids $cs (C, $C_THREADS threads, $C_RATE ops/s) and $gs (Go, $GO_RATE req/s)"
-printf '%7s %10s %10s %9s %10s %11s %9s %11s\n' elapsed "RSS KiB" "HWM KiB" "CPU s" "C ops/s" "C allocs/s" "Go req/s" "C live KiB"
-echo "t rss_kib hwm_kib cpu_s c_ops_s c_allocs_s go_req_s c_live_kib" >"$SERIES"
+printf '%7s %10s %10s %10s %9s %10s %11s %9s %11s\n' elapsed "RSS KiB" "HWM KiB" "anon KiB" "CPU s" "C ops/s" "C allocs/s" "Go req/s" "C live KiB"
+echo "t rss_kib hwm_kib anon_kib cpu_s c_ops_s c_allocs_s go_req_s c_live_kib" >"$SERIES"
 t0=$(date +%s.%N)
 tk0=$(cpu_ticks)
 read -r o0 a0 _ <<<"$(cstat)"
@@ -136,14 +136,14 @@ while :; do
 	read -r o a _ b _ <<<"$(cstat)"
 	read -r r _ <<<"$(gstat)"
 	el=$((step * SOAK_STEP))
-	line=$(awk -v t="$el" -v s="$SOAK_STEP" -v rss="$(vm VmRSS)" -v hwm="$(vm VmHWM)" \
+	line=$(awk -v t="$el" -v s="$SOAK_STEP" -v rss="$(vm VmRSS)" -v hwm="$(vm VmHWM)" -v an="$(vm RssAnon)" \
 		-v c="$(((tk - tk0)))" -v hz="$tck" -v o="$((o - o0))" -v a="$((a - a0))" \
 		-v r="$((r - r0))" -v b="$b" 'BEGIN {
-		printf "%d %d %d %.2f %.0f %.0f %.0f %.0f", t, rss, hwm, c / hz,
+		printf "%d %d %d %d %.2f %.0f %.0f %.0f %.0f", t, rss, hwm, an, c / hz,
 			o / s, a / s, r / s, b / 1024 }')
 	echo "$line" >>"$SERIES"
-	read -r t rss hwm c o_s a_s r_s b_k <<<"$line"
-	printf '%6ss %10s %10s %9s %10s %11s %9s %11s\n' "$t" "$rss" "$hwm" "$c" "$o_s" "$a_s" "$r_s" "$b_k"
+	read -r t rss hwm an c o_s a_s r_s b_k <<<"$line"
+	printf '%6ss %10s %10s %10s %9s %10s %11s %9s %11s\n' "$t" "$rss" "$hwm" "$an" "$c" "$o_s" "$a_s" "$r_s" "$b_k"
 	tk0=$tk o0=$o a0=$a r0=$r
 	[ "$el" -lt "$SECS" ] || break
 done

@@ -207,8 +207,14 @@ def main():
     ok = judge_flat(rows, warm, "RSS", "rss_kib", rss_tol,
                     lambda v: mib(v * 1024),
                     lambda v: f"{v:+.0f} KiB a minute")
-    if rows:
-        print(f"      (VmHWM at the end {mib(rows[-1]['hwm_kib'] * 1024)})")
+    judged = [r for r in rows if r["t"] > warm]
+    if len(judged) >= 3:
+        first, last = thirds(judged, "anon_kib")
+        print(f"      (VmHWM at the end {mib(rows[-1]['hwm_kib'] * 1024)}; "
+              f"of VmRSS, anonymous: {mib(first * 1024)} and "
+              f"{mib(last * 1024)}, "
+              f"{slope(judged, 'anon_kib'):+.0f} KiB a minute; the rest is "
+              "file pages)")
     ok &= judge_flat(rows, warm, "CPU", "cpu_s", cpu_tol,
                      lambda v: f"{v:.2f} s per {step:.0f} s step "
                                f"({100 * v / step:.1f} % of a CPU)",
