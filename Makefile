@@ -124,6 +124,14 @@ bench: deps
 	@$(MAKE) --no-print-directory leakwatch
 	@bash scripts/bench.sh
 
+# make soak: 10 minutes of a busy C and a Go server watched by leakwatch
+# (its RSS and CPU flat, the C server's outstanding bytes exact). Not part
+# of test; SOAK_SECONDS (default 600) sets its length.
+.PHONY: soak
+soak: deps
+	@$(MAKE) --no-print-directory leakwatch
+	@bash scripts/soak.sh
+
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 --inline-suppr -Iinclude -Iuser user/ tests/unit/ tests/fuzz/
