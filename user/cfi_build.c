@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cfi.h"
+#include "cfi_check.h"
 #include "safeopen.h"
 #include "cfi_build.h"
 
@@ -34,6 +35,7 @@ struct cfi_src {
 	Dwarf *dw[2]; /* owners of .debug_frame CFI */
 	Elf *debug_elf;
 	int debug_fd;
+	int refused; /* sources whose CFI names registers no CPU has */
 };
 
 /* "CFA + n" (libdw's form of DW_CFA_offset n): n, or false. */
@@ -241,6 +243,10 @@ static void add_debug_frame(struct cfi_src *s, Elf *elf, const char *name)
 {
 	int k = s->dw[0] ? 1 : 0;
 
+	if (cfi_check_registers(elf, ".debug_frame")) {
+		s->refused++;
+		return;
+	}
 	s->dw[k] = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	if (s->dw[k])
 		add_src(s, dwarf_getcfi(s->dw[k]), name);
@@ -330,11 +336,14 @@ int cfi_build_file(const char *path, struct cfi_rows *out)
 		err = -ENOEXEC;
 		goto out;
 	}
-	add_src(&s, dwarf_getcfi_elf(elf), ".eh_frame");
+	if (cfi_check_registers(elf, ".eh_frame"))
+		s.refused++;
+	else
+		add_src(&s, dwarf_getcfi_elf(elf), ".eh_frame");
 	add_debug_frame(&s, elf, ".debug_frame");
 	add_debug_file(&s, elf);
 	if (!s.n) {
-		err = has_eh_frame(elf) ? -EBADMSG : -ENODATA;
+		err = has_eh_frame(elf) || s.refused ? -EBADMSG : -ENODATA;
 		goto out;
 	}
 	scan_elf(&s, out, elf);

@@ -51,7 +51,7 @@ fuzz: deps
 # The parsers with the sanitizers (a bug that comes back must trip them
 # even when it would not crash), the rest of the library as built.
 REPLAY_DIR := $(BUILD)/replay
-REPLAY_PARSERS := elfsym gopclntab goinfo goheap_layout godwarf cfi_build \
+REPLAY_PARSERS := elfsym gopclntab goinfo goheap_layout godwarf cfi_build cfi_check \
 		  regions fdinfo ksyms probe_place goprof symbolize
 REPLAY_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 REPLAY_PARSER_OBJS := $(patsubst %,$(REPLAY_DIR)/%.o,$(REPLAY_PARSERS))
