@@ -1056,3 +1056,34 @@ def fmt_fd_sites(sites, limit=30):
     if len(sites) > limit:
         lines.append("... %d more" % (len(sites) - limit))
     return "\n  ".join([""] + lines)
+
+
+class Memo:
+    """Results of runs that serve several tests, by key: a failed run
+    fails each test that asks for it with the same error."""
+
+    def __init__(self):
+        self.runs = {}
+
+    def __call__(self, key, fn):
+        if key not in self.runs:
+            try:
+                self.runs[key] = fn()
+            except BaseException as e:
+                self.runs[key] = e
+        if isinstance(self.runs[key], BaseException):
+            raise self.runs[key]
+        return self.runs[key]
+
+
+def json_strings(o):
+    """Every string of a decoded JSON document, keys too."""
+    if isinstance(o, str):
+        yield o
+    elif isinstance(o, dict):
+        for k, v in o.items():
+            yield k
+            yield from json_strings(v)
+    elif isinstance(o, list):
+        for v in o:
+            yield from json_strings(v)

@@ -142,18 +142,6 @@ def text_problems(label, raw):
     return []
 
 
-def strings_of(v):
-    if isinstance(v, str):
-        yield v
-    elif isinstance(v, dict):
-        for k, x in v.items():
-            yield k
-            yield from strings_of(x)
-    elif isinstance(v, list):
-        for x in v:
-            yield from strings_of(x)
-
-
 def json_problems(path):
     """The report's bytes are strict UTF-8, it parses, has the schema, and
     no string in it is a lone surrogate (\\udcff and the like)."""
@@ -176,7 +164,7 @@ def json_problems(path):
         lwlib.check_schema(rep)
     except AssertionError as e:
         problems.append("JSON report: %s" % e)
-    for s in strings_of(rep):
+    for s in lwlib.json_strings(rep):
         try:
             s.encode("utf-8")
         except UnicodeEncodeError:

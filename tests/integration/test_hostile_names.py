@@ -65,26 +65,13 @@ def read_bytes(path):
         return f.read()
 
 
-def json_strings(o):
-    """Every string of a decoded JSON document, keys too."""
-    if isinstance(o, str):
-        yield o
-    elif isinstance(o, dict):
-        for k, v in o.items():
-            yield k
-            yield from json_strings(v)
-    elif isinstance(o, list):
-        for v in o:
-            yield from json_strings(v)
-
-
 def load_safe_json(path, proc):
     """The report, strict UTF-8, no control character in any string (a
     \\u001b escape would decode to one)."""
     check(os.path.exists(path), "JSON report %s was not written\n%s" %
           (path, proc.describe()))
     rep = json.loads(check_safe(read_bytes(path), path, tabs=True))
-    for s in json_strings(rep):
+    for s in lwlib.json_strings(rep):
         check(not _BAD_TAB_RE.search(s) and "\t" not in s,
               "a string of the JSON report holds a control character: %r" % s)
     return rep
@@ -162,18 +149,7 @@ def pprof_strings(data):
 # One launched run serves several tests
 
 
-_runs = {}
-
-
-def memo(key, fn):
-    if key not in _runs:
-        try:
-            _runs[key] = fn()
-        except BaseException as e:
-            _runs[key] = e
-    if isinstance(_runs[key], BaseException):
-        raise _runs[key]
-    return _runs[key]
+memo = lwlib.Memo()
 
 
 def launched_run():

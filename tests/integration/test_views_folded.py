@@ -150,18 +150,7 @@ def line_ending(folded, tail):
 # ---------------------------------------------------------------------------
 # Runs (memoized: a run serves several tests)
 
-_runs = {}
-
-
-def memo(key, fn):
-    if key not in _runs:
-        try:
-            _runs[key] = fn()
-        except BaseException as e:
-            _runs[key] = e
-    if isinstance(_runs[key], BaseException):
-        raise _runs[key]
-    return _runs[key]
+memo = lwlib.Memo()
 
 
 def finish(lw, timeout):
