@@ -7,6 +7,7 @@
 #   make lint    cppcheck + clang-format check
 #   make sanitize  (= make test SANITIZE=1) the same tests, ASan + UBSan
 #   make fuzz    libFuzzer harnesses of the parsers, FUZZ_SECONDS each
+#   make soak    10 minutes (SOAK_SECONDS) against a C and a Go server
 
 BUILD := build
 LW_BIN := leakwatch
