@@ -37,7 +37,7 @@ INTERVAL = 1
 DURATION = 3
 LIVES = DURATION + 4    # -t of the targets: they outlive leakwatch
 TIMEOUT = 40            # per run, a slow start on a loaded machine included
-WORKERS = 4             # runs at once: each mostly waits
+WORKERS = 8             # runs at once: each mostly waits
 
 GO = "1.23"
 GOHEAP_SOURCES = ["goheap.go", "goheap_pprof.go", "goheap_nopprof.go"]
