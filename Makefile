@@ -116,7 +116,7 @@ demo: deps
 # One Go build cache for every test that builds a Go program: a cold
 # standard library takes minutes per toolchain (the sanitized runs' too).
 test: deps
-	@$(MAKE) --no-print-directory leakwatch unit
+	@$(MAKE) -j$(shell nproc) --no-print-directory leakwatch unit
 	@mkdir -p build/gocache
 	@LW_GOCACHE=$(CURDIR)/build/gocache python3 tests/run.py $(TEST_FLAGS) \
 		--unit $(UNIT_BINS) $(FUZZ_REPLAY)

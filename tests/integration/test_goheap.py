@@ -190,8 +190,10 @@ def test_go_heap_sampled_go121():
     sample_test("1.21")
 
 
-def test_go_heap_sampled_go123():
-    sample_test("1.23")
+# Go 1.23's sampler (the profile disabled by the linker, auto) is tested
+# stripped below (test_go_heap_stripped), with DWARF system-wide
+# (test_system.test_system_go_heap) and against the program's own
+# profile (test_go_heap_sampled_matches_pprof).
 
 
 def test_go_heap_sampled_matches_pprof():
