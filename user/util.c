@@ -135,8 +135,3 @@ int lw_grow(void **arr, size_t *cap, size_t need, size_t size, size_t first)
 	*cap = c;
 	return 0;
 }
-
-void lw_printable(const char *in, char *out, size_t len)
-{
-	lw_safe(in, out, len, 0);
-}

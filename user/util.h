@@ -29,9 +29,6 @@ void lw_fmt_bytes(double bytes, char *buf, size_t len);
 /* Room for need elements of size bytes in *arr (first: the first room);
  * 0 or -ENOMEM, *arr kept then. */
 int lw_grow(void **arr, size_t *cap, size_t need, size_t size, size_t first);
-/* A string from a target made safe to show: lw_safe() of safestr.h,
- * kept for callers of this name. */
-void lw_printable(const char *in, char *out, size_t len);
 
 /* The file name of a path; and whether it begins with prefix ("libc.so"). */
 static inline const char *lw_base_name(const char *path)

@@ -1087,3 +1087,19 @@ def json_strings(o):
     elif isinstance(o, list):
         for v in o:
             yield from json_strings(v)
+
+
+def finish(lw, timeout):
+    """Wait for a leakwatch run to end by itself; it must exit 0."""
+    rc = lw.wait(timeout)
+    if rc is None:
+        lw.kill()
+        raise AssertionError("leakwatch still running:\n" + lw.describe())
+    check(rc == 0, "leakwatch exited %d:\n%s" % (rc, lw.describe()))
+
+
+def pgrep_one(comm):
+    """The pid of a process named exactly comm (as the host sees it)."""
+    out = subprocess.run(["pgrep", "-x", comm], capture_output=True,
+                         text=True).stdout.split()
+    return int(out[0]) if out else None

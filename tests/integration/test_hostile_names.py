@@ -100,14 +100,6 @@ def check_report(rep, comm=True):
               (rep["target"]["comm"], COMM))
 
 
-def finish(lw, timeout):
-    rc = lw.wait(timeout)
-    if rc is None:
-        lw.kill()
-        raise AssertionError("leakwatch still running:\n" + lw.describe())
-    check(rc == 0, "leakwatch exited %d:\n%s" % (rc, lw.describe()))
-
-
 # ---------------------------------------------------------------------------
 # pprof: its string table read straight from the protobuf
 
@@ -165,7 +157,7 @@ def launched_run():
                           folded, "--pprof", prof, "--", exe, files, "-t", "30"],
                          env=env)
     check(lwlib.launched_pid(pidfile, exe), "hostile never started:\n" + lw.describe())
-    finish(lw, 40)
+    lwlib.finish(lw, 40)
     run = {"lw": lw, "report": load_safe_json(js, lw),
            "stdout": read_bytes(lw.out_path), "stderr": read_bytes(lw.err_path),
            "folded": read_bytes(folded), "folded_path": folded,
@@ -249,7 +241,7 @@ def test_hostile_names_attached_verbose():
     js = os.path.join(d, "report.json")
     lw = lwlib.leakwatch(["-v", "-i", "1", "-d", "3", "--json", js,
                           "-p", str(tgt.pid)])
-    finish(lw, 40)
+    lwlib.finish(lw, 40)
     out = check_safe(read_bytes(lw.out_path), "stdout of leakwatch -v")
     err = check_safe(read_bytes(lw.err_path), "stderr of leakwatch -v")
     want = "watching pid %d (%s)" % (tgt.pid, COMM)
@@ -276,7 +268,7 @@ def test_hostile_names_system():
     js, folded = os.path.join(d, "report.json"), os.path.join(d, "sys.folded")
     lw = lwlib.leakwatch(["-a", "--comm", "h*pwn*", "-i", "1", "-d", "4",
                           "--json", js, "--folded", folded])
-    finish(lw, 60)
+    lwlib.finish(lw, 60)
     out = check_safe(read_bytes(lw.out_path), "stdout of leakwatch -a")
     check_safe(read_bytes(lw.err_path), "stderr of leakwatch -a")
     for want in ("zoom pid %d (%s)" % (tgt.pid, COMM),

@@ -63,11 +63,7 @@ def run_case(mode):
     ns = lwlib.spawn(["unshare", "--mount", "--propagation", "private", "sh",
                       "-c", ROOT_SCRIPT, "sh", root, exe, link, mode, debug])
 
-    def pid():
-        out = subprocess.run(["pgrep", "-x", "lwrootleaky"],
-                             capture_output=True, text=True).stdout.split()
-        return int(out[0]) if out else None
-    p = lwlib.wait_for(pid, 10)
+    p = lwlib.wait_for(lambda: lwlib.pgrep_one("lwrootleaky"), 10)
     check(p, "the chrooted leaky did not start:\n" + ns.describe())
     lwlib.PidProc(p, "/proc/%d/exe" % p)
     check(os.readlink("/proc/%d/root" % p) != "/", "not in a root of its own")

@@ -359,11 +359,7 @@ def test_system_other_namespaces():
                       "--propagation", "private", "sh", "-c", NS_SCRIPT,
                       "sh", mnt, lwlib.target("leaky")])
 
-    def host_pid():
-        out = subprocess.run(["pgrep", "-x", "lwnsleaky"],
-                             capture_output=True, text=True).stdout.split()
-        return int(out[0]) if out else None
-    pid = lwlib.wait_for(host_pid, 10)
+    pid = lwlib.wait_for(lambda: lwlib.pgrep_one("lwnsleaky"), 10)
     check(pid, "the namespaced leaky did not start:\n" + ns.describe())
     lwlib.PidProc(pid, "/proc/%d/exe" % pid)
     with open("/proc/%d/status" % pid) as f:

@@ -153,14 +153,6 @@ def line_ending(folded, tail):
 memo = lwlib.Memo()
 
 
-def finish(lw, timeout):
-    rc = lw.wait(timeout)
-    if rc is None:
-        lw.kill()
-        raise AssertionError("leakwatch still running:\n" + lw.describe())
-    check(rc == 0, "leakwatch exited %d:\n%s" % (rc, lw.describe()))
-
-
 def leaky_run(how):
     lwlib.require_leakwatch()
     exe = lwlib.target("leaky")
@@ -189,7 +181,7 @@ def leaky_run(how):
                 versions.append((time.monotonic() - t0, ino))
                 early = early or lwlib.read_text(folded)
             time.sleep(0.05)
-    finish(lw, 30)
+    lwlib.finish(lw, 30)
     run = {"report": lwlib.load_report(js, lw), "early": early, "lw": lw,
            "versions": versions,
            "path": folded if how != "growth" else None,
@@ -226,7 +218,7 @@ def python_run():
     folded = os.path.join(d, "py.folded")
     lw = lwlib.leakwatch(["-i", "1", "-d", "3", "--json", js, "--folded", folded,
                           "--folded-value", "count", "-p", str(tgt.pid)])
-    finish(lw, 30)
+    lwlib.finish(lw, 30)
     run = {"report": lwlib.load_report(js, lw), "lw": lw, "path": folded,
            "text": lwlib.read_text(folded)}
     lwlib.cleanup_procs()
@@ -246,7 +238,7 @@ def goroutine_run():
     folded = os.path.join(d, "go.folded")
     lw = lwlib.leakwatch(["-i", "1", "-d", "3", "--json", js, "--folded", folded,
                           "-p", str(tgt.pid)])
-    finish(lw, 30)
+    lwlib.finish(lw, 30)
     run = {"report": lwlib.load_report(js, lw), "lw": lw, "path": folded,
            "text": lwlib.read_text(folded), "marks": tg.markers()}
     lwlib.cleanup_procs()
