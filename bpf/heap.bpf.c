@@ -14,6 +14,7 @@
 #include "common.bpf.h"
 #include "unwind.bpf.h"
 #include "sites.bpf.h"
+#include "sample.bpf.h"
 #include "go_heap.bpf.h"
 #include "goroutines.bpf.h"
 #include "threads.bpf.h"
@@ -74,7 +75,10 @@ static __always_inline void track_alloc(struct pt_regs *ctx, struct owner o,
 		count(LW_CNT_ALLOC_MAP_FULL);
 		return;
 	}
-	site_add(val.site, size, val.gen);
+	if (sample_bytes)
+		sample_site_add(val.site, size, val.gen);
+	else
+		site_add(val.site, size, val.gen);
 }
 
 /* Returns false when addr was not a block we saw being allocated. */
@@ -91,7 +95,10 @@ static __always_inline bool track_free(struct owner o, __u64 addr)
 	copy = *a;
 	if (bpf_map_delete_elem(&allocs, &key))
 		return false; /* a concurrent free of the same block won */
-	site_sub(copy.site, copy.size, copy.gen);
+	if (sample_bytes)
+		sample_site_sub(copy.site, copy.size, copy.gen);
+	else
+		site_sub(copy.site, copy.size, copy.gen);
 	return true;
 }
 
@@ -177,7 +184,8 @@ int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 }
 
 static __always_inline void realloc_exit(struct pt_regs *ctx, struct owner o,
-					 __u64 old, __u64 size, __u64 ret)
+					 __u64 old, __u64 size, __u64 ret,
+					 bool keep)
 {
 	if (!ret) {
 		/* realloc(p, 0) frees p (glibc through free, seen already) */
@@ -187,9 +195,10 @@ static __always_inline void realloc_exit(struct pt_regs *ctx, struct owner o,
 			count(LW_CNT_FAILED_ALLOC);
 		return;
 	}
-	if (old && !track_free(o, old))
+	if (old && !track_free(o, old) && !sample_bytes)
 		count(LW_CNT_UNMATCHED_FREE);
-	track_alloc(ctx, o, ret, size);
+	if (keep)
+		track_alloc(ctx, o, ret, size);
 }
 
 static __always_inline void mmap_exit(struct pt_regs *ctx, struct owner o,
@@ -209,14 +218,16 @@ static __always_inline void mmap_exit(struct pt_regs *ctx, struct owner o,
 static __always_inline void dispatch_exit(struct pt_regs *ctx, struct owner o,
 					  struct lw_pending *p, __u64 ret)
 {
+	/* --sample: a call sampled, or a realloc of a sampled block */
+	bool keep = !sample_bytes || p->sampled;
 	__u64 addr = 0, size;
 
 	switch (p->fn) {
 	case LW_FN_REALLOC:
-		realloc_exit(ctx, o, p->arg0, p->arg1, ret);
+		realloc_exit(ctx, o, p->arg0, p->arg1, ret, keep);
 		return;
 	case LW_FN_REALLOCARRAY:
-		realloc_exit(ctx, o, p->arg0, p->arg1 * p->arg2, ret);
+		realloc_exit(ctx, o, p->arg0, p->arg1 * p->arg2, ret, keep);
 		return;
 	case LW_FN_MMAP:
 	case LW_FN_MREMAP:
@@ -242,14 +253,13 @@ static __always_inline void dispatch_exit(struct pt_regs *ctx, struct owner o,
 		size = p->arg0;
 		break;
 	}
-	if (addr)
-		track_alloc(ctx, o, addr, size);
-	else
+	if (!addr)
 		count(LW_CNT_FAILED_ALLOC);
+	else if (keep)
+		track_alloc(ctx, o, addr, size);
 }
 
-SEC("uretprobe.multi")
-int BPF_KRETPROBE(alloc_exit, __u64 ret)
+static __always_inline int exit_common(struct pt_regs *ctx, __u64 ret)
 {
 	struct lw_target_val *t;
 	struct lw_pending *p, copy;
@@ -269,6 +279,111 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 	p->fn = 0;
 	dispatch_exit(ctx, o, &copy, ret);
 	return 0;
+}
+
+SEC("uretprobe.multi")
+int BPF_KRETPROBE(alloc_exit, __u64 ret)
+{
+	return exit_common(ctx, ret);
+}
+
+/* The size a call asks for, as dispatch_exit reads it. */
+static __always_inline __u64 call_size(__u32 fn, __u64 a0, __u64 a1, __u64 a2)
+{
+	switch (fn) {
+	case LW_FN_CALLOC:
+		return a0 * a1;
+	case LW_FN_REALLOC:
+	case LW_FN_ALIGNED_ALLOC:
+		return a1;
+	case LW_FN_REALLOCARRAY:
+		return a1 * a2;
+	case LW_FN_POSIX_MEMALIGN:
+		return a2;
+	default:
+		return a0;
+	}
+}
+
+/* Whether addr is a block recorded (sampled) for this process. */
+static __always_inline bool recorded(struct owner o, __u64 addr)
+{
+	struct lw_alloc_key key = { .tgid = o.tgid,
+				    .epoch = o.epoch,
+				    .addr = addr };
+
+	return addr && bpf_map_lookup_elem(&allocs, &key);
+}
+
+/*
+ * The entry of a sampled run (--sample). Returning 1 tells the kernel to
+ * skip this call's return probe: untraced processes, calls nested in
+ * another and unsampled calls pay the entry trap only. mmap and mremap
+ * are tracked whole (user space follows mappings exactly); a realloc of a
+ * sampled block must see its return, whether the new one is kept or not.
+ */
+static __always_inline int sample_enter(struct pt_regs *ctx, __u64 a0, __u64 a1,
+					__u64 a2, __u64 a3)
+{
+	__u32 fn = bpf_get_attach_cookie(ctx);
+	__u64 sp = ctx->sp, ret = 0;
+	struct lw_pending *p;
+	struct owner o;
+	bool take;
+
+	if (!traced(&o))
+		return 1;
+	p = pending_get(BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!p) {
+		count(LW_CNT_PENDING_FULL);
+		return 1;
+	}
+	bpf_probe_read_user(&ret, sizeof(ret), (void *)sp);
+	if ((p->fn && nested(p, sp, ret)) || inside_unsampled(p, sp)) {
+		count(LW_CNT_NESTED_CALL);
+		return 1;
+	}
+	if (p->fn) {
+		count(LW_CNT_LOST_EXIT);
+		p->fn = 0;
+	}
+	p->u_sp = 0;
+	if (fn == LW_FN_MMAP && !(a3 & MAP_ANONYMOUS))
+		return 1;
+	take = fn == LW_FN_MMAP || fn == LW_FN_MREMAP;
+	if (!take) {
+		count(LW_CNT_HEAP_CALL);
+		p->sampled = sample_take(p, call_size(fn, a0, a1, a2));
+		take = p->sampled ||
+		       ((fn == LW_FN_REALLOC || fn == LW_FN_REALLOCARRAY) &&
+			recorded(o, a0));
+	}
+	if (!take) {
+		p->u_sp = sp;
+		p->u_ret = ret;
+		return 1;
+	}
+	p->arg0 = a0;
+	p->arg1 = a1;
+	p->arg2 = a2;
+	p->sp = sp;
+	p->ret = ret;
+	p->depth = 0;
+	p->fn = fn;
+	return 0;
+}
+
+/*
+ * --sample: one program for both ends of a call (a session uprobe). Its
+ * expected attach type is set to BPF_TRACE_UPROBE_SESSION at load, and
+ * it is attached by user space (libbpf before 1.6 has no name for it).
+ */
+SEC("uprobe.multi")
+int BPF_KPROBE(alloc_session, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (bpf_session_is_return())
+		return exit_common(ctx, PT_REGS_RC(ctx));
+	return sample_enter(ctx, a0, a1, a2, a3);
 }
 
 /*
@@ -292,7 +407,8 @@ int BPF_KPROBE(release_enter, __u64 addr, __u64 len)
 		emit_map_event(ctx, o, LW_MAP_MUNMAP, addr, len, 0, 0);
 		return 0;
 	}
-	if (addr && !track_free(o, addr))
+	/* sampled: most blocks were never recorded, and need not be */
+	if (addr && !track_free(o, addr) && !sample_bytes)
 		count(LW_CNT_UNMATCHED_FREE);
 	return 0;
 }

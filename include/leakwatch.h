@@ -113,7 +113,10 @@ enum lw_fn {
 	 * reconcile finds the rest) */                                        \
 	X(FD_MAP_FULL, "fd_map_full", 1)                                       \
 	X(FD_READ_ERROR, "fd_read_errors", 1)                                  \
-	X(FD_RANGE_CAPPED, "fd_close_ranges_capped", 0)
+	X(FD_RANGE_CAPPED, "fd_close_ranges_capped", 0)                        \
+	/* --sample: allocator calls seen at entry, and those sampled */       \
+	X(HEAP_CALL, "heap_calls", 0)                                          \
+	X(HEAP_SAMPLE, "heap_samples", 0)
 
 #define LW_COUNTER_ENUM(id, name, drop) LW_CNT_##id,
 enum lw_counter {
@@ -168,11 +171,30 @@ struct lw_stack {
 };
 
 struct lw_site_val {
-	__s64 bytes;  /* outstanding bytes */
-	__u64 allocs; /* allocations since attach */
+	__s64 bytes;  /* outstanding bytes (--sample: their estimate) */
+	__u64 allocs; /* allocations since attach (--sample: samples) */
 	__u64 frees;  /* frees of those: outstanding = allocs - frees */
 	__s64 gen_count[LW_NGEN];
+	/* --sample: what the samples allocated and freed stand for, in
+	 * objects of 1 / LW_SAMPLE_ONE (a sample of size s stands for
+	 * 1 / (1 - e^(-s / mean)) of them) */
+	__u64 est_allocs, est_frees;
 };
+
+/*
+ * --sample BYTES: byte-weighted sampling of the C heap, a Poisson process
+ * of mean BYTES over the bytes allocated (bpf/sample.bpf.h). Its tables,
+ * filled by user space: the distances to the next sample (quantiles of
+ * the exponential distribution), and f(x) = x / (1 - e^(-x)) at
+ * x = i / LW_SAMPLE_STEPS in 1 / 65536, so that a sample of size s stands
+ * for mean * f(s / mean) bytes (for s >= LW_SAMPLE_SPAN * mean: s).
+ */
+#define LW_SAMPLE_ONE	    1024
+#define LW_SAMPLE_EXP_TABLE 4096
+#define LW_SAMPLE_STEPS	    256
+#define LW_SAMPLE_SPAN	    16
+#define LW_SAMPLE_WF_TABLE  (LW_SAMPLE_STEPS * LW_SAMPLE_SPAN)
+#define LW_SAMPLE_MAX	    (1ull << 30) /* the largest mean: no overflow */
 
 /* A live goroutine created after attach: goids are per process. */
 struct lw_go_key {
@@ -352,6 +374,13 @@ struct lw_pending {
 	__u64 ret;   /* the return address there, [sp] */
 	__u32 fn;    /* 0: no allocator call in flight on this thread */
 	__u32 depth; /* nested allocator calls seen inside this one */
+	/* --sample: bytes to the thread's next sample (0: none drawn yet) */
+	__s64 sample_left;
+	/* an unsampled call in flight (its return is not probed): its
+	 * stack pointer and return address, 0 when none */
+	__u64 u_sp, u_ret;
+	__u32 sampled; /* the call in flight keeps its new block */
+	__u32 pad;
 };
 
 /*

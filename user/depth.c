@@ -380,5 +380,6 @@ void depth_update(struct lw_depth *d, struct lw_proc *p, double now)
 		goheap_update(&p->goheap, &p->model, now);
 	if (!p->exited)
 		update_threads(d, p);
+	p->model.sample_bytes = d->session->sample_bytes;
 	model_update(&p->model, p->drained, p->ndrained, now);
 }

@@ -300,6 +300,7 @@ static struct lw_view view_of(struct run *r, bool final)
 		.elapsed = lw_now() - r->t_start,
 		.top = r->opts.top,
 		.final = final,
+		.sample_bytes = r->opts.sample_bytes,
 	};
 
 	if (r->target) {
@@ -509,7 +510,8 @@ static int open_session(struct run *r)
 		&(struct lw_session_opts){
 			r->opts.floor != LW_FLOOR_NONE, r->opts.unwind_fp,
 			r->opts.max_allocs, r->opts.max_sites,
-			r->target != NULL, !r->opts.no_fds },
+			r->target != NULL, !r->opts.no_fds,
+			r->opts.sample_bytes },
 		&(struct lw_session_events){ on_map_event, on_file_event, r });
 	if (rc)
 		return rc;

@@ -3,6 +3,7 @@
  * The in-memory model every view reads: sites, their history and their
  * verdicts. Only this file turns drained numbers into trends.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fdinfo.h"
@@ -262,6 +263,27 @@ static void update_age(struct lw_model *m, struct lw_site *s, double t)
 	}
 }
 
+/*
+ * --sample: a heap site's aggregate holds its samples (allocs, frees) and
+ * the objects they stand for (est_allocs, est_frees); bytes is already the
+ * estimate. Counts become estimates too, and the trend learns how far
+ * off the estimate may be.
+ */
+static void fold_sampled(struct lw_model *m, struct lw_site *s)
+{
+	struct lw_site_val *k = &s->k;
+	double live = (double)(int64_t)(k->est_allocs - k->est_frees);
+	int64_t count = llround(live / LW_SAMPLE_ONE);
+	uint64_t frees = llround((double)k->est_frees / LW_SAMPLE_ONE);
+
+	s->sampled = true;
+	s->samples = (int64_t)(k->allocs - k->frees);
+	k->frees = frees;
+	k->allocs = frees + (count > 0 ? count : 0);
+	s->trend.noise = TREND_NOISE_SIGMAS * (double)m->sample_bytes *
+			 sqrt((double)(s->samples > 0 ? s->samples : 0) + 1);
+}
+
 void model_update(struct lw_model *m, const struct lw_drained_site *d, size_t n,
 		  double t)
 {
@@ -274,6 +296,8 @@ void model_update(struct lw_model *m, const struct lw_drained_site *d, size_t n,
 		if (s->stack != LW_NO_SITE && s->epoch != m->epoch)
 			continue;
 		s->k = d[i].val;
+		if (d[i].val.est_allocs)
+			fold_sampled(m, s);
 	}
 	for (i = 0; i < m->n; i++) {
 		s = &m->sites[i];

@@ -56,6 +56,8 @@ struct lw_site {
 	char label[48];		      /* a site without a stack: what it is */
 	struct lw_fd_types *fd_types; /* descriptors: what they are */
 	double oldest_age_s;	      /* < 0: nothing outstanding */
+	bool sampled;		      /* --sample: bytes, count are estimates */
+	int64_t samples;	      /* --sample: its live samples */
 };
 
 struct lw_model {
@@ -68,7 +70,8 @@ struct lw_model {
 	size_t ngen, gen_cap;
 	uint32_t epoch; /* the target's execs: sites of older images are gone */
 	uint64_t counters[LW_CNT_MAX];
-	struct lw_regions regions; /* the program's anonymous mappings */
+	struct lw_regions regions;	 /* the program's anonymous mappings */
+	unsigned long long sample_bytes; /* --sample: the mean, 0: exact */
 };
 
 int model_init(struct lw_model *m, double t0);

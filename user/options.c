@@ -79,6 +79,12 @@ static void usage(FILE *f)
 		"                           the stack that opened them (files,\n"
 		"                           sockets, pipes...), from the syscalls\n"
 		"                           that make and close them; off: not\n"
+		"      --sample BYTES       sample the C heap: on average one sample per\n"
+		"                           BYTES allocated (suffixes k, m, g: KiB, MiB,\n"
+		"                           GiB), a Poisson process over bytes; bytes\n"
+		"                           and counts shown are estimates (~). Calls\n"
+		"                           not sampled skip their return probe\n"
+		"                           (Linux 6.13+). Default 0: every call\n"
 		"      --max-allocs N       live allocations tracked at most (default\n"
 		"                           1048576; more are counted as\n"
 		"                           alloc_map_full)\n"
@@ -126,6 +132,45 @@ static bool parse_int(const char *s, long min, long max, long *out)
 	return true;
 }
 
+/* BYTES, with an optional k, m or g (KiB, MiB, GiB); 0 turns it off. */
+static bool parse_bytes(const char *s, unsigned long long max,
+			unsigned long long *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		mul = 1ull << 10;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ull << 20;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ull << 30;
+		break;
+	case 0:
+		break;
+	default:
+		return false;
+	}
+	if (*end && end[1])
+		return false;
+	if (v > max / mul)
+		return false;
+	*out = v * mul;
+	return true;
+}
+
 static enum lw_parse bad_value(const char *flag, const char *val)
 {
 	fprintf(stderr, "leakwatch: invalid value for %s: '%s'\n", flag, val);
@@ -157,6 +202,7 @@ enum {
 	OPT_GO_HEAP,
 	OPT_GOROUTINES,
 	OPT_FDS,
+	OPT_SAMPLE,
 };
 
 static const struct option long_opts[] = {
@@ -183,6 +229,7 @@ static const struct option long_opts[] = {
 	{ "go-heap", required_argument, NULL, OPT_GO_HEAP },
 	{ "goroutines", required_argument, NULL, OPT_GOROUTINES },
 	{ "fds", required_argument, NULL, OPT_FDS },
+	{ "sample", required_argument, NULL, OPT_SAMPLE },
 	{},
 };
 
@@ -339,6 +386,10 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 			return bad_value("--fds (on, off)", optarg);
 		o->no_fds = !strcmp(optarg, "off");
 		return LW_PARSE_RUN;
+	case OPT_SAMPLE:
+		if (!parse_bytes(optarg, LW_SAMPLE_MAX, &o->sample_bytes))
+			return bad_value("--sample (bytes, 0 to 1g)", optarg);
+		return LW_PARSE_RUN;
 	case OPT_UNWIND:
 		if (strcmp(optarg, "tables") && strcmp(optarg, "fp"))
 			return bad_value("--unwind (tables, fp)", optarg);
@@ -395,6 +446,8 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 	if ((o->comm || o->cgroup) && (o->pid || o->cmd))
 		return usage_error("--comm and --cgroup choose among every "
 				   "process: not with -p PID or a command");
+	if (o->sample_bytes && o->floor)
+		return usage_error("--floor runs empty programs: no --sample");
 	if (o->kernel && (o->pid || o->cmd))
 		return usage_error("--kernel is for the whole system (-a)");
 	if (!o->pid && !o->cmd)

@@ -44,6 +44,7 @@ struct lw_opts {
 	const char *cgroup;	/* --cgroup PATH */
 	int zoom;		/* --zoom: processes traced in depth */
 	bool kernel;		/* --kernel: kernel allocations too */
+	unsigned long long sample_bytes; /* --sample: mean bytes, 0: all */
 };
 
 enum lw_parse {

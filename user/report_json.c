@@ -175,6 +175,12 @@ static json_object *site_json(struct lw_view *v, struct lw_site *s)
 	add_int(o, "allocs", s->k.allocs + s->map_allocs);
 	add_int(o, "frees", s->k.frees + s->map_frees);
 	add_int(o, "samples", s->fit.samples);
+	if (s->sampled) {
+		/* --sample: bytes, count, allocs, frees are estimates */
+		json_object_object_add(o, "sampled",
+				       json_object_new_boolean(true));
+		add_int(o, "live_samples", s->samples);
+	}
 	add_num(o, "r2", s->fit.r2);
 	add_num(o, "tau", s->fit.tau);
 	json_object_object_add(o, "stack", stack_json(v, s));
@@ -229,11 +235,17 @@ static void totals_add(struct lw_view *v, uint64_t n[LW_KIND_FD + 1][2])
 	}
 }
 
-static json_object *totals_json(uint64_t n[LW_KIND_FD + 1][2])
+static json_object *totals_json(struct lw_view *v,
+				uint64_t n[LW_KIND_FD + 1][2])
 {
 	json_object *o = json_object_new_object();
+	bool sampled = v->sample_bytes;
 
 	add_int(o, "heap_allocs", n[LW_KIND_HEAP][0]);
+	/* calls seen, exactly (sampled: heap_allocs is an estimate) */
+	add_int(o, "heap_calls",
+		sampled ? view_counters(v)[LW_CNT_HEAP_CALL]
+			: n[LW_KIND_HEAP][0]);
 	add_int(o, "heap_frees", n[LW_KIND_HEAP][1]);
 	add_int(o, "goroutines_created", n[LW_KIND_GOROUTINE][0]);
 	add_int(o, "goroutines_exited", n[LW_KIND_GOROUTINE][1]);
@@ -505,7 +517,10 @@ static json_object *head(struct lw_view *v)
 	add_num(root, "duration_s", v->elapsed);
 	json_object_object_add(root, "drops", counters_json(v, true));
 	json_object_object_add(root, "stats", counters_json(v, false));
-	json_object_object_add(root, "totals", totals_json(totals));
+	json_object_object_add(root, "totals", totals_json(v, totals));
+	json_object_object_add(root, "sampled",
+			       json_object_new_boolean(v->sample_bytes != 0));
+	add_int(root, "sample_bytes", v->sample_bytes);
 	if (v->goheap)
 		json_object_object_add(root, "go_heap", goheap_json(v->goheap));
 	if (v->fds)

@@ -24,12 +24,28 @@ static void header(FILE *f, struct lw_view *v, struct lw_site **s, size_t n)
 	lw_fmt_bytes(growth, rate, sizeof(rate));
 	lw_safe(v->target->comm, comm, sizeof(comm), 0);
 	fprintf(f,
-		"\n%s pid %d (%s) at %.1fs%s: heap %s outstanding (%s%s/s) "
+		"\n%s pid %d (%s) at %.1fs%s: heap %s%s outstanding (%s%s/s) "
 		"in %zu sites, %zu suspect%s\n",
 		v->final ? "== final report:" : "==", v->target->pid, comm,
-		v->elapsed, v->target->exited ? ", target exited" : "", total,
-		growth >= 0 ? "+" : "", rate, n, suspects,
-		suspects == 1 ? "" : "s");
+		v->elapsed, v->target->exited ? ", target exited" : "",
+		v->sample_bytes ? "~" : "", total, growth >= 0 ? "+" : "", rate,
+		n, suspects, suspects == 1 ? "" : "s");
+}
+
+/* --sample: that the heap figures are estimates, and from how much. */
+static void sampling_line(FILE *f, struct lw_view *v)
+{
+	const uint64_t *c = view_counters(v);
+	char mean[32];
+
+	if (!v->sample_bytes)
+		return;
+	lw_fmt_bytes((double)v->sample_bytes, mean, sizeof(mean));
+	fprintf(f,
+		"heap sampled: one sample per %s allocated on average; ~ marks "
+		"estimates (%llu calls, %llu sampled)\n",
+		mean, (unsigned long long)c[LW_CNT_HEAP_CALL],
+		(unsigned long long)c[LW_CNT_HEAP_SAMPLE]);
 }
 
 static void drops(FILE *f, struct lw_view *v)
@@ -85,8 +101,16 @@ static void site_line(FILE *f, struct lw_view *v, struct lw_site *s, int rank,
 	char rate[32], out[32], age[32], name[512];
 	int n = view_frames(v, s, fr, LW_MAX_FRAMES), i;
 
-	lw_fmt_bytes(s->fit.value_per_s, rate, sizeof(rate));
-	lw_fmt_bytes(site_bytes(s), out, sizeof(out));
+	char count[32];
+
+	/* sampled: an estimate, and marked as one */
+	lw_fmt_bytes(s->fit.value_per_s, rate + s->sampled,
+		     sizeof(rate) - s->sampled);
+	lw_fmt_bytes(site_bytes(s), out + s->sampled, sizeof(out) - s->sampled);
+	snprintf(count, sizeof(count), "%s%lld", s->sampled ? "~" : "",
+		 (long long)site_count(s));
+	if (s->sampled)
+		rate[0] = out[0] = '~';
 	if (s->oldest_age_s >= 0)
 		snprintf(age, sizeof(age), "%.1fs", s->oldest_age_s);
 	else
@@ -95,9 +119,8 @@ static void site_line(FILE *f, struct lw_view *v, struct lw_site *s, int rank,
 		view_frame_name(&fr[0], name, sizeof(name));
 	else
 		snprintf(name, sizeof(name), "[stack not captured]");
-	fprintf(f, "%3d %11s/s %11s %9lld %8s  %-7s %s\n", rank, rate, out,
-		(long long)site_count(s), age, s->fit.suspect ? "SUSPECT" : "",
-		name);
+	fprintf(f, "%3d %11s/s %11s %9s %8s  %-7s %s\n", rank, rate, out, count,
+		age, s->fit.suspect ? "SUSPECT" : "", name);
 	for (i = 1; i < n && i < max_frames; i++) {
 		view_frame_name(&fr[i], name, sizeof(name));
 		fprintf(f, "%57s %s\n", fr[i].inlined ? "(inlined)" : "<-",
@@ -311,6 +334,7 @@ void report_text(FILE *f, struct lw_view *v)
 	nthr = count_kind(s, n, LW_KIND_THREAD);
 
 	header(f, v, s, nheap);
+	sampling_line(f, v);
 	heap_table(f, v, s, nheap, frames);
 	if (v->goheap)
 		goheap_line(f, v->goheap);

@@ -97,9 +97,31 @@ static void fill_go_exp(__u64 *t)
 			       LW_GO_SAMPLE_MEAN);
 }
 
+/*
+ * --sample's tables: the distances to the next sample, by quantile of the
+ * exponential distribution of that mean; and what a sample stands for,
+ * f(x) = x / (1 - e^(-x)) of the mean at x = size / mean (f(0) = 1).
+ */
+static void fill_sample_tables(struct heap_bpf *h, unsigned long long mean)
+{
+	double x, d;
+	int i;
+
+	for (i = 0; i < LW_SAMPLE_EXP_TABLE; i++) {
+		d = -log((i + 0.5) / LW_SAMPLE_EXP_TABLE) * (double)mean;
+		h->bss->sample_exp[i] = d < 1 ? 1 : (__u64)llround(d);
+	}
+	for (i = 0; i < LW_SAMPLE_WF_TABLE; i++) {
+		x = (double)i / LW_SAMPLE_STEPS;
+		d = i ? x / -expm1(-x) : 1;
+		h->bss->sample_wf[i] = (__u32)llround(d * 65536);
+	}
+}
+
 static int load_heap(struct lw_session *s, const struct lw_session_opts *o,
 		     bool fds)
 {
+	struct bpf_program *session;
 	int err;
 
 	heap_bpf__destroy(s->heap);
@@ -107,12 +129,24 @@ static int load_heap(struct lw_session *s, const struct lw_session_opts *o,
 	if (!s->heap)
 		return -errno;
 	s->heap->rodata->use_tables = !o->unwind_fp;
+	s->heap->rodata->sample_bytes = o->sample_bytes;
+	s->sample_bytes = o->sample_bytes;
+	/* one program for both ends of a call; libbpf < 1.6 cannot name it */
+	session = s->heap->progs.alloc_session;
+	bpf_program__set_autoload(session, o->sample_bytes != 0);
+	bpf_program__set_autoload(s->heap->progs.alloc_enter, !o->sample_bytes);
+	bpf_program__set_autoload(s->heap->progs.alloc_exit, !o->sample_bytes);
+	if (o->sample_bytes)
+		bpf_program__set_expected_attach_type(
+			session, (enum bpf_attach_type)LW_TRACE_UPROBE_SESSION);
 	s->max_sites = o->max_sites;
 	s->solo = o->solo;
 	bpf_program__set_autoload(s->heap->progs.fd_sys_exit, fds);
 	err = size_maps(s->heap, o);
 	if (!err)
 		err = heap_bpf__load(s->heap);
+	if (!err && o->sample_bytes)
+		fill_sample_tables(s->heap, o->sample_bytes);
 	s->fds_fd = !err && fds ? bpf_map__fd(s->heap->maps.fds) : -1;
 	if (s->fds_fd >= 0)
 		s->heap->bss->fds_tracked = true;
@@ -132,6 +166,12 @@ static int open_heap(struct lw_session *s, const struct lw_session_opts *o,
 			"tracepoint program did not load (%s)",
 			strerror(-err));
 		err = load_heap(s, o, false);
+	}
+	if (err && o->sample_bytes && err != -ENOMEM && err != -EPERM) {
+		lw_err("--sample needs session uprobes (Linux 6.13+): the "
+		       "program did not load (%s)",
+		       strerror(-err));
+		return LW_EXIT_KERNEL;
 	}
 	if (err)
 		return load_error("load", err);
@@ -237,6 +277,9 @@ int session_attach(struct lw_session *s, const struct lw_plan *plan, pid_t pid,
 		};
 	else
 		progs = (struct lw_progs){
+			.session = s->sample_bytes
+					   ? s->heap->progs.alloc_session
+					   : NULL,
 			.enter = s->heap->progs.alloc_enter,
 			.exit = s->heap->progs.alloc_exit,
 			.release = s->heap->progs.release_enter,

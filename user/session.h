@@ -25,6 +25,7 @@ struct lw_session {
 	int fds_fd; /* descriptors; -1 when not tracked */
 	uint32_t max_sites;
 	bool solo; /* one target: kept in .bss, not in the targets map */
+	unsigned long long sample_bytes; /* --sample, 0: every call */
 	struct lw_cfi_fds cfi; /* the unwind tables' maps; -1 under --floor */
 };
 
@@ -49,6 +50,7 @@ struct lw_session_opts {
 	long max_sites;	 /* the site arrays' size */
 	bool solo;	 /* one target (-p, a command), not the whole system */
 	bool fds;	 /* descriptors tracked (the syscall exit program) */
+	unsigned long long sample_bytes; /* --sample: the mean, 0: off */
 };
 
 /* Returns an lw_exit code, with the reason printed. */

@@ -100,15 +100,21 @@ static void header_totals(const struct top_snap *s)
 	const struct top_total *th = &s->total[LW_KIND_THREAD];
 	const struct top_total *g = &s->total[LW_KIND_GOROUTINE];
 	const struct top_total *fd = &s->total[LW_KIND_FD];
-	char bytes[32], rate[32], line[256];
+	char bytes[32], rate[32], mean[48] = "", line[256];
 
 	lw_fmt_bytes(h->value, bytes, sizeof(bytes));
 	lw_fmt_bytes(h->rate, rate, sizeof(rate));
+	if (s->sample_bytes) {
+		lw_fmt_bytes((double)s->sample_bytes, rate, sizeof(rate));
+		snprintf(mean, sizeof(mean), "  sampled 1/%s", rate);
+		lw_fmt_bytes(h->rate, rate, sizeof(rate));
+	}
 	snprintf(line, sizeof(line),
-		 "heap %s (%s%s/s)  threads %.0f (%+.1f/s)  "
-		 "goroutines %.0f (%+.1f/s)  fds %.0f (%+.1f/s)",
-		 bytes, h->rate >= 0 ? "+" : "", rate, th->value, th->rate,
-		 g->value, g->rate, fd->value, fd->rate);
+		 "heap %s%s (%s%s/s)  threads %.0f (%+.1f/s)  "
+		 "goroutines %.0f (%+.1f/s)  fds %.0f (%+.1f/s)%s",
+		 s->sample_bytes ? "~" : "", bytes, h->rate >= 0 ? "+" : "",
+		 rate, th->value, th->rate, g->value, g->rate, fd->value,
+		 fd->rate, mean);
 	put(1, 0, line);
 }
 
@@ -157,10 +163,13 @@ static void spark(struct lw_top *t, const struct top_row *r, int y, int x)
 static void row_values(const struct top_row *r, char *growth, char *bytes,
 		       size_t len)
 {
-	char b[32];
+	char b[24];
+
+	const char *est = r->sampled ? "~" : "";
 
 	if (r->kind == LW_KIND_HEAP) {
-		lw_fmt_bytes(r->growth, growth, len);
+		lw_fmt_bytes(r->growth, b, sizeof(b));
+		snprintf(growth, len, "%s%s", est, b);
 	} else {
 		snprintf(growth, len, "%.1f", r->growth);
 	}
@@ -168,7 +177,7 @@ static void row_values(const struct top_row *r, char *growth, char *bytes,
 		snprintf(bytes, len, "-");
 	} else {
 		lw_fmt_bytes(r->bytes, b, sizeof(b));
-		snprintf(bytes, len, "%s", b);
+		snprintf(bytes, len, "%s%s", est, b);
 	}
 }
 
@@ -179,7 +188,8 @@ static void draw_row(struct lw_top *t, const struct top_row *r, int y,
 	int attr = (selected ? A_REVERSE : 0) | (r->suspect ? A_BOLD : 0);
 
 	row_values(r, growth, bytes, sizeof(growth));
-	snprintf(count, sizeof(count), "%lld", (long long)r->count);
+	snprintf(count, sizeof(count), "%s%lld", r->sampled ? "~" : "",
+		 (long long)r->count);
 	snprintf(line, sizeof(line), ROW_FMT, kind_short(r->kind), growth,
 		 bytes, count);
 	attron(attr);

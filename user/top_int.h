@@ -41,6 +41,7 @@ struct top_row {
 	uint64_t stack; /* the site id, to find it again in the model */
 	enum lw_site_kind kind;
 	bool suspect;
+	bool sampled;  /* --sample: growth, bytes and count are estimates */
 	double growth; /* bytes/s for heap sites, count/s else */
 	int64_t bytes, count;
 	double spark[TOP_SPARK]; /* oldest first, the last nspark used */
@@ -62,6 +63,7 @@ struct top_snap {
 	char target[96];
 	char drops[160];
 	double elapsed, interval;
+	unsigned long long sample_bytes; /* --sample: the mean, or 0 */
 	bool exited;
 	bool valid; /* a refresh has happened */
 };

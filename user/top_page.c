@@ -81,8 +81,12 @@ static void add_values(struct top_page *p, const struct lw_site *s)
 	lw_fmt_bytes(site_bytes(s), bytes, sizeof(bytes));
 	if (s->kind == LW_KIND_HEAP) {
 		lw_fmt_bytes(s->fit.value_per_s, rate, sizeof(rate));
-		add(p, "%s outstanding in %lld allocations, %s/s", bytes,
-		    (long long)site_count(s), rate);
+		add(p, "%s%s outstanding in %s%lld allocations, %s%s/s",
+		    s->sampled ? "~" : "", bytes, s->sampled ? "~" : "",
+		    (long long)site_count(s), s->sampled ? "~" : "", rate);
+		if (s->sampled)
+			add(p, "estimates from %lld live samples (--sample)",
+			    (long long)s->samples);
 		add(p, "allocations %llu, frees %llu",
 		    (unsigned long long)(s->k.allocs + s->map_allocs),
 		    (unsigned long long)(s->k.frees + s->map_frees));

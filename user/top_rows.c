@@ -38,6 +38,7 @@ static void fill_row(struct top_row *row, struct lw_view *v, struct lw_site *s)
 	row->stack = s->stack;
 	row->kind = s->kind;
 	row->suspect = s->fit.suspect;
+	row->sampled = s->sampled;
 	row->growth = s->fit.value_per_s;
 	row->bytes = site_bytes(s);
 	row->count = site_count(s);
@@ -98,6 +99,7 @@ void rows_refresh(struct top_snap *snap, struct lw_view *v)
 		 lw_safe(v->target->comm, comm, sizeof(comm), 0));
 	snap->elapsed = v->elapsed;
 	snap->interval = v->interval;
+	snap->sample_bytes = v->sample_bytes;
 	snap->exited = v->target->exited;
 	snap->valid = true;
 }

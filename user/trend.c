@@ -229,6 +229,8 @@ static enum trend_verdict judge(const struct series *se,
 		return TREND_STALLED;
 	if (fit->growth < TREND_MIN_GROWTH)
 		return TREND_TOO_SMALL;
+	if (fit->growth < fit->noise)
+		return TREND_NOISE;
 	return TREND_SUSPECT;
 }
 
@@ -239,6 +241,7 @@ void trend_fit(const struct trend *tr, struct trend_fit *fit)
 	memset(fit, 0, sizeof(*fit));
 	load(tr, &se);
 	fit->samples = se.n;
+	fit->noise = tr->noise;
 	if (se.n >= 2) {
 		fit->span = se.t[se.n - 1];
 		fit->value_per_s = slope(se.t, se.v, se.n, &fit->r2);
@@ -267,6 +270,8 @@ const char *trend_verdict_str(enum trend_verdict v)
 		return "not significant";
 	case TREND_STALLED:
 		return "stalled";
+	case TREND_NOISE:
+		return "within sampling noise";
 	case TREND_TOO_SMALL:
 		return "too small";
 	}

@@ -34,6 +34,14 @@
  * by realloc is one allocation, yet unbounded growth all the same.
  */
 #define TREND_MIN_GROWTH 2
+/*
+ * --sample: a site's value is an estimate, off by about mean * sqrt(n)
+ * for n live samples (each small sample stands for ~mean bytes, and
+ * their number is Poisson). Its growth must exceed this many of those
+ * errors, or a churn site's estimate drifting could pass for a leak.
+ * A leak of 10 * mean per interval clears it at the 12th sample.
+ */
+#define TREND_NOISE_SIGMAS 4
 
 #define TREND_STR_(x) #x
 #define TREND_STR(x)  TREND_STR_(x)
@@ -48,7 +56,10 @@
 	"of the window, grows by " TREND_STR(TREND_MIN_GROWTH) "+ (bytes, " \
 	"threads, goroutines) and never gives back\n" \
 	"half its growth. Memory freed again in the window (churn) is never " \
-	"flagged.\n"
+	"flagged.\n" \
+	"Sampled (--sample): the growth must also exceed " \
+	TREND_STR(TREND_NOISE_SIGMAS) " x the estimate's error (mean bytes x " \
+	"sqrt(live samples)).\n"
 /* clang-format on */
 
 /* What follows from the rule, for the README. */
@@ -69,6 +80,7 @@ struct trend {
 	unsigned int n;	     /* samples held, at most TREND_WINDOW */
 	unsigned long total; /* samples ever accepted */
 	double first_t;	     /* time of the first sample ever accepted */
+	double noise; /* growth needed to tell from sampling error, or 0 */
 };
 
 /* Why a site is or is not a suspect, first failing check wins. */
@@ -80,6 +92,7 @@ enum trend_verdict {
 	TREND_NOT_SIGNIFICANT, /* z below TREND_MIN_Z */
 	TREND_STALLED,	       /* a later third did not keep the pace */
 	TREND_TOO_SMALL,       /* grew by less than TREND_MIN_GROWTH */
+	TREND_NOISE,	       /* grew by less than the sampling error */
 };
 
 struct trend_fit {
@@ -91,6 +104,7 @@ struct trend_fit {
 	double span;	 /* seconds from the oldest to the newest sample */
 	double growth;	 /* value_per_s * span, capped at max - min */
 	double drawdown; /* largest fall from an earlier high */
+	double noise;	 /* the trend's noise floor (sampled), or 0 */
 	unsigned int samples;
 	enum trend_verdict verdict;
 	bool suspect;

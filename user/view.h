@@ -29,8 +29,9 @@ struct lw_view {
 	const uint64_t *counters; /* system-wide: the kernel's counters */
 	const char *root;	  /* folded: a root frame for every line */
 	uint64_t salt;		  /* pprof: keeps processes' pcs apart */
-	const struct lw_goheap *goheap; /* a Go program's heap, or NULL */
-	const struct lw_fds *fds;	/* its descriptors, or NULL */
+	const struct lw_goheap *goheap;	 /* a Go program's heap, or NULL */
+	const struct lw_fds *fds;	 /* its descriptors, or NULL */
+	unsigned long long sample_bytes; /* --sample: the mean, 0: exact */
 };
 
 struct lw_view view_of_proc(const struct lw_view *v, struct lw_proc *p);
