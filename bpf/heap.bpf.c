@@ -326,7 +326,7 @@ static __always_inline int sample_enter(struct pt_regs *ctx, __u64 a0, __u64 a1,
 					__u64 a2, __u64 a3)
 {
 	__u32 fn = bpf_get_attach_cookie(ctx);
-	__u64 sp = ctx->sp, ret = 0;
+	__u64 sp = ctx->sp, ret = 0, size = call_size(fn, a0, a1, a2);
 	struct lw_pending *p;
 	struct owner o;
 	bool take;
@@ -339,7 +339,8 @@ static __always_inline int sample_enter(struct pt_regs *ctx, __u64 a0, __u64 a1,
 		return 1;
 	}
 	bpf_probe_read_user(&ret, sizeof(ret), (void *)sp);
-	if ((p->fn && nested(p, sp, ret)) || inside_unsampled(p, sp)) {
+	if ((p->fn && nested(p, sp, ret)) ||
+	    inside_unsampled(p, sp, ret, fn, a0, size)) {
 		count(LW_CNT_NESTED_CALL);
 		return 1;
 	}
@@ -353,7 +354,7 @@ static __always_inline int sample_enter(struct pt_regs *ctx, __u64 a0, __u64 a1,
 	take = fn == LW_FN_MMAP || fn == LW_FN_MREMAP;
 	if (!take) {
 		count(LW_CNT_HEAP_CALL);
-		p->sampled = sample_take(p, call_size(fn, a0, a1, a2));
+		p->sampled = sample_take(p, size);
 		take = p->sampled ||
 		       ((fn == LW_FN_REALLOC || fn == LW_FN_REALLOCARRAY) &&
 			recorded(o, a0));
@@ -361,6 +362,10 @@ static __always_inline int sample_enter(struct pt_regs *ctx, __u64 a0, __u64 a1,
 	if (!take) {
 		p->u_sp = sp;
 		p->u_ret = ret;
+		p->u_ip = ctx->ip;
+		p->u_size = size;
+		p->u_arg0 = a0;
+		p->u_fn = fn;
 		return 1;
 	}
 	p->arg0 = a0;

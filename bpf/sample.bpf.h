@@ -95,23 +95,73 @@ static __always_inline void sample_site_sub(__u32 idx, __u64 size, __u32 gen)
 }
 
 /*
- * Is a call entered inside the unsampled call p marked? That call's
- * return is not probed, so nothing clears the mark: it holds while the
- * call's frame does, i.e. while its return address is still in the slot
- * at its stack pointer and this call runs deeper. (Once the call has
- * returned, its caller's next call overwrites that slot.) malloc's own
- * mmap, realloc(NULL, n)'s malloc are such calls: not the program's.
+ * How far from an allocator's probe a call it makes may return to: the
+ * allocator's own code (glibc's malloc.c is ~60 KiB of text).
  */
+#define LW_ALLOCATOR_SPAN (256u << 10)
+
+/*
+ * Is a call entered inside the unsampled call p marked? That call's
+ * return is not probed, so nothing clears the mark. The call is inside
+ * it while its frame lives: its return address still in the slot at its
+ * stack pointer, this call deeper, and returning into the allocator's
+ * own code (malloc's mmap, realloc(NULL, n)'s malloc: not the program's
+ * calls). The slot alone is not enough: once the call has returned, the
+ * same call instruction (an indirect call, a loop's tail call) puts the
+ * same address there again for a call that is not an allocator.
+ */
+/*
+ * A call at the unsampled call's own stack pointer and return address is
+ * the program's next call from the same place, or that call jumping on
+ * to another allocator (glibc: realloc(NULL, n) to malloc(n),
+ * reallocarray to realloc (and on to malloc), the memalign family with a
+ * small alignment to malloc). The arguments tell which.
+ */
+static __always_inline bool tail_call(const struct lw_pending *p, __u32 fn,
+				      __u64 a0, __u64 size)
+{
+	if (size != p->u_size)
+		return false;
+	if (fn == LW_FN_MALLOC)
+		return ((p->u_fn == LW_FN_REALLOC ||
+			 p->u_fn == LW_FN_REALLOCARRAY) &&
+			!p->u_arg0) ||
+		       p->u_fn == LW_FN_ALIGNED_ALLOC ||
+		       p->u_fn == LW_FN_POSIX_MEMALIGN ||
+		       p->u_fn == LW_FN_VALLOC;
+	return fn == LW_FN_REALLOC && p->u_fn == LW_FN_REALLOCARRAY &&
+	       a0 == p->u_arg0;
+}
+
+/*
+ * Whether a return address is the uprobe trampoline's: a uretprobe took
+ * it at the call's entry. Any tracer's return probe on the function does
+ * (the kernel prepares the return for every process that hits the
+ * breakpoint, and only the tracer's program filters by process).
+ */
+static __always_inline bool trampoline(__u64 addr)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return addr == BPF_CORE_READ(t, mm, uprobes_state.xol_area, vaddr);
+}
+
 static __always_inline bool inside_unsampled(const struct lw_pending *p,
-					     __u64 sp)
+					     __u64 sp, __u64 ret, __u32 fn,
+					     __u64 a0, __u64 size)
 {
 	__u64 slot = 0;
 
-	if (!p->u_sp || sp >= p->u_sp)
+	if (!p->u_sp)
+		return false;
+	if (sp == p->u_sp && (ret == p->u_ret || trampoline(ret)))
+		return tail_call(p, fn, a0, size);
+	if (sp >= p->u_sp ||
+	    ret - p->u_ip + LW_ALLOCATOR_SPAN >= 2 * LW_ALLOCATOR_SPAN)
 		return false;
 	if (bpf_probe_read_user(&slot, sizeof(slot), (void *)p->u_sp))
 		return false;
-	return slot == p->u_ret;
+	return slot == p->u_ret || trampoline(slot);
 }
 
 #endif

@@ -377,10 +377,11 @@ struct lw_pending {
 	/* --sample: bytes to the thread's next sample (0: none drawn yet) */
 	__s64 sample_left;
 	/* an unsampled call in flight (its return is not probed): its
-	 * stack pointer and return address, 0 when none */
-	__u64 u_sp, u_ret;
+	 * stack pointer, return address and probe address (0 when none),
+	 * the size it asked for, its first argument and its function */
+	__u64 u_sp, u_ret, u_ip, u_size, u_arg0;
+	__u32 u_fn;
 	__u32 sampled; /* the call in flight keeps its new block */
-	__u32 pad;
 };
 
 /*

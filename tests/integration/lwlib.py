@@ -37,6 +37,8 @@ TARGETS = {
     "exact": (["exact.c"], CFLAGS_O1, ["-pthread"]),
     "exact-O2": (["exact.c"], CFLAGS_O2, ["-pthread"]),
     "steady": (["steady.c", "churn.c"], CFLAGS_O1, ["-pthread"]),
+    # many live blocks of known total: the sampler's estimate
+    "manylive": (["manylive.c"], CFLAGS_O1, []),
     "threads": (["threads.c"], CFLAGS_O1, ["-pthread"]),
     "threads-cxx": (["threads_cxx.cc"], CFLAGS_O2, ["-pthread"]),
     "cxxleak": (["cxxleak.cc"], CFLAGS_O2, []),

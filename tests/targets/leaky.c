@@ -3,9 +3,11 @@
  * leaky: leaks through every allocator family at a known, steady rate,
  * hidden among heavy churn (see churn.c) that must never be reported.
  *
- *	leaky [-t SECONDS] [-q] [-V] [--table]
+ *	leaky [-t SECONDS] [-k TIMES] [-q] [-V] [--table]
  *
- * -t stops after SECONDS (default: run until killed); --table prints the
+ * -t stops after SECONDS (default: run until killed); -k leaks TIMES
+ * blocks per event, at TIMES the rate (the sampler's tests need leaks
+ * large against its mean; give it before --table); --table prints the
  * site table and exits; -V skips pvalloc(), which valgrind does not
  * support. The table is also printed on startup, unless -q (quiet: a
  * tracer's own report must not be confused with ours):
@@ -155,6 +157,8 @@ static const struct leak_site sites[] = {
 
 #define NSITES (sizeof(sites) / sizeof(sites[0]))
 
+static unsigned int times = 1; /* -k: blocks leaked per event */
+
 static void print_table(FILE *f)
 {
 	const char *const *c;
@@ -164,7 +168,8 @@ static void print_table(FILE *f)
 		fprintf(f, "SITE %s %s %s %zu %u %.1f\n", sites[i].marker,
 			sites[i].func, sites[i].kind, sites[i].bytes,
 			sites[i].period * TICK_MS,
-			sites[i].bytes * 1000.0 / (sites[i].period * TICK_MS));
+			times * sites[i].bytes * 1000.0 /
+				(sites[i].period * TICK_MS));
 	for (c = churn_functions; *c; c++)
 		fprintf(f, "CHURN %s\n", *c);
 	fflush(f);
@@ -172,7 +177,8 @@ static void print_table(FILE *f)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: leaky [-t SECONDS] [-q] [-V] [--table]\n");
+	fprintf(stderr,
+		"usage: leaky [-t SECONDS] [-k TIMES] [-q] [-V] [--table]\n");
 	exit(2);
 }
 
@@ -187,11 +193,17 @@ int main(int argc, char **argv)
 	double seconds = 0;
 	int c, quiet = 0, no_pvalloc = 0;
 	size_t i;
+	unsigned int k;
 
-	while ((c = getopt_long(argc, argv, "t:qV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:k:qV", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			seconds = strtod(optarg, NULL);
+			break;
+		case 'k':
+			times = (unsigned int)strtoul(optarg, NULL, 10);
+			if (!times || times > 1000)
+				usage();
 			break;
 		case 'q':
 			quiet = 1;
@@ -225,7 +237,9 @@ int main(int argc, char **argv)
 		for (i = 0; i < NSITES; i++) {
 			if (no_pvalloc && sites[i].fn == leak_pvalloc)
 				continue;
-			if (tick % sites[i].period == i % sites[i].period)
+			if (tick % sites[i].period != i % sites[i].period)
+				continue;
+			for (k = 0; k < times; k++)
 				sites[i].fn(sites[i].bytes);
 		}
 		churn_tick(tick);
