@@ -5,6 +5,8 @@
 #                 return, free entry), all on the functions' first byte
 #   own floor     empty programs on leakwatch's own probe placements
 #   leakwatch     the real thing
+#   sampled       leakwatch --sample 524288: byte-weighted sampling, the
+#                 calls not sampled paying their entry probe only
 # Each configuration runs ROUNDS times, interleaved; the median counts.
 # Then Go: ns per goroutine (spawn-and-exit loop) and per request (a local
 # net/http server under load from a local client), for no observer, the
@@ -17,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${BENCH_PAIRS:-20000}
 ROUNDS=${BENCH_ROUNDS:-5}
+SAMPLE=${BENCH_SAMPLE:-524288}
 mkdir -p build
 gcc -O2 -fno-omit-frame-pointer scripts/bench.c -o build/bench
 gcc -O2 -fomit-frame-pointer scripts/bench.c -o build/bench_nofp
@@ -66,8 +69,10 @@ run() {
 	memleak) out=$(./leakwatch --floor=memleak -i 60 -- "$BIN" "$N") || rc=$? ;;
 	own) out=$(./leakwatch --floor=own -i 60 -- "$BIN" "$N") || rc=$? ;;
 	leakwatch) out=$(./leakwatch -i 60 --json "$REPORT" -- "$BIN" "$N") || rc=$? ;;
+	sampled) out=$(./leakwatch --sample "$SAMPLE" -i 60 --json "$REPORT" -- "$BIN" "$N") || rc=$? ;;
 	esac
-	observed "$1 on $BIN" "$rc" "$([ "$1" = leakwatch ] && echo heap_allocs)" "$N"
+	# sampled: heap_allocs is an estimate; heap_calls counts the calls seen
+	observed "$1 on $BIN" "$rc" "$(case "$1" in leakwatch) echo heap_allocs ;; sampled) echo heap_calls ;; esac)" "$N"
 	echo "$out"
 }
 
@@ -78,7 +83,7 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[i
 pairs() {
 	local c r v
 	local -A samples=() med=()
-	local configs="none memleak own leakwatch"
+	local configs="none memleak own leakwatch sampled"
 	BIN=$2
 	for r in $(seq "$ROUNDS"); do
 		for c in $configs; do
@@ -97,6 +102,11 @@ pairs() {
 	r2=$(awk -v a="${med[leakwatch]}" -v b="${med[own]}" 'BEGIN { printf "%.2f", a / b }')
 	echo "leakwatch / memleak floor = $r1   (target <= 0.50: $(target "$r1" 0.50))"
 	echo "leakwatch / own floor     = $r2   (target <= 1.15: $(target "$r2" 1.15))"
+	r3=$(awk -v a="${med[sampled]}" -v b="${med[memleak]}" 'BEGIN { printf "%.2f", a / b }')
+	echo "sampled / memleak floor   = $r3   (--sample $SAMPLE; target <= 0.33: $(target "$r3" 0.33))"
+	awk -v s="${med[sampled]}" -v l="${med[leakwatch]}" 'BEGIN {
+		printf "sampled / leakwatch       = %.2f\n", s / l
+	}'
 	awk -v none="${med[none]}" -v ml="${med[memleak]}" -v own="${med[own]}" 'BEGIN {
 		printf "own floor / memleak floor = %.2f\n", own / ml
 		printf "memleak floor / none      = %.1f\n", ml / none

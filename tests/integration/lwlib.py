@@ -709,7 +709,8 @@ DROP_NAMES = ("alloc_map_full", "site_map_full", "pending_map_full",
               "go_heap_sample_map_full", "go_heap_samples_unplaced",
               "fd_map_full", "fd_read_errors", "unresolved_frames")
 STAT_NAMES = ("failed_allocs", "nested_calls", "goroutine_exits_unseen_birth",
-              "go_heap_samples", "fd_close_ranges_capped")
+              "go_heap_samples", "fd_close_ranges_capped", "heap_calls",
+              "heap_samples")
 
 
 def check_schema(rep, interval=None, duration=None):
