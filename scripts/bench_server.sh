@@ -8,10 +8,11 @@
 #
 # The server is nginx, one foreground process (daemon off, master_process
 # off, one worker) on a config generated under build/srvbench, serving a
-# 7 KB page gzipped at level 1. nginx keeps its own pools, but it fills
-# them from libc: per request a pool (posix_memalign) and gzip's state and
-# output buffers (large pool blocks, malloc each), 6 calls of malloc's
-# family per request as leakwatch's totals count them. lighttpd with
+# 7 KB page gzipped at level 1. nginx keeps its own pools, but it takes
+# them from libc: per request 2 posix_memalign (each calling malloc
+# inside, leakwatch's nested_calls) and 4 malloc, and as many frees: 6
+# allocation calls per request as leakwatch's totals count them (and as
+# bpftrace counted them once by function). lighttpd with
 # mod_deflate makes 7 but no more heap work otherwise (and without
 # mod_deflate almost none); nginx is the more common server and makes
 # about as many, so it stays. open_file_cache spares the open and close of
