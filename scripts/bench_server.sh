@@ -12,10 +12,9 @@
 # them from libc: per request 2 posix_memalign (each calling malloc
 # inside, leakwatch's nested_calls) and 4 malloc, and as many frees: 6
 # allocation calls per request as leakwatch's totals count them (and as
-# bpftrace counted them once by function). lighttpd with
-# mod_deflate makes 7 but no more heap work otherwise (and without
-# mod_deflate almost none); nginx is the more common server and makes
-# about as many, so it stays. open_file_cache spares the open and close of
+# bpftrace counted them once by function). lighttpd with mod_deflate
+# makes 7 (without it almost none): about as many, so nginx, the more
+# common server, stays. open_file_cache spares the open and close of
 # the file per request, so what leakwatch costs here is its heap probes.
 # Server and client on CPUs of their own when there are two.
 # Uses REPORT, ROUNDS, observed, unobserved and median from bench.sh.
