@@ -11,6 +11,8 @@
 # Then Go: ns per goroutine (spawn-and-exit loop) and per request (a local
 # net/http server under load from a local client), for no observer, the
 # bare floor of leakwatch's goroutine probes, and leakwatch.
+# Then a packaged C server (nginx under wrk, scripts/bench_server.sh):
+# requests per second with leakwatch attached, full and sampled.
 # Every observed run must have been observed: it exits 0, and leakwatch's
 # own report (--json totals) counts the work (N allocations, the
 # goroutines spawned); a configuration that was not is reported loudly and
@@ -170,6 +172,8 @@ printf '\nunwind tables for python3 mapping %d files: attach and report %.2f s\n
 # --- The whole system: what triage costs, and the scale of one run.
 gcc -O2 -fno-omit-frame-pointer scripts/bench_stacks.c -o build/bench_stacks
 source scripts/bench_system.sh
+# --- A packaged C server: nginx under wrk.
+source scripts/bench_server.sh
 
 # --- Go: goroutine churn
 GO=${BENCH_GO:-/usr/lib/go-1.23/bin/go}
