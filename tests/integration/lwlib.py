@@ -39,6 +39,8 @@ TARGETS = {
     "steady": (["steady.c", "churn.c"], CFLAGS_O1, ["-pthread"]),
     # many live blocks of known total: the sampler's estimate
     "manylive": (["manylive.c"], CFLAGS_O1, []),
+    # churn only, whose --sample estimates wander (test_sample_noise.py)
+    "noisy": (["noisy.c"], CFLAGS_O1, []),
     "threads": (["threads.c"], CFLAGS_O1, ["-pthread"]),
     "threads-cxx": (["threads_cxx.cc"], CFLAGS_O2, ["-pthread"]),
     "cxxleak": (["cxxleak.cc"], CFLAGS_O2, []),
