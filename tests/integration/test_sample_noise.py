@@ -113,7 +113,7 @@ def test_sample_noise_no_suspect():
                 worst = max(worst, sigmas(s))
     print("%d runs, %d pool sites (live samples %d..%d), %d of them rising "
           "with z >= %.1f, by at most %.1f x mean x sqrt(live samples + 1) "
-          "(the floor: 4); %d suspects" %
+          "(the floor: 5); %d suspects" %
           (len(reports), len(live), min(live), max(live), rising, MIN_Z,
            worst, len(suspects)))
     check(not suspects, "%d heap sites of %d noise-only runs are suspects "
