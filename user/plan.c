@@ -66,12 +66,17 @@ static void place(struct elf_obj *o, const struct elf_func *f,
 	int err;
 
 	memset(&p->place, 0, sizeof(p->place));
-	/* Return probes must sit on the entry: they hijack the return address.
-	 * Entry-state probes (threads, new) keep rsp, rbp and their args. */
+	/*
+	 * Return probes hijack the return address at [rsp]: they may sit past
+	 * the entry only where rsp and memory are still the caller's, and so
+	 * are the four arguments the entry reads (glibc's posix_memalign,
+	 * aligned_alloc, valloc, pvalloc start with a compare of a global the
+	 * kernel must step; the jump after it it emulates). Entry-state
+	 * probes (threads, new) keep rsp, rbp and their args.
+	 */
 	if (p->prog == LW_PROG_CALL)
-		err = !n || probe_place_first(code, n, &p->place);
-	else
-		err = !n || probe_place_entry(code, n, args, &p->place);
+		args = PP_ARG(0) | PP_ARG(1) | PP_ARG(2) | PP_ARG(3);
+	err = !n || probe_place_entry(code, n, args, &p->place);
 	if (err)
 		lw_warn("cannot decode %s in %s: probing its first byte",
 			p->name, p->module);

@@ -97,7 +97,8 @@ def test_sampled_leaks_measured():
             problems.append("churn flagged: %s" % lwlib.fmt_site(s))
     stats = rep["stats"]
     check(stats.get("heap_samples", 0) > 0 and
-          stats.get("heap_calls", 0) > 10 * stats["heap_samples"],
+          # leaky's blocks are 1.5 to 8 KiB: 2 to 12 % of them sampled
+          stats.get("heap_calls", 0) > 4 * stats["heap_samples"],
           "stats: heap_calls %r, heap_samples %r: sampling did not happen" %
           (stats.get("heap_calls"), stats.get("heap_samples")))
     check(not problems, "sampled leaky run:\n  " + "\n  ".join(problems) +
