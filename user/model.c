@@ -277,7 +277,7 @@ static void fold_sampled(struct lw_model *m, struct lw_site *s)
 	uint64_t frees = llround((double)k->est_frees / LW_SAMPLE_ONE);
 
 	s->sampled = true;
-	s->samples = (int64_t)(k->allocs - k->frees);
+	s->samples = (int32_t)(k->allocs - k->frees);
 	k->frees = frees;
 	k->allocs = frees + (count > 0 ? count : 0);
 	s->trend.noise = TREND_NOISE_SIGMAS * (double)m->sample_bytes *

@@ -31,6 +31,8 @@ struct lw_blocked {
 struct lw_site {
 	enum lw_site_kind kind;
 	bool go_heap;	  /* heap: the Go runtime's heap, not malloc's */
+	bool sampled;	  /* --sample: bytes, count are estimates */
+	int32_t samples;  /* --sample: its live samples */
 	int64_t go_freed; /* Go heap samples: objects found freed */
 	double value_t;	  /* > 0: when its value was true (the Go runtime's
 			     profile is as of a GC), else at the update */
@@ -40,7 +42,7 @@ struct lw_site {
 	struct lw_site_val k; /* last kernel aggregate */
 	int64_t map_bytes, map_count;
 	uint64_t map_allocs, map_frees;
-	int64_t lo_gen[LW_NGEN]; /* oldest generation a slot may hold */
+	int32_t lo_gen[LW_NGEN]; /* oldest generation a slot may hold */
 	uint64_t *ips; /* depth frames (model_set_stack), innermost first */
 	int depth;     /* < 0: stack not readable */
 	bool stack_read;
@@ -56,8 +58,6 @@ struct lw_site {
 	char label[48];		      /* a site without a stack: what it is */
 	struct lw_fd_types *fd_types; /* descriptors: what they are */
 	double oldest_age_s;	      /* < 0: nothing outstanding */
-	bool sampled;		      /* --sample: bytes, count are estimates */
-	int64_t samples;	      /* --sample: its live samples */
 };
 
 struct lw_model {

@@ -215,7 +215,7 @@ static bool keeps_pace(const struct series *se, double rate)
 }
 
 static enum trend_verdict judge(const struct series *se,
-				const struct trend_fit *fit)
+				const struct trend_fit *fit, double noise)
 {
 	if (se->n < TREND_MIN_SAMPLES)
 		return TREND_FEW_SAMPLES;
@@ -229,7 +229,7 @@ static enum trend_verdict judge(const struct series *se,
 		return TREND_STALLED;
 	if (fit->growth < TREND_MIN_GROWTH)
 		return TREND_TOO_SMALL;
-	if (fit->growth < fit->noise)
+	if (fit->growth < noise)
 		return TREND_NOISE;
 	return TREND_SUSPECT;
 }
@@ -241,7 +241,6 @@ void trend_fit(const struct trend *tr, struct trend_fit *fit)
 	memset(fit, 0, sizeof(*fit));
 	load(tr, &se);
 	fit->samples = se.n;
-	fit->noise = tr->noise;
 	if (se.n >= 2) {
 		fit->span = se.t[se.n - 1];
 		fit->value_per_s = slope(se.t, se.v, se.n, &fit->r2);
@@ -251,7 +250,7 @@ void trend_fit(const struct trend *tr, struct trend_fit *fit)
 			fmin(fit->value_per_s * fit->span, range(se.v, se.n));
 		fit->drawdown = drawdown(se.v, se.n);
 	}
-	fit->verdict = judge(&se, fit);
+	fit->verdict = judge(&se, fit, tr->noise);
 	fit->suspect = fit->verdict == TREND_SUSPECT;
 }
 

@@ -106,7 +106,6 @@ struct trend_fit {
 	double span;	 /* seconds from the oldest to the newest sample */
 	double growth;	 /* value_per_s * span, capped at max - min */
 	double drawdown; /* largest fall from an earlier high */
-	double noise;	 /* the trend's noise floor (sampled), or 0 */
 	unsigned int samples;
 	enum trend_verdict verdict;
 	bool suspect;
