@@ -60,8 +60,8 @@
 	"half its growth. Memory freed again in the window (churn) is never " \
 	"flagged.\n" \
 	"Sampled (--sample): the growth must also exceed " \
-	TREND_STR(TREND_NOISE_SIGMAS) " x the estimate's error (mean bytes x " \
-	"sqrt(live samples)).\n"
+	TREND_STR(TREND_NOISE_SIGMAS) " x the estimate's error\n" \
+	"(mean bytes x sqrt(live samples)).\n"
 /* clang-format on */
 
 /* What follows from the rule, for the README. */

@@ -485,6 +485,36 @@ static void test_single_block_growth(void **state)
 	assert_true(f.suspect);
 }
 
+/*
+ * --sample: a steady rise of 12 samples, 20 KiB in all, is a leak of an
+ * exact site; an estimate whose error is 64 KiB x sqrt(9 + 1) needs
+ * TREND_NOISE_SIGMAS of those (~1 MiB) before it is one.
+ */
+static void test_sampled_growth_within_noise(void **state)
+{
+	struct trend tr;
+	struct trend_fit f;
+	unsigned int i;
+
+	(void)state;
+	trend_init(&tr);
+	for (i = 0; i < TREND_MIN_SAMPLES; i++)
+		assert_true(trend_add(&tr, T0 + i, 1 << 20 | i * 2048, i));
+	f = fit_of(&tr);
+	assert_true(f.suspect);
+	tr.noise = TREND_NOISE_SIGMAS * 65536.0 * sqrt(10);
+	f = fit_of(&tr);
+	assert_false(f.suspect);
+	assert_int_equal(f.verdict, TREND_NOISE);
+	/* a leak of 10 x the mean per sample clears it by the 12th */
+	trend_init(&tr);
+	for (i = 0; i < TREND_MIN_SAMPLES; i++)
+		assert_true(trend_add(&tr, T0 + i, 655360.0 * i, 10 * i));
+	tr.noise = TREND_NOISE_SIGMAS * 65536.0 * sqrt(10 * i + 1);
+	f = fit_of(&tr);
+	assert_true(f.suspect);
+}
+
 /* One more thread over the window is no thread leak. */
 static void test_growth_below_minimum(void **state)
 {
@@ -604,7 +634,9 @@ static void test_rule_help(void **state)
 	assert_true(TREND_MIN_PACE == 0.5 && TREND_MAX_GIVEBACK == 0.5);
 	for (p = help; (p = strchr(p, '\n')); p++)
 		lines++;
-	assert_in_range(lines, 2, 4);
+	assert_non_null(strstr(help, TREND_STR(TREND_NOISE_SIGMAS) " x the "
+					   "estimate's error\n"));
+	assert_in_range(lines, 2, 6);
 	assert_true(strlen(help) <= 80 * lines);
 }
 
@@ -629,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_mann_kendall_ties),
 		cmocka_unit_test(test_ring_order),
 		cmocka_unit_test(test_rejects_bad_samples),
+		cmocka_unit_test(test_sampled_growth_within_noise),
 		cmocka_unit_test(test_rule_help),
 	};
 
