@@ -142,6 +142,20 @@ static __always_inline bool nested(const struct lw_pending *p, __u64 sp,
 	return sp < p->sp || (sp == p->sp && ret != p->ret);
 }
 
+/* The call p's thread is in: its return probe will finish it. */
+static __always_inline void pending_begin(struct lw_pending *p, __u32 fn,
+					  __u64 a0, __u64 a1, __u64 a2,
+					  __u64 sp, __u64 ret)
+{
+	p->arg0 = a0;
+	p->arg1 = a1;
+	p->arg2 = a2;
+	p->sp = sp;
+	p->ret = ret;
+	p->depth = 0;
+	p->fn = fn;
+}
+
 /*
  * Allocators call each other (realloc(NULL, n) calls malloc, memalign may
  * call malloc, malloc may mmap): only the outermost call, the one the
@@ -173,13 +187,7 @@ int BPF_KPROBE(alloc_enter, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	}
 	if (fn == LW_FN_MMAP && !(a3 & MAP_ANONYMOUS))
 		return 0;
-	p->arg0 = a0;
-	p->arg1 = a1;
-	p->arg2 = a2;
-	p->sp = sp;
-	p->ret = ret;
-	p->depth = 0;
-	p->fn = fn;
+	pending_begin(p, fn, a0, a1, a2, sp, ret);
 	return 0;
 }
 
@@ -368,13 +376,7 @@ static __always_inline int sample_enter(struct pt_regs *ctx, __u64 a0, __u64 a1,
 		p->u_fn = fn;
 		return 1;
 	}
-	p->arg0 = a0;
-	p->arg1 = a1;
-	p->arg2 = a2;
-	p->sp = sp;
-	p->ret = ret;
-	p->depth = 0;
-	p->fn = fn;
+	pending_begin(p, fn, a0, a1, a2, sp, ret);
 	return 0;
 }
 

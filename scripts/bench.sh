@@ -78,6 +78,17 @@ run() {
 	echo "$out"
 }
 
+# $1: a leakwatch started in the background, $2: its output: waits (up
+# to 10 s) until it says it is watching; fails when it never does.
+wait_watching() {
+	for _ in $(seq 200); do
+		grep -qs 'watching pid' "$2" && return 0
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -qs 'watching pid' "$2"
+}
+
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # $1: title, $2: the workload binary. In C++ the same probes serve: the

@@ -72,14 +72,8 @@ goheap_run() {
 	heap) ./leakwatch --goroutines scan -i 2 --json - -p "$pid" >"$REPORT" 2>"$GOHEAP_LOG" & lw=$! ;;
 	leakwatch) ./leakwatch -i 2 --json - -p "$pid" >"$REPORT" 2>"$GOHEAP_LOG" & lw=$! ;;
 	esac
-	if [ -n "$lw" ]; then
-		for _ in $(seq 200); do
-			grep -qs 'watching pid' "$GOHEAP_LOG" && break
-			kill -0 "$lw" 2>/dev/null || break
-			sleep 0.05
-		done
-		grep -q 'watching pid' "$GOHEAP_LOG" ||
-			goheap_unobserved "$1" "$1 $2: leakwatch never said 'watching pid'"
+	if [ -n "$lw" ] && ! wait_watching "$lw" "$GOHEAP_LOG"; then
+		goheap_unobserved "$1" "$1 $2: leakwatch never said 'watching pid'"
 	fi
 	if [ -n "$lw" ]; then t0=$(goheap_cpu_ns "$lw"); fi
 	w0=$(date +%s.%N)

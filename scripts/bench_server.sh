@@ -129,14 +129,8 @@ srv_run() (
 	sample) ./leakwatch --sample "$SERVER_SAMPLE" -i 60 --json "$REPORT" -p "$srv" \
 		>"$SRV_LOG" 2>&1 & lw=$! ;;
 	esac
-	if [ -n "$lw" ]; then
-		for _ in $(seq 200); do
-			grep -qs 'watching pid' "$SRV_LOG" && break
-			kill -0 "$lw" 2>/dev/null || break
-			sleep 0.05
-		done
-		grep -qs 'watching pid' "$SRV_LOG" ||
-			unobserved "nginx $1: leakwatch never said 'watching pid'"
+	if [ -n "$lw" ] && ! wait_watching "$lw" "$SRV_LOG"; then
+		unobserved "nginx $1: leakwatch never said 'watching pid'"
 	fi
 	c0=$(srv_cpu_ns "$srv")
 	read -r v n <<<"$(srv_load "$SERVER_SECONDS")"
