@@ -89,6 +89,13 @@ wait_watching() {
 	grep -qs 'watching pid' "$2"
 }
 
+# The first two CPUs this bench may use ("" "" with only one): the
+# server's and its client's, so they do not take turns on one.
+two_cpus() {
+	python3 -c 'import os
+c = sorted(os.sched_getaffinity(0)); print(*(c[:2] if len(c) > 1 else ["", ""]))'
+}
+
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # $1: title, $2: the workload binary. In C++ the same probes serve: the

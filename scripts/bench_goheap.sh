@@ -37,8 +37,7 @@ rm -rf "$goheap_home"
 
 # Server and client on CPUs of their own when there are two; leakwatch
 # is left to the scheduler.
-read -r goheap_scpu goheap_ccpu <<<"$(python3 -c 'import os
-c = sorted(os.sched_getaffinity(0)); print(*(c[:2] if len(c) > 1 else ["", ""]))')"
+read -r goheap_scpu goheap_ccpu <<<"$(two_cpus)"
 goheap_spin=() goheap_cpin=()
 if [ -n "$goheap_scpu" ]; then
 	goheap_spin=(taskset -c "$goheap_scpu")

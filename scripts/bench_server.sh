@@ -165,8 +165,7 @@ print(t["heap_allocs"], t.get("heap_calls", "-"))' "$REPORT" 2>/dev/null || echo
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
 	echo "bench: nginx or wrk not installed (scripts/deps.sh): server case skipped"
 else
-	read -r srv_scpu srv_ccpu <<<"$(python3 -c 'import os
-c = sorted(os.sched_getaffinity(0)); print(*(c[:2] if len(c) > 1 else ["", ""]))')"
+	read -r srv_scpu srv_ccpu <<<"$(two_cpus)"
 	srv_spin=() srv_cpin=()
 	if [ -n "$srv_scpu" ]; then
 		srv_spin=(taskset -c "$srv_scpu")

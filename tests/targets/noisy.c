@@ -36,53 +36,17 @@ struct pool {
  * One function per site; use() keeps each malloc() a call of its own
  * (not a tail call, which would make the caller the site).
  */
-static __site void *held_a(size_t n)
-{
-	void *p = malloc(n);
-
-	use(p);
-	return p;
-}
-
-static __site void *held_b(size_t n)
-{
-	void *p = malloc(n);
-
-	use(p);
-	return p;
-}
-
-static __site void *held_c(size_t n)
-{
-	void *p = malloc(n);
-
-	use(p);
-	return p;
-}
-
-static __site void *held_d(size_t n)
-{
-	void *p = malloc(n);
-
-	use(p);
-	return p;
-}
-
-static __site void *held_e(size_t n)
-{
-	void *p = malloc(n);
-
-	use(p);
-	return p;
-}
-
-static __site void *held_f(size_t n)
-{
-	void *p = malloc(n);
-
-	use(p);
-	return p;
-}
+/* clang-format off */
+#define HELD(x)                                                                \
+	static __site void *held_##x(size_t n)                                 \
+	{                                                                      \
+		void *p = malloc(n);                                           \
+									       \
+		use(p);                                                        \
+		return p;                                                      \
+	}
+HELD(a) HELD(b) HELD(c) HELD(d) HELD(e) HELD(f)
+/* clang-format on */
 
 #define POOL(f, n, l, h, life)                                                 \
 	{                                                                      \
