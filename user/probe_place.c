@@ -5,7 +5,13 @@
 #include <string.h>
 #include "probe_place.h"
 
-#define MAX_SKIP 6 /* leading instructions we are willing to step over */
+/*
+ * Leading instructions we are willing to step over: any number would be
+ * correct (none writes memory, rsp or what the probe reads), the bound
+ * only keeps the search short. jemalloc's free computes its thread's
+ * cache for 9 register instructions before its first jump.
+ */
+#define MAX_SKIP 12
 
 static const ZydisRegister arg_regs[] = {
 	ZYDIS_REGISTER_RDI, ZYDIS_REGISTER_RSI, ZYDIS_REGISTER_RDX,
@@ -80,6 +86,7 @@ static bool side_effect_free(const struct decoded *d, unsigned args)
 		return true;
 	if (i->meta.category != ZYDIS_CATEGORY_BINARY &&
 	    i->meta.category != ZYDIS_CATEGORY_LOGICAL &&
+	    i->meta.category != ZYDIS_CATEGORY_SHIFT &&
 	    i->meta.category != ZYDIS_CATEGORY_DATAXFER)
 		return false;
 	if (i->attributes & ZYDIS_ATTRIB_HAS_LOCK)

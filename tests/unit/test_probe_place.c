@@ -23,6 +23,34 @@ static void test_skips_test_to_emulated_jcc(void **state)
 	assert_true(p.emulated);
 }
 
+/*
+ * jemalloc's free (Debian's libjemalloc2 5.3): nine register
+ * instructions, shifts and a %fs load among them, before its first jump.
+ */
+static void test_skips_jemalloc_free_prologue(void **state)
+{
+	static const uint8_t code[] = {
+		0x48, 0x89, 0xf8,			    /* mov %rdi,%rax */
+		0x48, 0x8b, 0x15, 0x0e, 0x53, 0x0a, 0x00,   /* mov x(%rip),%rdx */
+		0x48, 0x89, 0xf9,			    /* mov %rdi,%rcx */
+		0x48, 0xc1, 0xe8, 0x1a,			    /* shr $0x1a,%rax */
+		0x48, 0x81, 0xe1, 0x00, 0x00, 0x00, 0xc0,   /* and $..,%rcx */
+		0x25, 0xf0, 0x00, 0x00, 0x00,		    /* and $0xf0,%eax */
+		0x64, 0x48, 0x03, 0x04, 0x25, 0, 0, 0, 0,   /* add %fs:0,%rax */
+		0x48, 0x01, 0xd0,			    /* add %rdx,%rax */
+		0x48, 0x3b, 0x88, 0xb0, 0x01, 0x00, 0x00,   /* cmp 0x1b0(%rax) */
+		0x0f, 0x85, 0x8a, 0x00, 0x00, 0x00,	    /* jne +0x8a */
+		0xc3,
+	};
+	struct probe_place p;
+
+	(void)state;
+	assert_int_equal(probe_place_entry(code, sizeof(code), PP_ARG(0), &p),
+			 0);
+	assert_int_equal(p.offset, 48);
+	assert_true(p.emulated);
+}
+
 static void test_push_first_stays_at_entry(void **state)
 {
 	/* push %r12; push %rbp; ret */
@@ -190,6 +218,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_skips_test_to_emulated_jcc),
+		cmocka_unit_test(test_skips_jemalloc_free_prologue),
 		cmocka_unit_test(test_push_first_stays_at_entry),
 		cmocka_unit_test(test_argument_clobbered_stays_at_entry),
 		cmocka_unit_test(test_memory_write_stays_at_entry),
