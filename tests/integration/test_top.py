@@ -493,3 +493,27 @@ def test_top_system():
         quit_and_check(tm, pid, rcfile, att, target, baseline)
     finally:
         tm.kill()
+
+
+def test_top_sampled():
+    """--sample: the header says sampling is on and at what rate, and a
+    heap row's growth, bytes and count are marked as estimates."""
+    lwlib.require_leakwatch()
+    lwlib.require_tool("tmux")
+    target = lwlib.start_target("leaky", ["-q", "-k", "16"])
+    tm, pid, rcfile = start_top(["--sample", "64k", "-i", "0.5", "-p",
+                                 str(target.pid)], width=120)
+    try:
+        marked = re.compile(r"^heap\s+~\S+ \S+\s+~\S+ \S+\s+~\d+ ", re.M)
+        screen = wait_screen(
+            tm, lambda s: "sampled 1/64.0 KiB" in header(s) and
+            re.search(r"heap ~[0-9.]+ ", header(s)) and marked.search(s),
+            20, "no sampled header and ~ rows")
+        check("leak_" in screen, "no leak site shown\n" + describe(screen))
+        tm.keys("q")
+        check(lwlib.wait_for(lambda: "rc=" in lwlib.read_text(rcfile), 15),
+              "top did not quit\n" + describe(tm.screen()))
+        check(lwlib.read_text(rcfile).strip() == "rc=0",
+              "top exited %s" % lwlib.read_text(rcfile).strip())
+    finally:
+        tm.kill()
