@@ -122,6 +122,7 @@ test: deps
 		--unit $(UNIT_BINS) $(FUZZ_REPLAY)
 
 bench: deps
+	@bash scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory leakwatch
 	@bash scripts/bench.sh
 

@@ -12,7 +12,14 @@ PKGS="make gcc clang llvm pkg-config zlib1g-dev libzydis-dev libjson-c-dev
       libcmocka-dev libprotobuf-c-dev protobuf-c-compiler python3 cppcheck
       clang-format bpftrace iproute2 procps
       util-linux golang-1.19-go g++ libiberty-dev libncurses-dev tmux
-      libc6-dbg libglib2.0-dev valgrind libclang-rt-14-dev nginx wrk"
+      libc6-dbg libglib2.0-dev valgrind libclang-rt-14-dev"
+# make bench only (--bench): a packaged server and its load generator.
+# Installing nginx starts its service where an init system runs; the
+# bench runs its own instance on a port of its own.
+BENCH_PKGS="nginx wrk"
+if [ "${1:-}" = --bench ]; then
+	PKGS="$PKGS $BENCH_PKGS"
+fi
 
 # A real reader of --folded output for the tests: speedscope's importer
 # (Debian packages no folded-stack reader), from npm into build/npm, never
