@@ -223,19 +223,35 @@ static __always_inline void mmap_exit(struct pt_regs *ctx, struct owner o,
 			       p->arg2);
 }
 
+/* The size a call asks for (malloc, valloc, pvalloc: the first argument). */
+static __always_inline __u64 call_size(__u32 fn, __u64 a0, __u64 a1, __u64 a2)
+{
+	switch (fn) {
+	case LW_FN_CALLOC:
+		return a0 * a1;
+	case LW_FN_REALLOC:
+	case LW_FN_ALIGNED_ALLOC:
+		return a1;
+	case LW_FN_REALLOCARRAY:
+		return a1 * a2;
+	case LW_FN_POSIX_MEMALIGN:
+		return a2;
+	default:
+		return a0;
+	}
+}
+
 static __always_inline void dispatch_exit(struct pt_regs *ctx, struct owner o,
 					  struct lw_pending *p, __u64 ret)
 {
 	/* --sample: a call sampled, or a realloc of a sampled block */
 	bool keep = !sample_bytes || p->sampled;
-	__u64 addr = 0, size;
+	__u64 addr = ret, size = call_size(p->fn, p->arg0, p->arg1, p->arg2);
 
 	switch (p->fn) {
 	case LW_FN_REALLOC:
-		realloc_exit(ctx, o, p->arg0, p->arg1, ret, keep);
-		return;
 	case LW_FN_REALLOCARRAY:
-		realloc_exit(ctx, o, p->arg0, p->arg1 * p->arg2, ret, keep);
+		realloc_exit(ctx, o, p->arg0, size, ret, keep);
 		return;
 	case LW_FN_MMAP:
 	case LW_FN_MREMAP:
@@ -243,22 +259,10 @@ static __always_inline void dispatch_exit(struct pt_regs *ctx, struct owner o,
 		return;
 	case LW_FN_POSIX_MEMALIGN:
 		/* returns an error number; the block comes back through arg0 */
+		addr = 0;
 		if (!ret)
 			bpf_probe_read_user(&addr, sizeof(addr),
 					    (void *)p->arg0);
-		size = p->arg2;
-		break;
-	case LW_FN_CALLOC:
-		addr = ret;
-		size = p->arg0 * p->arg1;
-		break;
-	case LW_FN_ALIGNED_ALLOC:
-		addr = ret;
-		size = p->arg1;
-		break;
-	default: /* malloc, valloc, pvalloc: the size is the first argument */
-		addr = ret;
-		size = p->arg0;
 		break;
 	}
 	if (!addr)
@@ -293,24 +297,6 @@ SEC("uretprobe.multi")
 int BPF_KRETPROBE(alloc_exit, __u64 ret)
 {
 	return exit_common(ctx, ret);
-}
-
-/* The size a call asks for, as dispatch_exit reads it. */
-static __always_inline __u64 call_size(__u32 fn, __u64 a0, __u64 a1, __u64 a2)
-{
-	switch (fn) {
-	case LW_FN_CALLOC:
-		return a0 * a1;
-	case LW_FN_REALLOC:
-	case LW_FN_ALIGNED_ALLOC:
-		return a1;
-	case LW_FN_REALLOCARRAY:
-		return a1 * a2;
-	case LW_FN_POSIX_MEMALIGN:
-		return a2;
-	default:
-		return a0;
-	}
 }
 
 /* Whether addr is a block recorded (sampled) for this process. */
