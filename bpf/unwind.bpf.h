@@ -63,7 +63,39 @@ struct vma_found {
 	__u64 start, end, bias;
 	struct lw_file_key key;
 	__u32 has_file;
+	__u64 mm; /* the address space it was found in (for the cache) */
 };
+
+/*
+ * The VMAs walks found lately, by process and 2 MiB of address space.
+ * bpf_find_vma only try-locks the target's mmap lock: while any thread
+ * of the target maps or unmaps (or waits to: a queued writer fails the
+ * try-lock too), every walk in that process would stop at its first
+ * frame (seen: a fifth of a program's stacks one frame long beside two
+ * threads calling mmap). Such a lookup asks here instead. The answer is
+ * the VMA of the last successful lookup in those 2 MiB, used only if it
+ * holds the address and the process still has that address space (an
+ * exec or a reused pid brings another mm); a mapping replaced since is
+ * the one way it can be wrong, and only while the lock is held.
+ */
+#ifndef EBUSY
+#define EBUSY 16
+#endif
+#define LW_VMA_CACHE_SHIFT   21
+#define LW_VMA_CACHE_ENTRIES 16384
+
+struct vma_cache_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 granule;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LW_VMA_CACHE_ENTRIES);
+	__type(key, struct vma_cache_key);
+	__type(value, struct vma_found);
+} vma_cache SEC(".maps");
 
 static long vma_cb(struct task_struct *task, struct vm_area_struct *vma,
 		   void *data)
@@ -108,11 +140,30 @@ static __always_inline void ask_for_table(const struct vma_found *f)
  * target's mmap lock is held for writing just now). */
 static __always_inline bool vma_lookup(__u64 ip, struct vma_slot *s)
 {
-	struct vma_found f = {};
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct vma_cache_key ck = {
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.granule = ip >> LW_VMA_CACHE_SHIFT,
+	};
+	struct vma_found f = {}, *c;
 	struct lw_file_val *v;
+	long err;
 
-	if (bpf_find_vma(bpf_get_current_task_btf(), ip, vma_cb, &f, 0))
+	err = bpf_find_vma(task, ip, vma_cb, &f, 0);
+	c = bpf_map_lookup_elem(&vma_cache, &ck);
+	if (err == -EBUSY) {
+		count(LW_CNT_VMA_BUSY);
+		if (!c || c->mm != (__u64)task->mm || ip < c->start ||
+		    ip >= c->end)
+			return false;
+		f = *c;
+	} else if (err) {
 		return false;
+	} else if (!c || c->start != f.start || c->end != f.end ||
+		   c->mm != (__u64)task->mm) {
+		f.mm = (__u64)task->mm;
+		bpf_map_update_elem(&vma_cache, &ck, &f, BPF_ANY);
+	}
 	s->start = f.start;
 	s->end = f.end;
 	s->bias = f.bias;

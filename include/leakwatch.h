@@ -116,7 +116,10 @@ enum lw_fn {
 	X(FD_RANGE_CAPPED, "fd_close_ranges_capped", 0)                        \
 	/* --sample: allocator calls seen at entry, and those sampled */       \
 	X(HEAP_CALL, "heap_calls", 0)                                          \
-	X(HEAP_SAMPLE, "heap_samples", 0)
+	X(HEAP_SAMPLE, "heap_samples", 0)                                      \
+	/* the target's mmap lock was busy at a VMA lookup of a walk: the      \
+	 * cache of lately found VMAs answered, or the walk stopped there */   \
+	X(VMA_BUSY, "vma_lookups_busy", 0)
 
 #define LW_COUNTER_ENUM(id, name, drop) LW_CNT_##id,
 enum lw_counter {

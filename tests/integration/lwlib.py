@@ -39,6 +39,7 @@ TARGETS = {
     "steady": (["steady.c", "churn.c"], CFLAGS_O1, ["-pthread"]),
     # many live blocks of known total: the sampler's estimate
     "manylive": (["manylive.c"], CFLAGS_O1, []),
+    "mapbusy": (["mapbusy.c"], CFLAGS_O1, ["-pthread"]),
     # churn only, whose --sample estimates wander (test_sample_noise.py)
     "noisy": (["noisy.c"], CFLAGS_O1, []),
     "threads": (["threads.c"], CFLAGS_O1, ["-pthread"]),
@@ -712,7 +713,7 @@ DROP_NAMES = ("alloc_map_full", "site_map_full", "pending_map_full",
               "fd_map_full", "fd_read_errors", "unresolved_frames")
 STAT_NAMES = ("failed_allocs", "nested_calls", "goroutine_exits_unseen_birth",
               "go_heap_samples", "fd_close_ranges_capped", "heap_calls",
-              "heap_samples")
+              "heap_samples", "vma_lookups_busy")
 
 
 def check_schema(rep, interval=None, duration=None):
