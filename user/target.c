@@ -31,14 +31,19 @@ static int pidfd_open(pid_t pid)
 static void read_comm(struct lw_target *t)
 {
 	char path[64];
+	size_t n;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", t->pid);
 	f = fopen(path, "re");
 	if (!f)
 		return;
-	if (fgets(t->comm, sizeof(t->comm), f))
-		t->comm[strcspn(t->comm, "\n")] = 0;
+	/* A comm may hold newlines itself (prctl PR_SET_NAME takes any
+	 * byte): only the last one is the kernel's. */
+	n = fread(t->comm, 1, sizeof(t->comm) - 1, f);
+	t->comm[n] = 0;
+	if (n && t->comm[n - 1] == '\n')
+		t->comm[n - 1] = 0;
 	fclose(f);
 }
 
