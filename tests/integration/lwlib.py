@@ -49,6 +49,8 @@ TARGETS = {
     # hostile names: escape sequences and invalid UTF-8 in its symbols,
     # file name, comm and the paths it opens (test_hostile_names.py)
     "hostile": (["hostile.c"], CFLAGS_O1, []),
+    # a '"', a backslash and a newline in its names (test_prometheus.py)
+    "promnames": (["promnames.c"], CFLAGS_O1, ["-rdynamic"]),
     # the same program and its own shared library, without and with
     # frame pointers: the sites must be the same
     # ("dl:" libraries are built, not linked: dlopen'ed by -P)
