@@ -133,10 +133,14 @@ static void fill_site(FILE *f, const void *arg)
 			h = fnv(h, fr[i].module, strlen(fr[i].module) + 1);
 		h = fnv(h, &fr[i].offset, sizeof(fr[i].offset));
 	}
-	if (!n)
-		h = fnv(h, a->s->label, strlen(a->s->label));
-	if (n)
+	if (n) {
 		top = &fr[0];
+	} else {
+		/* no stack: its label, and which of such sites it is (two
+		 * with one label must not make one series twice) */
+		h = fnv(h, a->s->label, strlen(a->s->label));
+		h = fnv(h, &a->s->stack, sizeof(a->s->stack));
+	}
 	snprintf(id, sizeof(id), "%012llx",
 		 (unsigned long long)(h & 0xffffffffffffull));
 	snprintf(line, sizeof(line), "%d", top ? top->line : 0);
