@@ -31,7 +31,7 @@ endif
 CC := gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
-PKGS := libelf libdw json-c zlib libprotobuf-c
+PKGS := libelf libdw json-c zlib libprotobuf-c libmicrohttpd
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CFLAGS ?= -O2 -g

@@ -12,10 +12,12 @@ PKGS="make gcc clang llvm pkg-config zlib1g-dev libzydis-dev libjson-c-dev
       libcmocka-dev libprotobuf-c-dev protobuf-c-compiler python3 cppcheck
       clang-format bpftrace iproute2 procps
       util-linux golang-1.19-go g++ libiberty-dev libncurses-dev tmux
-      libc6-dbg libglib2.0-dev valgrind libclang-rt-14-dev prometheus"
-# prometheus: promtool and a server for test_prometheus.py. Installing it
-# starts its service where an init system runs; the test runs its own
-# server, on a port and in a directory of its own.
+      libc6-dbg libglib2.0-dev valgrind libclang-rt-14-dev libmicrohttpd-dev
+      prometheus python3-prometheus-client"
+# prometheus (promtool and a server) and python3-prometheus-client (an
+# OpenMetrics parser) check --prometheus's output in the tests; installing
+# prometheus starts its service where an init system runs: the tests run
+# their own server on a port and in a directory of their own.
 # make bench only (--bench): a packaged server and its load generator.
 # Installing nginx starts its service where an init system runs; the
 # bench runs its own instance on a port of its own.

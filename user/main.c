@@ -24,6 +24,7 @@
 #include "model.h"
 #include "options.h"
 #include "plan.h"
+#include "prom.h"
 #include "safestr.h"
 #include "session.h"
 #include "system.h"
@@ -91,6 +92,7 @@ struct run {
 	bool quit;	    /* the view's q */
 	double report_cpu, report_cpu_max; /* CPU seconds of drain + views */
 	unsigned long reports;
+	struct lw_prom *prom; /* --prometheus: the /metrics endpoint */
 };
 
 /* The zoomed process pid, or NULL: mapping records of others are late. */
@@ -387,10 +389,11 @@ static int open_outputs(struct run *r)
 static void wait_for(struct run *r, double until)
 {
 	const struct lw_target *t = r->target ? &r->target->target : NULL;
-	struct pollfd p[3] = {
+	struct pollfd p[4] = {
 		{ .fd = t && !t->exited ? t->pidfd : -1, .events = POLLIN },
 		{ .fd = session_poll_fd(&r->session), .events = POLLIN },
 		{ .fd = r->top ? top_input_fd(r->top) : -1, .events = POLLIN },
+		{ .fd = prom_poll_fd(r->prom), .events = POLLIN },
 	};
 	double left = until - lw_now();
 	int ms = left > 60 ? 60000 : (int)(left * 1000) + 1;
@@ -398,8 +401,10 @@ static void wait_for(struct run *r, double until)
 
 	if (ms < 0)
 		ms = 0;
-	if (poll(p, 3, ms) > 0 && p[1].revents)
+	if (poll(p, 4, ms) > 0 && p[1].revents)
 		session_consume(&r->session);
+	/* every wake: it also closes connections whose time is up */
+	prom_serve(r->prom);
 	if (!r->top)
 		return;
 	v = view_of(r, false);
@@ -451,6 +456,18 @@ static double cpu_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* --prometheus: the metrics as of now, served until the next report. */
+static void publish(struct run *r)
+{
+	struct lw_prom_info info = { r->opts.prom_sites, r->reports };
+	struct lw_view v;
+
+	if (!r->prom)
+		return;
+	v = view_of(r, false);
+	prom_update(r->prom, &v, &r->sys, &info);
+}
+
 /* A report: drain, model, symbolize, show; its CPU time is measured
  * (make bench reads it under -v). */
 static void report(struct run *r)
@@ -459,11 +476,12 @@ static void report(struct run *r)
 
 	drain(r);
 	show(r, false);
+	r->reports++;
+	publish(r);
 	t = cpu_now() - t;
 	r->report_cpu += t;
 	if (t > r->report_cpu_max)
 		r->report_cpu_max = t;
-	r->reports++;
 }
 
 static int loop(struct run *r)
@@ -471,6 +489,7 @@ static int loop(struct run *r)
 	double next = r->t_start + r->opts.interval;
 	double end = r->opts.duration ? r->t_start + r->opts.duration : 1e300;
 
+	publish(r); /* served from the start, before the first report */
 	if (r->top)
 		draw_top(r); /* at once, not after the first interval */
 	while (!stop_signal && !r->quit) {
@@ -648,6 +667,7 @@ static void teardown(struct run *r)
 	    r->target->target.go_fd < 0)
 		fprintf(r->out, "leakwatch: detached; pid %d keeps running\n",
 			r->target->pid);
+	prom_close(r->prom);
 	system_free(&r->sys, NULL);
 	cfi_free(&r->cfi);
 	free(r->drained);
@@ -668,6 +688,9 @@ int main(int argc, char **argv)
 		break;
 	}
 	rc = open_outputs(&r);
+	/* a port in use is found now, before anything is traced */
+	if (!rc && r.opts.prom_addr)
+		rc = prom_open(&r.prom, r.opts.prom_addr);
 	if (!rc && r.opts.live && !r.opts.floor)
 		rc = open_top(&r);
 	if (rc)

@@ -8,6 +8,7 @@
 #include "leakwatch.h"
 #include "goheap.h"
 #include "options.h"
+#include "prom.h"
 #include "trend.h"
 #include "util.h"
 
@@ -57,6 +58,12 @@ static void usage(FILE *f)
 		"                           goroutines)\n"
 		"      --pprof FILE         gzipped pprof profile, rewritten each\n"
 		"                           interval (go tool pprof FILE)\n"
+		"      --prometheus ADDR    serve /metrics for Prometheus at ADDR\n"
+		"                           (HOST:PORT, :PORT for every interface,\n"
+		"                           [IPV6]:PORT; port 0: a free one, said on\n"
+		"                           stderr), refreshed each interval\n"
+		"      --prometheus-sites N sites exported per process, the top ones\n"
+		"                           by growth (default 20; 0: none)\n"
 		"      --unwind MODE        tables: leave frames by unwind tables\n"
 		"                           built from each file's DWARF CFI (the\n"
 		"                           default), frame pointers elsewhere; fp:\n"
@@ -203,6 +210,8 @@ enum {
 	OPT_GOROUTINES,
 	OPT_FDS,
 	OPT_SAMPLE,
+	OPT_PROMETHEUS,
+	OPT_PROMETHEUS_SITES,
 };
 
 static const struct option long_opts[] = {
@@ -230,6 +239,8 @@ static const struct option long_opts[] = {
 	{ "goroutines", required_argument, NULL, OPT_GOROUTINES },
 	{ "fds", required_argument, NULL, OPT_FDS },
 	{ "sample", required_argument, NULL, OPT_SAMPLE },
+	{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
+	{ "prometheus-sites", required_argument, NULL, OPT_PROMETHEUS_SITES },
 	{},
 };
 
@@ -390,6 +401,18 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 		if (!parse_bytes(optarg, LW_SAMPLE_MAX, &o->sample_bytes))
 			return bad_value("--sample (bytes, 0 to 1g)", optarg);
 		return LW_PARSE_RUN;
+	case OPT_PROMETHEUS:
+		if (!*optarg)
+			return bad_value("--prometheus (HOST:PORT, :PORT)",
+					 optarg);
+		o->prom_addr = optarg;
+		return LW_PARSE_RUN;
+	case OPT_PROMETHEUS_SITES:
+		if (!parse_int(optarg, 0, 100000, &v))
+			return bad_value("--prometheus-sites (0 to 100000)",
+					 optarg);
+		o->prom_sites = v;
+		return LW_PARSE_RUN;
 	case OPT_UNWIND:
 		if (strcmp(optarg, "tables") && strcmp(optarg, "fp"))
 			return bad_value("--unwind (tables, fp)", optarg);
@@ -420,7 +443,8 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 			       .max_allocs = LW_MAX_LIVE_ALLOCS,
 			       .max_sites = LW_MAX_SITES,
 			       .go_heap = -1,
-			       .zoom = 4 };
+			       .zoom = 4,
+			       .prom_sites = LW_PROM_SITES };
 	if (argc > 1 && !strcmp(argv[1], "top")) {
 		o->live = true;
 		argv[1] = argv[0];

@@ -45,6 +45,8 @@ struct lw_opts {
 	int zoom;		/* --zoom: processes traced in depth */
 	bool kernel;		/* --kernel: kernel allocations too */
 	unsigned long long sample_bytes; /* --sample: mean bytes, 0: all */
+	const char *prom_addr;		 /* --prometheus ADDR */
+	int prom_sites;			 /* --prometheus-sites N */
 };
 
 enum lw_parse {
