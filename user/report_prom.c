@@ -118,7 +118,7 @@ static void fill_site(FILE *f, const void *arg)
 {
 	const struct site_arg *a = arg;
 	struct lw_view v = a->pp->v;
-	struct lw_frame fr[LW_MAX_FRAMES];
+	struct lw_frame fr[LW_MAX_FRAMES], st[LW_MAX_FRAMES];
 	uint64_t h = 0xcbf29ce484222325ull;
 	const struct lw_frame *top = NULL;
 	char id[24], line[16];
@@ -132,6 +132,18 @@ static void fill_site(FILE *f, const void *arg)
 		if (fr[i].module)
 			h = fnv(h, fr[i].module, strlen(fr[i].module) + 1);
 		h = fnv(h, &fr[i].offset, sizeof(fr[i].offset));
+	}
+	if (a->s->start) {
+		/* goroutines made at one place (the runtime's own, all at
+		 * runtime.goexit) are sites apart by what they run: so are
+		 * their series */
+		i = symbolizer_resolve(v.sym, a->s->start, false, st,
+				       LW_MAX_FRAMES);
+		if (i && st[i - 1].module)
+			h = fnv(h, st[i - 1].module,
+				strlen(st[i - 1].module) + 1);
+		if (i)
+			h = fnv(h, &st[i - 1].offset, sizeof(st[i - 1].offset));
 	}
 	if (n) {
 		top = &fr[0];
