@@ -305,6 +305,13 @@ class PromServer:
         return [(r["metric"], float(r["value"][1]))
                 for r in self.api("query", query=expr)["result"]]
 
+    def scrape_error(self, job):
+        """The last error of Prometheus's scrape of job, "" if none."""
+        for t in self.api("targets")["activeTargets"]:
+            if t["labels"].get("job") == job and t.get("lastError"):
+                return t["lastError"]
+        return ""
+
     def stop(self):
         """SIGTERM, as its service would be stopped; its exit status."""
         self.proc.signal(signal.SIGTERM)
@@ -367,30 +374,46 @@ def _session():
     prom = PromServer({job: "127.0.0.1:%d" % r["port"]
                        for job, r in runs.items()})
     func = leaky_table()[0]["malloc"][0]
-    conds = {
-        "every target up": lambda: len([v for _, v in prom.query("up")
-                                        if v == 1]) == len(runs),
-        "%d samples of %s's growth" % (SITE_SAMPLES, func): lambda: any(
+    # (job, what Prometheus must hold): what the tests ask it
+    conds = [
+        ("c", "%d samples of %s's growth" % (SITE_SAMPLES, func), lambda: any(
             v >= SITE_SAMPLES for _, v in prom.query(
                 'count_over_time(leakwatch_site_growth_per_second'
-                '{job="c",function="%s"}[5m])' % func)),
-        "%d reports" % REPORTS: lambda: any(
+                '{job="c",function="%s"}[5m])' % func))),
+        ("c", "%d reports" % REPORTS, lambda: any(
             v >= REPORTS for _, v in prom.query(
-                'leakwatch_reports_total{job="c"}')),
-        "5 samples of the goroutines": lambda: any(
+                'leakwatch_reports_total{job="c"}'))),
+        ("go", "5 samples of the goroutines", lambda: any(
             v >= 5 for _, v in prom.query(
-                'count_over_time(leakwatch_process_goroutines{job="go"}[5m])')),
-        "the names' site": lambda: prom.query(
-            'leakwatch_site_bytes{job="names",kind="heap"}'),
-    }
-    end = time.monotonic() + WAIT
-    for what, cond in conds.items():
-        ok = lwlib.wait_for(cond, max(0, end - time.monotonic()), step=0.5)
-        check(ok, "Prometheus: no %s within %d s\ntargets: %s\n%s" % (
-            what, WAIT, json.dumps(prom.api("targets"))[:2000],
-            "\n".join(r["lw"].describe() for r in runs.values())))
+                'count_over_time(leakwatch_process_goroutines{job="go"}'
+                '[5m])'))),
+        ("names", "the names' site", lambda: prom.query(
+            'leakwatch_site_bytes{job="names",kind="heap"}')),
+    ]
+    unmet, end = {}, time.monotonic() + WAIT
+    for job, what, cond in conds:
+        if job in unmet:
+            continue
+        failing = []    # since when Prometheus fails to scrape the job
 
-    res = {"runs": runs, "func": func}
+        def met():
+            if cond():
+                return "met"
+            if prom.scrape_error(job):
+                failing[:1] = failing[:1] or [time.monotonic()]
+                # a scrape that fails for 5 s will not come right
+                if time.monotonic() - failing[0] > 5:
+                    return "failing"
+            else:
+                failing[:] = []
+            return None
+        got = lwlib.wait_for(met, max(0, end - time.monotonic()), step=0.5)
+        if got != "met":
+            unmet[job] = "Prometheus: no %s after up to %d s (its scrape of %s: " \
+                "%r)\n%s" % (what, WAIT, job, prom.scrape_error(job),
+                             described(runs[job]))
+
+    res = {"runs": runs, "func": func, "unmet": unmet}
     res["targets"] = prom.api("targets")["activeTargets"]
     res["rate"] = prom.query('leakwatch_site_growth_per_second'
                              '{job="c",function="%s"}' % func)
@@ -583,6 +606,7 @@ def test_prometheus_openmetrics():
 def test_prometheus_scrape_rate():
     """Prometheus's answer for the leaking site's growth is leaky's rate."""
     s = session()
+    check("c" not in s["unmet"], s["unmet"].get("c"))
     rate = leaky_table()[0]["malloc"][2]
     pid = str(s["runs"]["c"]["pid"])
     got = [(l, v) for l, v in s["rate"] if l.get("pid") == pid]
@@ -600,6 +624,7 @@ def test_prometheus_goroutines():
     second, and the metric is refreshed every interval: the lines of the
     last 4 seconds bound it)."""
     s = session()
+    check("go" not in s["unmet"], s["unmet"].get("go"))
     counts = [int(m) for m in re.findall(r"^goroutines (\d+) leaked \d+$",
                                          s["goleak_out"], re.M)]
     check(len(counts) >= 5, "goleak printed %d counts:\n%s" %
@@ -661,6 +686,7 @@ def test_prometheus_label_escaping():
     check_names("names (OpenMetrics)",
                 [l for l, _ in series(om, "leakwatch_site_bytes", kind="heap")],
                 r["report"], r["pid"])
+    check("names" not in s["unmet"], s["unmet"].get("names"))
     check_names("Prometheus's stored series", s["names_series"], r["report"],
                 r["pid"])
 
