@@ -45,7 +45,14 @@ struct lw_opts {
 	int zoom;		/* --zoom: processes traced in depth */
 	bool kernel;		/* --kernel: kernel allocations too */
 	unsigned long long sample_bytes; /* --sample: mean bytes, 0: all */
+
+	/* --pprof-dir DIR, and --pprof-keep: the newest files kept per
+	 * process (0: all) */
+	const char *pprof_dir;
+	long pprof_keep;
 };
+
+#define LW_PPROF_KEEP_MAX 1000000
 
 enum lw_parse {
 	LW_PARSE_RUN,
