@@ -200,6 +200,29 @@ def test_pprof_dir_system():
     no_tmp_left(d)
 
 
+def test_pprof_dir_all():
+    """-a, the whole machine: leaky is zoomed by triage, and from then on
+    it has its series (other processes zoomed have theirs)."""
+    import test_system as ts
+    lwlib.require_leakwatch()
+    leaky = ts.start(lwlib.target("leaky"), ["-q", "-t", "60"])
+    d = tmpdir()
+    lw = lwlib.leakwatch(["-a", "-i", "0.5", "-d", "11", "--zoom", "8",
+                          "--pprof-dir", d])
+    # triage needs 12 samples (6 s) before it zooms
+    check(lwlib.wait_for(lambda: ts.zoom_lines(lw.stdout, leaky.pid), 10),
+          "leaky (pid %d) was not zoomed in 10 s:\n%s" %
+          (leaky.pid, lwlib.tail(lw.stdout, 40)))
+    lwlib.finish(lw, 40)
+    names = files_of(d, "leaky", leaky.pid)
+    check(len(names) >= 3, "%d profiles of leaky (pid %d), zoomed for 1 s "
+          "or more of -i 0.5: %s" % (len(names), leaky.pid,
+                                     sorted(os.listdir(d))))
+    bad = [n for n in os.listdir(d) if not NAME_RE.match(n)]
+    check(not bad, "files of other names in --pprof-dir: %s" % bad)
+    check_top(os.path.join(d, names[-1]), leaky.pid)
+
+
 def test_pprof_dir_top():
     """leakwatch top writes the files too, while its view is up."""
     import test_top as tt
