@@ -25,6 +25,7 @@
 #include "options.h"
 #include "plan.h"
 #include "prom.h"
+#include "pprof_dir.h"
 #include "safestr.h"
 #include "session.h"
 #include "system.h"
@@ -292,6 +293,9 @@ static int write_files(struct run *r, struct lw_view *v, bool final)
 		rc = LW_EXIT_ERROR;
 	if (r->opts.pprof_path && report_pprof(r->opts.pprof_path, v))
 		rc = LW_EXIT_ERROR;
+	if (r->opts.pprof_dir &&
+	    pprof_dir_write(r->opts.pprof_dir, r->opts.pprof_keep, v))
+		rc = LW_EXIT_ERROR;
 	return rc;
 }
 
@@ -356,6 +360,8 @@ static int check_file_outputs(struct run *r)
 			return LW_EXIT_USAGE;
 		}
 	}
+	if (r->opts.pprof_dir && pprof_dir_check(r->opts.pprof_dir))
+		return LW_EXIT_USAGE;
 	return LW_EXIT_OK;
 }
 

@@ -64,6 +64,14 @@ static void usage(FILE *f)
 		"                           stderr), refreshed each interval\n"
 		"      --prometheus-sites N sites exported per process, the top ones\n"
 		"                           by growth (default 20; 0: none)\n"
+		"      --pprof-dir DIR      a pprof profile per process each interval,\n"
+		"                           and at the end, into DIR (which must\n"
+		"                           exist): COMM-PID.yyyymmddThhmmss.mmmZ.pb.gz\n"
+		"                           (UTC), a history for profiling agents and\n"
+		"                           go tool pprof -diff_base OLD NEW\n"
+		"      --pprof-keep N       --pprof-dir keeps each process's N newest\n"
+		"                           files, removes its older ones (never other\n"
+		"                           files); default 0: keeps all\n"
 		"      --unwind MODE        tables: leave frames by unwind tables\n"
 		"                           built from each file's DWARF CFI (the\n"
 		"                           default), frame pointers elsewhere; fp:\n"
@@ -199,6 +207,8 @@ enum {
 	OPT_FOLDED,
 	OPT_FOLDED_VALUE,
 	OPT_PPROF,
+	OPT_PPROF_DIR,
+	OPT_PPROF_KEEP,
 	OPT_UNWIND,
 	OPT_MAX_ALLOCS,
 	OPT_MAX_SITES,
@@ -223,6 +233,8 @@ static const struct option long_opts[] = {
 	{ "folded", required_argument, NULL, OPT_FOLDED },
 	{ "folded-value", required_argument, NULL, OPT_FOLDED_VALUE },
 	{ "pprof", required_argument, NULL, OPT_PPROF },
+	{ "pprof-dir", required_argument, NULL, OPT_PPROF_DIR },
+	{ "pprof-keep", required_argument, NULL, OPT_PPROF_KEEP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -335,6 +347,16 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 	case OPT_PPROF:
 		o->pprof_path = optarg;
 		return LW_PARSE_RUN;
+	case OPT_PPROF_DIR:
+		if (!*optarg)
+			return bad_value("--pprof-dir", optarg);
+		o->pprof_dir = optarg;
+		return LW_PARSE_RUN;
+	case OPT_PPROF_KEEP:
+		if (!parse_int(optarg, 0, LW_PPROF_KEEP_MAX, &v))
+			return bad_value("--pprof-keep (0 to 1000000)", optarg);
+		o->pprof_keep = v;
+		return LW_PARSE_RUN;
 	case OPT_FLOOR:
 		if (!optarg || !strcmp(optarg, "own"))
 			o->floor = LW_FLOOR_OWN;
@@ -443,6 +465,7 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 			       .max_allocs = LW_MAX_LIVE_ALLOCS,
 			       .max_sites = LW_MAX_SITES,
 			       .go_heap = -1,
+			       .pprof_keep = -1,
 			       .zoom = 4,
 			       .prom_sites = LW_PROM_SITES };
 	if (argc > 1 && !strcmp(argv[1], "top")) {
@@ -483,6 +506,10 @@ enum lw_parse lw_parse_options(int argc, char **argv, struct lw_opts *o)
 				   "--json - cannot share it");
 	if (o->pprof_path && !strcmp(o->pprof_path, "-"))
 		return usage_error("--pprof needs a file: a profile is binary");
+	if (o->pprof_keep >= 0 && !o->pprof_dir)
+		return usage_error("--pprof-keep is for --pprof-dir DIR");
+	if (o->pprof_keep < 0)
+		o->pprof_keep = 0; /* keep all: nothing is removed unasked */
 	if (o->folded_path && o->json_path && !strcmp(o->folded_path, "-") &&
 	    !strcmp(o->json_path, "-"))
 		return usage_error(

@@ -47,7 +47,14 @@ struct lw_opts {
 	unsigned long long sample_bytes; /* --sample: mean bytes, 0: all */
 	const char *prom_addr;		 /* --prometheus ADDR */
 	int prom_sites;			 /* --prometheus-sites N */
+
+	/* --pprof-dir DIR, and --pprof-keep: the newest files kept per
+	 * process (0: all) */
+	const char *pprof_dir;
+	long pprof_keep;
 };
+
+#define LW_PPROF_KEEP_MAX 1000000
 
 enum lw_parse {
 	LW_PARSE_RUN,
