@@ -425,8 +425,9 @@ static enum lw_parse parse_one(int c, struct lw_opts *o)
 		return LW_PARSE_RUN;
 	case OPT_PROMETHEUS:
 		if (!*optarg)
-			return bad_value("--prometheus (HOST:PORT, :PORT)",
-					 optarg);
+			return bad_value(
+				"--prometheus (HOST:PORT, :PORT, [IPV6]:PORT)",
+				optarg);
 		o->prom_addr = optarg;
 		return LW_PARSE_RUN;
 	case OPT_PROMETHEUS_SITES:

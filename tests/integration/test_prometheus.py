@@ -761,3 +761,48 @@ def test_prometheus_address_in_use():
     check(rc == 2 and re.search(r"^leakwatch: (error: )?%s$" % re.escape(want),
                                 err, re.M), "--prometheus %s (in use): exit %s, "
           "expected 2 and %r:\n%s" % (addr, rc, want, desc))
+
+
+def test_prometheus_site_ids_stable():
+    """Two leakwatch runs at once, each launching its own leaky (another
+    pid, other load addresses): every leak site has the same `site` id in
+    both, so that a dashboard's series survive a restart of leakwatch or
+    of the program."""
+    lwlib.require_leakwatch()
+    leaky = lwlib.target("leaky")
+    funcs = {f for f, _, _ in leaky_table()[0].values()}
+    runs = [leakwatch_run(["--", leaky, "-q", "-t", "30"]) for _ in range(2)]
+    ids = []
+    try:
+        for r in runs:
+            host, port = endpoint(r["lw"])
+            url = "http://127.0.0.1:%d/metrics" % port
+            got = {}
+
+            def enough():
+                samples, _ = parse_exposition(
+                    http(url)[2].decode("utf-8"), url)
+                for labels, _ in series(samples, "leakwatch_site_bytes",
+                                        kind="heap"):
+                    if labels["function"] in funcs:
+                        got.setdefault((labels["function"], labels["line"]),
+                                       set()).add(labels["site"])
+                return len(got) >= len(funcs) - 2
+            check(lwlib.wait_for(enough, 30, step=0.5),
+                  "%s: leak sites after 30 s: %s\n%s" %
+                  (url, sorted(got), r["lw"].describe()))
+            ids.append(got)
+    finally:
+        for r in runs:
+            r["lw"].signal(signal.SIGINT)
+        for r in runs:
+            if r["lw"].wait(60) is None:
+                r["lw"].kill()
+        lwlib.cleanup_procs()
+    common = set(ids[0]) & set(ids[1])
+    check(len(common) >= len(funcs) - 2,
+          "the runs share %d leak sites of %d: %s / %s" %
+          (len(common), len(funcs), sorted(ids[0]), sorted(ids[1])))
+    differ = {k: (ids[0][k], ids[1][k]) for k in common
+              if ids[0][k] != ids[1][k]}
+    check(not differ, "site ids differ between two runs: %s" % differ)
