@@ -223,6 +223,7 @@ def main():
     tests = [] if args.no_integration else load_tests()
     if args.pattern:
         tests = [t for t in tests if any(p in t[0] for p in args.pattern)]
+    lwlib.SELECTED = {name for name, _ in tests}
     if args.list:
         for name, _ in tests:
             print(name)

@@ -8,6 +8,7 @@ kill it afterwards, whatever happened.
 """
 
 import atexit
+import concurrent.futures
 import json
 import math
 import os
@@ -487,6 +488,13 @@ def tail(text, lines=15):
 
 def spawn(argv, **kw):
     return Proc(argv, **kw)
+
+
+def kill_pid(pid):
+    """Kill the process of pid that a test started (a PidProc, a Proc)."""
+    for p in list(_procs):
+        if p.pid == pid:
+            p.kill()
 
 
 class PidProc:
@@ -1082,6 +1090,77 @@ class Memo:
         if isinstance(self.runs[key], BaseException):
             raise self.runs[key]
         return self.runs[key]
+
+
+# The integration tests this run runs ("module.test"; run.py sets it),
+# None: every one.
+SELECTED = None
+
+
+class Prefetch:
+    """Runs of one module's tests, started together at the first test's
+    asking, at most `workers` at once: each run mostly waits out its
+    duration, so runs side by side cost little more than one. specs:
+    {test name: (build, run)}, build() -> what run(built) takes; builds
+    go one by one first (two tests may build the same binary). A run
+    serves the test of its name, or the tests users[run] names; only
+    runs serving a test of this run (SELECTED) are made. A run's
+    exception fails the tests it serves, and only them."""
+
+    def __init__(self, module, specs, workers, users=None):
+        self.module, self.specs, self.workers = module, specs, workers
+        self.users = users or {}
+        self.res = None
+
+    def _wanted(self):
+        return [r for r in self.specs if SELECTED is None or
+                any("%s.%s" % (self.module, t) in SELECTED
+                    for t in self.users.get(r, [r]))]
+
+    def _start(self):
+        self.res, built = {}, {}
+        dirs, san = len(_tmpdirs), len(_san_watched)
+        try:
+            self._run_all(built)
+        finally:
+            # kept until the last of these tests is served: the first
+            # test's cleanup must not take the others' files (their
+            # runs' output, sanitizer reports)
+            self.kept = (_tmpdirs[dirs:], _san_watched[san:])
+            del _tmpdirs[dirs:], _san_watched[san:]
+            self.served = set()
+
+    def _run_all(self, built):
+        for t in self._wanted():
+            try:
+                built[t] = self.specs[t][0]()
+            except BaseException as e:
+                self.res[t] = e
+        with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
+            futs = {t: pool.submit(self.specs[t][1], b)
+                    for t, b in built.items()}
+            for t, f in futs.items():
+                try:
+                    self.res[t] = f.result()
+                except BaseException as e:
+                    self.res[t] = e
+
+    def __call__(self, test):
+        if self.res is None:
+            self._start()
+        if test not in self.res:  # not selected, yet asked: alone
+            try:
+                self.res[test] = self.specs[test][1](self.specs[test][0]())
+            except BaseException as e:
+                self.res[test] = e
+        self.served.add(test)
+        if self.kept and self.served >= set(self.res):
+            _tmpdirs.extend(self.kept[0])
+            _san_watched.extend(self.kept[1])
+            self.kept = None
+        if isinstance(self.res[test], BaseException):
+            raise self.res[test]
+        return self.res[test]
 
 
 def json_strings(o):

@@ -135,12 +135,12 @@ def check_heap(rep, lw, version, bps, mechanism, prof=None, schema=True):
         lwlib.check_schema(rep)
 
 
-def check_folded(rep, path, version):
+def check_folded(rep, folded, version):
     """Each leak's site is a folded line (innermost frame last) holding
     its JSON bytes."""
     marks = lwlib.go_markers("goheap.go")
     lines = {}
-    for text in lwlib.read_text(path).splitlines():
+    for text in folded.splitlines():
         stack, _, value = text.rpartition(" ")
         lines[stack] = lines.get(stack, 0) + int(value)
     for name in LEAKS:
@@ -152,42 +152,101 @@ def check_folded(rep, path, version):
               % (version, leaf, got, want))
 
 
-def profile_test(version, views=False):
-    exe = build(version, pprof=True)
-    folded = os.path.join(tmpdir(), "go.folded")
-    rep, lw, prof = run(exe, PROFILE_BPS, ["--folded", folded] if views
-                        else (), memprofilerate=4096, version=version)
+def profile_build(version):
+    return lambda: build(version, pprof=True)
+
+
+def profile_run(version, views=False):
+    def go(exe):
+        folded = os.path.join(tmpdir(), "go.folded") if views else None
+        rep, lw, prof = run(exe, PROFILE_BPS,
+                            ["--folded", folded] if views else (),
+                            memprofilerate=4096, version=version)
+        # read now: a test's tmpdirs go when it ends, and this run's
+        # test may not be the first to end
+        return rep, lw, prof, folded and lwlib.read_text(folded)
+    return go
+
+
+def sample_run(version, bps=SAMPLE_BPS, extra=(), **kw):
+    def go(exe):
+        rep, lw, prof = run(exe, bps, extra, version=version,
+                            duration=SAMPLE_DURATION, **kw)
+        return rep, lw, prof, None
+    return go
+
+
+CGO_RATE = 200  # 4 KiB blocks a second
+# in-use to +-20%: more samples (~400 a leak: 5% one sigma)
+MATCH_BPS = 1.6 * SAMPLE_BPS
+
+# Every run of this file, by test: each mostly waits out its duration,
+# so three side by side cost about one (on two CPUs; seen passing).
+RUNS = lwlib.Prefetch("test_goheap", {
+    "test_go_heap_profile_go119": (profile_build("1.19"),
+                                   profile_run("1.19")),
+    "test_go_heap_profile_go121": (profile_build("1.21"),
+                                   profile_run("1.21")),
+    "test_go_heap_profile_go123": (profile_build("1.23"),
+                                   profile_run("1.23", views=True)),
+    "test_go_heap_sampled_go119": (lambda: build("1.19", pprof=False),
+                                   sample_run("1.19")),
+    "test_go_heap_sampled_go121": (lambda: build("1.21", pprof=False),
+                                   sample_run("1.21")),
+    "test_go_heap_sampled_matches_pprof": (
+        profile_build("1.23"),
+        sample_run("1.23", MATCH_BPS, ["--go-heap", "sample"],
+                   memprofilerate=4096)),
+    "test_go_heap_stripped": (
+        lambda: build("1.23", pprof=False, stripped=True),
+        sample_run("1.23 stripped")),
+    "test_go_heap_pie_profile": (
+        lambda: lwlib.build_go(SOURCES, "1.21", tags=("withpprof",),
+                               pie=True),
+        lambda exe: run(exe, PROFILE_BPS, memprofilerate=4096,
+                        version="1.21 PIE") + (None,)),
+    "test_go_heap_cgo": (
+        lambda: lwlib.build_go(SOURCES + ["goheap_cgo.go"], "1.23",
+                               tags=("withcgo",), cgo=True),
+        sample_run("1.23 cgo", target_args=["-crate", str(CGO_RATE)])),
+    "test_go_heap_stripped_profile": (
+        lambda: build("1.19", pprof=True, stripped=True),
+        lambda exe: run(exe, PROFILE_BPS, memprofilerate=4096,
+                        version="1.19 stripped") + (None,)),
+}, workers=3)
+
+
+def profile_test(test, version):
+    rep, lw, prof, folded = RUNS(test)
     check(prof, "Go %s: the pprof build wrote no heap profile" % version)
     check_heap(rep, lw, version, PROFILE_BPS, "profile", prof)
-    if views:
+    if folded:
         check_folded(rep, folded, version)
 
 
-def sample_test(version):
-    exe = build(version, pprof=False)
-    rep, lw, _ = run(exe, SAMPLE_BPS, version=version,
-                     duration=SAMPLE_DURATION)
+def sample_test(test, version):
+    rep, lw, _, _ = RUNS(test)
     check_heap(rep, lw, version, SAMPLE_BPS, "sample")
 
 
 def test_go_heap_profile_go119():
-    profile_test("1.19")
+    profile_test("test_go_heap_profile_go119", "1.19")
 
 
 def test_go_heap_profile_go121():
-    profile_test("1.21")
+    profile_test("test_go_heap_profile_go121", "1.21")
 
 
 def test_go_heap_profile_go123():
-    profile_test("1.23", views=True)
+    profile_test("test_go_heap_profile_go123", "1.23")
 
 
 def test_go_heap_sampled_go119():
-    sample_test("1.19")
+    sample_test("test_go_heap_sampled_go119", "1.19")
 
 
 def test_go_heap_sampled_go121():
-    sample_test("1.21")
+    sample_test("test_go_heap_sampled_go121", "1.21")
 
 
 # Go 1.23's sampler (the profile disabled by the linker, auto) is tested
@@ -199,30 +258,20 @@ def test_go_heap_sampled_go121():
 def test_go_heap_sampled_matches_pprof():
     """The sampler against the runtime's own profile of the same program
     (profile on, fine-grained: the truth), sampling forced."""
-    exe = build("1.23", pprof=True)
-    # in-use to +-20%: more samples (~400 a leak: 5% one sigma)
-    bps = 1.6 * SAMPLE_BPS
-    rep, lw, prof = run(exe, bps, ["--go-heap", "sample"],
-                        memprofilerate=4096, version="1.23",
-                        duration=SAMPLE_DURATION)
+    rep, lw, prof, _ = RUNS("test_go_heap_sampled_matches_pprof")
     check(prof, "the pprof build wrote no heap profile")
-    check_heap(rep, lw, "1.23", bps, "sample", prof)
+    check_heap(rep, lw, "1.23", MATCH_BPS, "sample", prof)
 
 
 def test_go_heap_stripped():
     """-ldflags='-s -w': no symbols, no DWARF; the layout from the
     checked tables, the variables from the code, names from .gopclntab."""
-    exe = build("1.23", pprof=False, stripped=True)
-    rep, lw, _ = run(exe, SAMPLE_BPS, version="1.23 stripped",
-                     duration=SAMPLE_DURATION)
-    check_heap(rep, lw, "1.23 stripped", SAMPLE_BPS, "sample")
+    sample_test("test_go_heap_stripped", "1.23 stripped")
 
 
 def test_go_heap_pie_profile():
     """-buildmode=pie: loaded at a random base, every address biased."""
-    exe = lwlib.build_go(SOURCES, "1.21", tags=("withpprof",), pie=True)
-    rep, lw, prof = run(exe, PROFILE_BPS, memprofilerate=4096,
-                        version="1.21 PIE")
+    rep, lw, prof, _ = RUNS("test_go_heap_pie_profile")
     check(prof, "the PIE pprof build wrote no heap profile")
     check_heap(rep, lw, "1.21 PIE", PROFILE_BPS, "profile", prof)
 
@@ -230,12 +279,8 @@ def test_go_heap_pie_profile():
 def test_go_heap_cgo():
     """cgo: the C heap (malloc) and the Go heap side by side; the
     runtime's own mappings through libc are not ranked as leaks."""
-    exe = lwlib.build_go(SOURCES + ["goheap_cgo.go"], "1.23",
-                         tags=("withcgo",), cgo=True)
-    crate = 200  # 4 KiB blocks a second
-    rep, lw, _ = run(exe, SAMPLE_BPS, version="1.23 cgo",
-                     duration=SAMPLE_DURATION,
-                     target_args=["-crate", str(crate)])
+    rep, lw, _, _ = RUNS("test_go_heap_cgo")
+    crate = CGO_RATE
     check_heap(rep, lw, "1.23 cgo", SAMPLE_BPS, "sample")
     line = lwlib.go_markers("goheap_cgo.go")["LEAK:cmalloc"]
     found = [s for s in rep["sites"] if s.get("source") == "malloc"
@@ -260,8 +305,6 @@ def test_go_heap_cgo():
 def test_go_heap_stripped_profile():
     """A stripped Go 1.19 program with net/http/pprof, as Debian packages
     its servers: runtime.mbuckets and the rate found through the code."""
-    exe = build("1.19", pprof=True, stripped=True)
-    rep, lw, prof = run(exe, PROFILE_BPS, memprofilerate=4096,
-                        version="1.19 stripped")
+    rep, lw, prof, _ = RUNS("test_go_heap_stripped_profile")
     check(prof, "the stripped pprof build wrote no heap profile")
     check_heap(rep, lw, "1.19 stripped", PROFILE_BPS, "profile", prof)

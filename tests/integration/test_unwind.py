@@ -35,26 +35,8 @@ NOFP_CHURN = {"churn", "lib_churn"}
 PLUGIN_RATE = 2500 * 1000.0 / 50
 PLUGIN_LATE = 2  # seconds: the dlopen comes a second in; one spare
 
-_runs = {}
-
-
 def names(site):
     return [f.get("symbol") for f in site["stack"]]
-
-
-def run_report(name, args, mode="launch", duration=DURATION, env=None):
-    """leakwatch -i 1 -d DURATION --json on target name; memoized."""
-    key = (name, tuple(args), mode, duration)
-    if key in _runs:
-        if isinstance(_runs[key], BaseException):
-            raise _runs[key]
-        return _runs[key]
-    try:
-        _runs[key] = _run_report(name, args, mode, duration, env)
-    except BaseException as e:
-        _runs[key] = e
-        raise
-    return _runs[key]
 
 
 def _run_report(name, args, mode, duration, env):
@@ -70,7 +52,8 @@ def _run_report(name, args, mode, duration, env):
         e, pidfile = lwlib.pidfile_env()
         e.update(env or {})
         lw = lwlib.leakwatch(lw_args + ["--", exe, "-q"] + list(args), env=e)
-        check(lwlib.launched_pid(pidfile, exe), "%s never started:\n%s" % (name, lw.describe()))
+        pid = lwlib.launched_pid(pidfile, exe)
+        check(pid, "%s never started:\n%s" % (name, lw.describe()))
         rc = lw.wait(duration + 30)
         if rc is None:
             lw.kill()
@@ -78,8 +61,33 @@ def _run_report(name, args, mode, duration, env):
     check(lw.poll() == 0, "leakwatch exited %s:\n%s" % (lw.poll(), lw.describe()))
     rep = lwlib.load_report(out, lw)
     lwlib.check_schema(rep, INTERVAL, duration)
-    lwlib.cleanup_procs()
+    # its own target only: other runs go on beside it
+    if mode == "attach":
+        tgt.kill()
+    else:
+        lwlib.kill_pid(pid)
     return rep
+
+
+# The runs the tests share, made side by side (each mostly waits out its
+# duration): by name, and the tests each serves.
+RUNS = lwlib.Prefetch("test_unwind", {
+    "plugin": (lambda: lwlib.target("nofp"), lambda _: _run_report(
+        "nofp", ["-P", plugin_path()], "launch", DURATION + PLUGIN_LATE,
+        None)),
+    "attach": (lambda: lwlib.target("nofp"),
+               lambda _: _run_report("nofp", [], "attach", DURATION, None)),
+    "fp": (lambda: lwlib.target("nofp-fp"),
+           lambda _: _run_report("nofp-fp", [], "launch", DURATION, None)),
+    "glib": (lambda: lwlib.target("glibleak"),
+             lambda _: _run_report("glibleak", [], "launch", DURATION, None)),
+}, workers=4, users={
+    "plugin": ["test_nofp_launch", "test_nofp_same_as_frame_pointers",
+               "test_signal_frame"],
+    "attach": ["test_nofp_attach"],
+    "fp": ["test_nofp_same_as_frame_pointers"],
+    "glib": ["test_glib_sites"],
+})
 
 
 def leak_sites(rep, func, below):
@@ -145,7 +153,7 @@ def plugin_report():
     """nofp -P: its plugin leaks from its dlopen a second in, so the run
     lasts PLUGIN_LATE longer for the plugin's site to have the samples
     (and the spare) the other sites have (seen: 11 samples, no suspect)."""
-    return run_report("nofp", ["-P", plugin_path()], duration=DURATION + PLUGIN_LATE)
+    return RUNS("plugin")
 
 
 def test_nofp_launch():
@@ -164,7 +172,7 @@ def test_nofp_launch():
 
 def test_nofp_attach():
     exe = lwlib.target("nofp")
-    rep = run_report("nofp", [], mode="attach")
+    rep = RUNS("attach")
     check_nofp(rep, exe)
     check(rep["drops"]["truncated_stacks"] == 0 and
           rep["drops"]["unwind_no_table_frames"] == 0,
@@ -174,7 +182,7 @@ def test_nofp_attach():
 def test_nofp_same_as_frame_pointers():
     """The build without frame pointers has the sites of the build with."""
     rep = plugin_report()
-    fp = run_report("nofp-fp", [])
+    fp = RUNS("fp")
     check_nofp(fp, lwlib.target("nofp-fp"))
     # the plugin (and its dlopen window) is the launch run's own
     a = [n for n in leak_stacks(rep) if "leak_via_plugin" not in n and "main" in n]
@@ -197,7 +205,7 @@ def test_signal_frame():
 def test_glib_sites():
     """Through Debian's libglib (no frame pointers): g_strdup_printf's
     block is charged to leak_strdup's line, and the stack reaches main."""
-    rep = run_report("glibleak", [])
+    rep = RUNS("glib")
     line = markers("glibleak.c")[("LEAK", "strdup")].line
     found = [s for s in rep["sites"] if "leak_strdup" in names(s)]
     check(len(found) == 1, "%d leak_strdup sites:%s" % (len(found), lwlib.fmt_sites(rep["sites"], 20)))
