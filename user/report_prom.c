@@ -8,6 +8,7 @@
  * (safestr.h), then as the format requires. The metric list is a
  * contract (README "Prometheus metrics"): add, never rename or drop.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +122,7 @@ static void fill_site(FILE *f, const void *arg)
 	struct lw_frame fr[LW_MAX_FRAMES], st[LW_MAX_FRAMES];
 	uint64_t h = 0xcbf29ce484222325ull;
 	const struct lw_frame *top = NULL;
-	char id[24], line[16];
+	char id[24], line[16], unresolved[PATH_MAX + 24];
 	int n, i;
 
 	n = view_frames(&v, a->s, fr, LW_MAX_FRAMES);
@@ -159,9 +160,12 @@ static void fill_site(FILE *f, const void *arg)
 	fputs(a->pp->labels, f);
 	put_label(f, false, "kind", view_kind_name(a->s->kind));
 	put_label(f, false, "site", id);
+	if (top && !top->symbol) /* as the text report names it */
+		snprintf(unresolved, sizeof(unresolved), "%s+0x%llx",
+			 top->module ? top->module : "",
+			 (unsigned long long)top->offset);
 	put_label(f, false, "function",
-		  top ? (top->symbol ? top->symbol : "[unknown]")
-		      : a->s->label);
+		  top ? (top->symbol ? top->symbol : unresolved) : a->s->label);
 	put_label(f, false, "file", top ? top->file : "");
 	put_label(f, false, "line", line);
 	put_label(f, false, "module", top ? top->module : "");
