@@ -115,38 +115,8 @@ def run(version, fixed=False, default=False):
     check(lw.popen.returncode == 0, "Go %s: leakwatch exit %d:\n%s" %
           (version, lw.popen.returncode, lw.describe()))
     rep = lwlib.load_report(out, lw)
-    return {"rep": rep, "lw": lw, "cli": Frozen(cli), "srv": Frozen(srv),
-            "port": port, "live": live, "since": since, "version": version}
-
-
-class Frozen:
-    """A process as it was when its run ended: the runs are made side by
-    side, and the first test's cleanup ends the others' processes before
-    their tests look."""
-
-    def __init__(self, p):
-        self.name, self.stdout, self.stderr = p.name, p.stdout, p.stderr
-        self.running = p.poll() is None
-        self.text = p.describe()
-
-    def poll(self):
-        return None if self.running else 1
-
-    def describe(self):
-        return self.text
-
-
-RUNS = lwlib.Prefetch("test_fds_go", {
-    "test_go_fd_leak_go123": (lambda: lwlib.build_go(["gofdleak.go"], "1.23"),
-                              lambda _: run("1.23")),
-    "test_go_fd_leak_go119": (lambda: lwlib.build_go(["gofdleak.go"], "1.19"),
-                              lambda _: run("1.19")),
-    "test_go_fd_leak_default_transport": (
-        lambda: lwlib.build_go(["gofdleak.go"], "1.23"),
-        lambda _: run("1.23", default=True)),
-    "test_go_fd_fixed_twin": (lambda: lwlib.build_go(["gofdleak.go"], "1.23"),
-                              lambda _: run("1.23", fixed=True)),
-}, workers=4)
+    return {"rep": rep, "lw": lw, "cli": cli, "srv": srv, "port": port,
+            "live": live, "since": since, "version": version}
 
 
 def fd_sites(rep):
@@ -377,29 +347,30 @@ def check_loops(r):
           (v, fmt_fds(bad)))
 
 
-def leak_test(test, default=False):
-    check_leak(RUNS(test), own_transport=not default)
+def leak_test(version, default=False):
+    r = run(version, default=default)
+    check_leak(r, own_transport=not default)
 
 
 def test_go_fd_leak_go123():
-    leak_test("test_go_fd_leak_go123")
+    leak_test("1.23")
 
 
 def test_go_fd_leak_go119():
-    leak_test("test_go_fd_leak_go119")
+    leak_test("1.19")
 
 
 def test_go_fd_leak_default_transport():
     """http.Get through http.DefaultTransport: no frame of the program in
     the socket's stack, the same site under net/http."""
-    leak_test("test_go_fd_leak_default_transport", default=True)
+    leak_test("1.23", default=True)
 
 
 def test_go_fd_fixed_twin():
     """-close: every body read to EOF and closed; one connection, opened
     before attach, reused by every request: nothing of kind fd or
     goroutine is a suspect, and the totals still agree with /proc."""
-    r = RUNS("test_go_fd_fixed_twin")
+    r = run("1.23", fixed=True)
     v, rep = r["version"], r["rep"]
     check_client(r, fixed=True)
     bad = [s for s in rep["sites"] if s["kind"] in ("fd", "goroutine")
