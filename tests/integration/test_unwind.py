@@ -81,7 +81,7 @@ RUNS = lwlib.Prefetch("test_unwind", {
            lambda _: _run_report("nofp-fp", [], "launch", DURATION, None)),
     "glib": (lambda: lwlib.target("glibleak"),
              lambda _: _run_report("glibleak", [], "launch", DURATION, None)),
-}, workers=4, users={
+}, workers=2, users={
     "plugin": ["test_nofp_launch", "test_nofp_same_as_frame_pointers",
                "test_signal_frame"],
     "attach": ["test_nofp_attach"],
