@@ -16,6 +16,7 @@
 #include <time.h>
 #include "prom.h"
 #include "safestr.h"
+#include "util.h"
 #include "view.h"
 
 #ifndef LW_VERSION
@@ -97,17 +98,13 @@ static void fill_proc(FILE *f, const void *arg)
 	put_label(f, false, "comm", p->target.comm);
 }
 
-/* FNV-1a, 64 bits: a site's id from what does not change across runs. */
-static uint64_t fnv(uint64_t h, const void *data, size_t n)
+/* A frame's part of a site's id: what does not change across runs (the
+ * file and the offset in it, not the load address). */
+static uint64_t hash_frame(uint64_t h, const struct lw_frame *f)
 {
-	const unsigned char *b = data;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	if (f->module)
+		h = lw_fnv(h, f->module, strlen(f->module) + 1);
+	return lw_fnv(h, &f->offset, sizeof(f->offset));
 }
 
 struct site_arg {
@@ -120,39 +117,32 @@ static void fill_site(FILE *f, const void *arg)
 	const struct site_arg *a = arg;
 	struct lw_view v = a->pp->v;
 	struct lw_frame fr[LW_MAX_FRAMES], st[LW_MAX_FRAMES];
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = LW_FNV_BASIS;
 	const struct lw_frame *top = NULL;
 	char id[24], line[16], unresolved[PATH_MAX + 24];
 	int n, i;
 
 	n = view_frames(&v, a->s, fr, LW_MAX_FRAMES);
-	h = fnv(h, &a->s->kind, sizeof(a->s->kind));
-	for (i = 0; i < n; i++) {
-		if (fr[i].inlined)
-			continue; /* the same pc as the frame that follows */
-		if (fr[i].module)
-			h = fnv(h, fr[i].module, strlen(fr[i].module) + 1);
-		h = fnv(h, &fr[i].offset, sizeof(fr[i].offset));
-	}
+	h = lw_fnv(h, &a->s->kind, sizeof(a->s->kind));
+	for (i = 0; i < n; i++)
+		if (!fr[i].inlined) /* the same pc as the frame that follows */
+			h = hash_frame(h, &fr[i]);
 	if (a->s->start) {
 		/* goroutines made at one place (the runtime's own, all at
 		 * runtime.goexit) are sites apart by what they run: so are
 		 * their series */
 		i = symbolizer_resolve(v.sym, a->s->start, false, st,
 				       LW_MAX_FRAMES);
-		if (i && st[i - 1].module)
-			h = fnv(h, st[i - 1].module,
-				strlen(st[i - 1].module) + 1);
 		if (i)
-			h = fnv(h, &st[i - 1].offset, sizeof(st[i - 1].offset));
+			h = hash_frame(h, &st[i - 1]);
 	}
 	if (n) {
 		top = &fr[0];
 	} else {
 		/* no stack: its label, and which of such sites it is (two
 		 * with one label must not make one series twice) */
-		h = fnv(h, a->s->label, strlen(a->s->label));
-		h = fnv(h, &a->s->stack, sizeof(a->s->stack));
+		h = lw_fnv(h, a->s->label, strlen(a->s->label));
+		h = lw_fnv(h, &a->s->stack, sizeof(a->s->stack));
 	}
 	snprintf(id, sizeof(id), "%012llx",
 		 (unsigned long long)(h & 0xffffffffffffull));

@@ -54,13 +54,21 @@ static inline uint64_t lw_mix64(uint64_t x)
 	return x ^ (x >> 33);
 }
 
+#define LW_FNV_BASIS 0xcbf29ce484222325ULL
+
+/* FNV-1a of n more bytes, from h (LW_FNV_BASIS to begin). */
+static inline uint64_t lw_fnv(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *b = data;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ULL;
+	return h;
+}
+
 static inline uint64_t lw_str_hash(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-	return h;
+	return lw_fnv(LW_FNV_BASIS, s, strlen(s));
 }
 
 /*
