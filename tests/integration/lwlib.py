@@ -1131,36 +1131,37 @@ class Prefetch:
             self.served = set()
 
     def _run_all(self, built):
-        for t in self._wanted():
-            try:
-                built[t] = self.specs[t][0]()
-            except BaseException as e:
-                self.res[t] = e
+        for r in self._wanted():
+            b = outcome(self.specs[r][0])
+            (self.res if isinstance(b, BaseException) else built)[r] = b
         with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
-            futs = {t: pool.submit(self.specs[t][1], b)
-                    for t, b in built.items()}
-            for t, f in futs.items():
-                try:
-                    self.res[t] = f.result()
-                except BaseException as e:
-                    self.res[t] = e
+            futs = {r: pool.submit(self.specs[r][1], b)
+                    for r, b in built.items()}
+            for r, f in futs.items():
+                self.res[r] = outcome(f.result)
 
-    def __call__(self, test):
+    def __call__(self, run):
         if self.res is None:
             self._start()
-        if test not in self.res:  # not selected, yet asked: alone
-            try:
-                self.res[test] = self.specs[test][1](self.specs[test][0]())
-            except BaseException as e:
-                self.res[test] = e
-        self.served.add(test)
+        if run not in self.res:  # serves no selected test, yet asked
+            self.res[run] = outcome(
+                lambda: self.specs[run][1](self.specs[run][0]()))
+        self.served.add(run)
         if self.kept and self.served >= set(self.res):
             _tmpdirs.extend(self.kept[0])
             _san_watched.extend(self.kept[1])
             self.kept = None
-        if isinstance(self.res[test], BaseException):
-            raise self.res[test]
-        return self.res[test]
+        if isinstance(self.res[run], BaseException):
+            raise self.res[run]
+        return self.res[run]
+
+
+def outcome(fn):
+    """fn()'s value, or the exception it raised."""
+    try:
+        return fn()
+    except BaseException as e:
+        return e
 
 
 def json_strings(o):
